@@ -1,0 +1,121 @@
+"""Ed25519 signatures and signed envelopes.
+
+A signed envelope is the one shape every signed object in evote takes:
+``{"kind": ..., "payload": {...}, "signer": hex32, "signature": hex64}``.
+The signature covers a domain tag built from ``kind`` and the canonical JSON
+of the payload, so a signature made for one kind of object can never be
+replayed as another kind.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import nacl.exceptions
+import nacl.signing
+
+from crypto.canonical import JsonValue, canonical_json
+from crypto.errors import DecodingError, InvalidSignature
+from crypto.hexcodec import bytes_from_hex
+
+SIGNATURE_DOMAIN = b"evote/signed/v1/"
+
+
+def signing_message(kind: str, payload: JsonValue) -> bytes:
+    """The exact bytes that get signed for an envelope of ``kind``."""
+    if not kind or not kind.isascii() or "\x00" in kind:
+        raise DecodingError("envelope kind must be non-empty ASCII")
+    return SIGNATURE_DOMAIN + kind.encode("ascii") + b"\x00" + canonical_json(payload)
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """An Ed25519 private key; holds the seed so it can be stored encrypted."""
+
+    seed: bytes
+
+    @classmethod
+    def generate(cls, random_bytes: bytes | None = None) -> SigningKey:
+        return cls(random_bytes if random_bytes is not None else os.urandom(32))
+
+    @property
+    def _nacl(self) -> nacl.signing.SigningKey:
+        return nacl.signing.SigningKey(self.seed)
+
+    @property
+    def public_key(self) -> VerifyKey:
+        return VerifyKey(bytes(self._nacl.verify_key))
+
+    def sign_bytes(self, message: bytes) -> bytes:
+        return bytes(self._nacl.sign(message).signature)
+
+    def sign(self, kind: str, payload: JsonValue) -> SignedEnvelope:
+        signature = self.sign_bytes(signing_message(kind, payload))
+        return SignedEnvelope(kind, payload, self.public_key, signature)
+
+
+@dataclass(frozen=True)
+class VerifyKey:
+    """An Ed25519 public key (32 bytes)."""
+
+    key: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.key) != 32:
+            raise DecodingError("an Ed25519 public key is 32 bytes")
+
+    @classmethod
+    def from_hex(cls, text: object) -> VerifyKey:
+        return cls(bytes_from_hex(text, 32, "public key"))
+
+    def hex(self) -> str:
+        return self.key.hex()
+
+    def verify_bytes(self, message: bytes, signature: bytes) -> None:
+        try:
+            nacl.signing.VerifyKey(self.key).verify(message, signature)
+        except (nacl.exceptions.BadSignatureError, ValueError, TypeError) as error:
+            raise InvalidSignature("signature does not verify") from error
+
+
+@dataclass(frozen=True)
+class SignedEnvelope:
+    """A payload of a given kind, with its signer and signature."""
+
+    kind: str
+    payload: JsonValue
+    signer: VerifyKey
+    signature: bytes
+
+    def verify(self, expected_kind: str, trusted_signer: VerifyKey | None = None) -> JsonValue:
+        """Check kind, signer and signature; return the payload."""
+        if self.kind != expected_kind:
+            raise InvalidSignature(f"expected a {expected_kind!r} envelope, got {self.kind!r}")
+        if trusted_signer is not None and trusted_signer.key != self.signer.key:
+            raise InvalidSignature("envelope signed by an unexpected key")
+        self.signer.verify_bytes(signing_message(self.kind, self.payload), self.signature)
+        return self.payload
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "payload": self.payload,
+            "signer": self.signer.hex(),
+            "signature": self.signature.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> SignedEnvelope:
+        if not isinstance(data, dict) or set(data) != {"kind", "payload", "signer", "signature"}:
+            raise DecodingError("an envelope has exactly kind, payload, signer and signature")
+        kind = data["kind"]
+        if not isinstance(kind, str):
+            raise DecodingError("envelope kind must be a string")
+        return cls(
+            kind=kind,
+            payload=data["payload"],
+            signer=VerifyKey.from_hex(data["signer"]),
+            signature=bytes_from_hex(data["signature"], 64, "signature"),
+        )
