@@ -9,6 +9,7 @@ every simulator gets them the same way.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import select
@@ -91,10 +92,8 @@ class PtyDevice(ABC):
         self._thread.join(timeout=2)
         self._thread = None
         for fd in (self._master_fd, self._slave_fd):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._master_fd = self._slave_fd = -1
 
     def __enter__(self) -> PtyDevice:
@@ -127,7 +126,7 @@ class PtyDevice(ABC):
     def on_bytes(self, data: bytes) -> None:
         """Called on the device thread with bytes from the host."""
 
-    def on_idle(self) -> None:
+    def on_idle(self) -> None:  # noqa: B027 - most devices have nothing to do when idle
         """Called on the device thread when no byte arrived for a poll interval."""
 
     def _run(self) -> None:
