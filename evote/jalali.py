@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-_JALALI = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_JALALI = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _MONTH_DAYS = (31, 31, 31, 31, 31, 31, 30, 30, 30, 30, 30, 29)
 
 
