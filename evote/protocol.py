@@ -1,0 +1,375 @@
+"""The ballot server's HTTP wire format, shared by the server and the terminal.
+
+One home for every path, request body and response body (docs/api.md,
+docs/openapi.json). Every terminal request is a signed envelope of kind
+``terminal-request`` whose payload is ``{terminal_id, nonce, timestamp, action,
+body}``; the server checks the signature against the terminal's registered key
+and refuses a reused nonce or a timestamp outside its window. Ballot
+submissions are the exception to the window: a terminal journals the signed
+envelope before sending it and may resend it after an outage, so their
+freshness comes from the per-terminal sequence and tracking-code chain instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Set
+from dataclasses import dataclass
+from typing import Any
+
+from crypto.ballot import BallotSecrets, EncryptedBallot, tracking_code
+from crypto.errors import DecodingError
+from crypto.hexcodec import bytes_from_hex
+from crypto.signing import SignedEnvelope, SigningKey, VerifyKey
+
+API = "/api/v1"
+PATH_ELECTION = f"{API}/election"
+PATH_TERMINAL_STATUS = f"{API}/terminal/status"
+PATH_INQUIRY_CHALLENGE = f"{API}/inquiry/challenge"
+PATH_CHECK_IN = f"{API}/inquiry/check-in"
+PATH_ISSUE_PASS = f"{API}/inquiry/passes"
+PATH_REDEEM_PASS = f"{API}/inquiry/passes/redeem"
+PATH_OFFICIAL_CHALLENGE = f"{API}/polls/challenge"
+PATH_POLL_ACTION = f"{API}/polls/action"
+PATH_POLL_STATUS = f"{API}/polls/{{station_id}}"
+PATH_CAST = f"{API}/ballots/cast"
+PATH_CHALLENGE = f"{API}/ballots/challenge"
+PATH_BOARD = f"{API}/board"
+PATH_CHECKPOINTS = f"{API}/board/checkpoints"
+PATH_LOOKUP = f"{API}/board/lookup/{{tracking_code}}"
+PATH_STATION_EXPORT = f"{API}/stations/{{station_id}}/export"
+PATH_TURNOUT = f"{API}/turnout"
+
+TERMINAL_REQUEST = "terminal-request"
+ACTION_STATUS = "status"
+ACTION_INQUIRY_CHALLENGE = "inquiry-challenge"
+ACTION_CHECK_IN = "check-in"
+ACTION_ISSUE_PASS = "issue-pass"
+ACTION_REDEEM_PASS = "redeem-pass"
+ACTION_OFFICIAL_CHALLENGE = "official-challenge"
+ACTION_POLL = "poll-action"
+ACTION_CAST = "cast"
+ACTION_CHALLENGE = "challenge"
+ACTIONS = (
+    ACTION_STATUS,
+    ACTION_INQUIRY_CHALLENGE,
+    ACTION_CHECK_IN,
+    ACTION_ISSUE_PASS,
+    ACTION_REDEEM_PASS,
+    ACTION_OFFICIAL_CHALLENGE,
+    ACTION_POLL,
+    ACTION_CAST,
+    ACTION_CHALLENGE,
+)
+POLL_ACTIONS = ("open", "pause", "resume", "close")
+
+MAX_REQUEST_BYTES = 512 * 1024
+NONCE_BYTES = 16
+CHALLENGE_BYTES = 32
+MAX_ID_LENGTH = 64
+
+
+def _object(data: object, required: Set[str], optional: Set[str], what: str) -> dict[str, Any]:
+    """A JSON object with exactly the required keys and perhaps some optional ones."""
+    if not isinstance(data, dict):
+        raise DecodingError(f"{what}: expected an object")
+    missing = required - set(data)
+    extra = set(data) - required - optional
+    if missing or extra:
+        raise DecodingError(
+            f"{what}: missing {sorted(missing)}, unexpected {sorted(extra)}"
+            if missing and extra
+            else f"{what}: missing {sorted(missing)}"
+            if missing
+            else f"{what}: unexpected {sorted(extra)}"
+        )
+    return data
+
+
+def _text(value: object, what: str, max_length: int = MAX_ID_LENGTH) -> str:
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise DecodingError(f"{what}: expected a non-empty string of at most {max_length}")
+    return value
+
+
+def _integer(value: object, what: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise DecodingError(f"{what}: expected an integer in {low}..{high}")
+    return value
+
+
+def _envelope(value: object, what: str) -> SignedEnvelope:
+    try:
+        return SignedEnvelope.from_json(value)
+    except DecodingError as error:
+        raise DecodingError(f"{what}: {error}") from error
+
+
+# --- terminal requests ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TerminalRequest:
+    """A decoded (not yet authenticated) terminal request."""
+
+    envelope: SignedEnvelope
+    terminal_id: str
+    nonce: str
+    timestamp: int
+    action: str
+    body: dict[str, Any]
+
+
+def build_terminal_request(
+    signing_key: SigningKey,
+    terminal_id: str,
+    action: str,
+    body: dict[str, Any],
+    *,
+    now: int | None = None,
+    nonce: bytes | None = None,
+) -> dict[str, Any]:
+    """Sign ``body`` as a terminal request; returns the envelope's JSON (the HTTP body)."""
+    payload = {
+        "terminal_id": terminal_id,
+        "nonce": (nonce if nonce is not None else os.urandom(NONCE_BYTES)).hex(),
+        "timestamp": int(time.time()) if now is None else now,
+        "action": action,
+        "body": body,
+    }
+    return signing_key.sign(TERMINAL_REQUEST, payload).to_json()
+
+
+def parse_terminal_request(data: object) -> TerminalRequest:
+    """Decode the shape of a terminal request; the caller checks signer and freshness."""
+    envelope = _envelope(data, "request")
+    if envelope.kind != TERMINAL_REQUEST:
+        raise DecodingError(f"request: expected a {TERMINAL_REQUEST!r} envelope")
+    payload = _object(
+        envelope.payload, {"terminal_id", "nonce", "timestamp", "action", "body"}, set(), "request"
+    )
+    action = payload["action"]
+    if action not in ACTIONS:
+        raise DecodingError(f"request.action: expected one of {', '.join(ACTIONS)}")
+    body = payload["body"]
+    if not isinstance(body, dict):
+        raise DecodingError("request.body: expected an object")
+    bytes_from_hex(payload["nonce"], NONCE_BYTES, "request.nonce")
+    return TerminalRequest(
+        envelope=envelope,
+        terminal_id=_text(payload["terminal_id"], "request.terminal_id"),
+        nonce=payload["nonce"],
+        timestamp=_integer(payload["timestamp"], "request.timestamp", 0, 2**40),
+        action=action,
+        body=body,
+    )
+
+
+# --- inquiry and officials ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardAnswer:
+    """A card certificate and the card's signature over a server challenge."""
+
+    challenge_id: str
+    certificate: SignedEnvelope
+    card_signature: bytes
+
+
+def card_answer_body(
+    challenge_id: str, card_certificate: dict[str, Any], card_signature: bytes
+) -> dict[str, Any]:
+    """Body of check-in, issue-pass and (with ``action``) poll-action requests."""
+    return {
+        "challenge_id": challenge_id,
+        "card_certificate": card_certificate,
+        "card_signature": card_signature.hex(),
+    }
+
+
+def parse_card_answer(body: dict[str, Any], optional: Set[str] = frozenset()) -> CardAnswer:
+    data = _object(body, {"challenge_id", "card_certificate", "card_signature"}, optional, "body")
+    return CardAnswer(
+        challenge_id=_text(data["challenge_id"], "body.challenge_id"),
+        certificate=_envelope(data["card_certificate"], "body.card_certificate"),
+        card_signature=bytes_from_hex(data["card_signature"], 64, "body.card_signature"),
+    )
+
+
+def poll_action_body(
+    action: str,
+    challenge_id: str,
+    official_certificate: dict[str, Any],
+    card_signature: bytes,
+    journal_head: tuple[int, bytes] | None = None,
+) -> dict[str, Any]:
+    """An official's poll action; at close the terminal may declare its journal head."""
+    body = card_answer_body(challenge_id, official_certificate, card_signature)
+    body["action"] = action
+    if journal_head is not None:
+        body["journal_head"] = {"sequence": journal_head[0], "chain_head": journal_head[1].hex()}
+    return body
+
+
+@dataclass(frozen=True)
+class PollActionRequest:
+    action: str
+    answer: CardAnswer
+    journal_head: tuple[int, bytes] | None
+
+
+def parse_poll_action(body: dict[str, Any]) -> PollActionRequest:
+    answer = parse_card_answer(body, {"action", "journal_head"})
+    action = body.get("action")
+    if action not in POLL_ACTIONS:
+        raise DecodingError(f"body.action: expected one of {', '.join(POLL_ACTIONS)}")
+    head = None
+    if "journal_head" in body:
+        raw = _object(body["journal_head"], {"sequence", "chain_head"}, set(), "journal_head")
+        head = (
+            _integer(raw["sequence"], "journal_head.sequence", 0, 2**31),
+            bytes_from_hex(raw["chain_head"], 32, "journal_head.chain_head"),
+        )
+    return PollActionRequest(action, answer, head)
+
+
+def pass_body(qr_pass: dict[str, Any]) -> dict[str, Any]:
+    return {"qr_pass": qr_pass}
+
+
+def parse_pass_body(body: dict[str, Any]) -> SignedEnvelope:
+    return _envelope(_object(body, {"qr_pass"}, set(), "body")["qr_pass"], "body.qr_pass")
+
+
+# --- ballots ---------------------------------------------------------------------------
+
+
+def ballot_body(
+    station_id: str,
+    sequence: int,
+    previous_tracking_code: bytes,
+    ballot: EncryptedBallot,
+    authorization: dict[str, Any],
+    secrets: BallotSecrets | None = None,
+) -> dict[str, Any]:
+    """The body of a cast (no secrets) or challenge (secrets revealed) request.
+
+    The tracking code is computed here, so the terminal and the server chain
+    tracking codes the same way (docs/record.md).
+    """
+    body: dict[str, Any] = {
+        "station_id": station_id,
+        "sequence": sequence,
+        "previous_tracking_code": previous_tracking_code.hex(),
+        "tracking_code": tracking_code(ballot, previous_tracking_code).hex(),
+        "ballot": ballot.to_json(),
+        "authorization": authorization,
+    }
+    if secrets is not None:
+        body["secrets"] = secrets.to_json()
+    return body
+
+
+@dataclass(frozen=True)
+class BallotSubmission:
+    station_id: str
+    sequence: int
+    previous_tracking_code: bytes
+    tracking_code: bytes
+    ballot: EncryptedBallot
+    authorization: SignedEnvelope
+    secrets: BallotSecrets | None
+
+
+def parse_ballot_body(body: dict[str, Any], action: str) -> BallotSubmission:
+    """Decode a cast/challenge body, validating every point and the tracking code."""
+    keys = {
+        "station_id",
+        "sequence",
+        "previous_tracking_code",
+        "tracking_code",
+        "ballot",
+        "authorization",
+    }
+    if action == ACTION_CHALLENGE:
+        keys.add("secrets")
+    data = _object(body, keys, set(), "body")
+    ballot = EncryptedBallot.from_json(data["ballot"])
+    previous = bytes_from_hex(data["previous_tracking_code"], 32, "body.previous_tracking_code")
+    code = bytes_from_hex(data["tracking_code"], 32, "body.tracking_code")
+    if tracking_code(ballot, previous) != code:
+        raise DecodingError(
+            "body.tracking_code does not match the ballot", code="tracking_code_mismatch"
+        )
+    return BallotSubmission(
+        station_id=_text(data["station_id"], "body.station_id"),
+        sequence=_integer(data["sequence"], "body.sequence", 1, 2**31),
+        previous_tracking_code=previous,
+        tracking_code=code,
+        ballot=ballot,
+        authorization=_envelope(data["authorization"], "body.authorization"),
+        secrets=BallotSecrets.from_json(data["secrets"]) if "secrets" in data else None,
+    )
+
+
+# --- responses -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The server's signed promise that a ballot is on the board."""
+
+    envelope: dict[str, Any]
+    election_id: str
+    tracking_code: str
+    station_id: str
+    terminal_id: str
+    sequence: int
+    board_position: int
+    received_at: int
+
+
+def parse_receipt(envelope_json: object, server_key: VerifyKey | None = None) -> Receipt:
+    """Verify a receipt envelope (against ``server_key`` when given) and decode it."""
+    envelope = _envelope(envelope_json, "receipt")
+    payload = _object(
+        envelope.verify("receipt", server_key),
+        {
+            "election_id",
+            "tracking_code",
+            "station_id",
+            "terminal_id",
+            "sequence",
+            "board_position",
+            "received_at",
+        },
+        set(),
+        "receipt",
+    )
+    return Receipt(
+        envelope=envelope.to_json(),
+        election_id=payload["election_id"],
+        tracking_code=payload["tracking_code"],
+        station_id=payload["station_id"],
+        terminal_id=payload["terminal_id"],
+        sequence=payload["sequence"],
+        board_position=payload["board_position"],
+        received_at=payload["received_at"],
+    )
+
+
+def error_body(
+    code: str, message_fa: str, message_en: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Every 4xx answer: ``{code, message, message_fa, message_en[, details]}``."""
+    body: dict[str, Any] = {
+        "code": code,
+        "message": message_en,
+        "message_fa": message_fa,
+        "message_en": message_en,
+    }
+    if details:
+        body["details"] = details
+    return body
