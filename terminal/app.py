@@ -1,0 +1,127 @@
+"""The terminal's local HTTP service: the kiosk page and the API its script calls.
+
+Bound to loopback only. The same API is what the demo's simulated voters use,
+so they go through exactly the code a person at the touchscreen does:
+
+* ``GET  /api/state?after=V&wait=S``  the view (long-polls until the version passes V)
+* ``GET  /api/catalogue``             every message, Persian and English
+* ``POST /api/pin {pin}``             present the PIN once
+* ``POST /api/review {choices}``      choices = {contest_id: [selection_id, ...]}
+* ``POST /api/edit`` · ``/api/confirm`` · ``/api/cast`` · ``/api/challenge``
+* ``POST /api/vote-again`` · ``/api/cancel`` · ``/api/dismiss``
+* ``POST /api/officials/<open|pause|resume|close>``
+
+Every POST answers with the new view; a refused action answers 4xx with
+``{code, message_fa, message_en}`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify, request, send_from_directory
+
+import evote
+from terminal.booth import Booth
+from terminal.errors import IllegalTransition, InvalidChoices, TerminalError
+from terminal.i18n import CATALOGUE, catalogue_json
+from terminal.officials import poll_action
+from terminal.view import booth_view
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+FONT_DIR = Path(evote.__file__).resolve().parent / "fonts"
+MAX_WAIT_S = 25.0
+
+
+def _error(error: TerminalError) -> tuple[Response, int]:
+    status = 409 if isinstance(error, IllegalTransition) else 400
+    key = error.code if error.code in CATALOGUE else "terminal_error"
+    fa, en = CATALOGUE[key]
+    return jsonify({"code": error.code, "message_fa": fa, "message_en": en}), status
+
+
+def create_app(booth: Booth) -> Flask:
+    """App factory: one booth per app, no module-level state."""
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    api = Blueprint("api", __name__, url_prefix="/api")
+
+    def action(handler: Callable[[], object]) -> Response:
+        booth.note_activity()
+        handler()
+        return jsonify(booth_view(booth))
+
+    def body() -> dict[str, Any]:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise InvalidChoices("expected a JSON object")
+        return data
+
+    @api.get("/state")
+    def state() -> Response:
+        after = request.args.get("after", type=int)
+        wait_s = min(request.args.get("wait", default=0.0, type=float), MAX_WAIT_S)
+        if after is not None and wait_s > 0:
+            booth.session.wait_for_change(after, wait_s)
+        return jsonify(booth_view(booth))
+
+    @api.get("/catalogue")
+    def catalogue() -> Response:
+        return jsonify(catalogue_json())
+
+    @api.post("/pin")
+    def pin() -> Response:
+        return action(lambda: booth.enter_pin(str(body().get("pin", ""))))
+
+    @api.post("/review")
+    def review() -> Response:
+        return action(lambda: booth.review(body().get("choices")))
+
+    simple: dict[str, Callable[[], object]] = {
+        "edit": booth.edit,
+        "confirm": booth.confirm,
+        "cast": booth.cast,
+        "challenge": booth.challenge,
+        "vote-again": booth.vote_again,
+        "cancel": booth.cancel,
+        "dismiss": booth.dismiss,
+    }
+    for name, handler in simple.items():
+        api.add_url_rule(
+            f"/{name}",
+            endpoint=name,
+            view_func=lambda handler=handler: action(handler),
+            methods=["POST"],
+        )
+
+    @api.post("/officials/<name>")
+    def officials(name: str) -> Response:
+        return action(lambda: poll_action(booth, name))
+
+    app.register_blueprint(api)
+    app.register_error_handler(TerminalError, _error)
+
+    @app.get("/")
+    def index() -> Response:
+        response = send_from_directory(STATIC_DIR, "index.html")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.get("/static/<path:name>")
+    def static_file(name: str) -> Response:
+        return send_from_directory(STATIC_DIR, name)
+
+    @app.get("/fonts/<name>")
+    def font(name: str) -> Response:
+        return send_from_directory(FONT_DIR, name)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; style-src 'self'; script-src 'self'; font-src 'self'"
+        )
+        return response
+
+    return app

@@ -1,0 +1,443 @@
+"""The booth: one voter (or official) at a time, from card to receipt.
+
+``Booth`` owns the session state machine and drives the devices and the
+server through it. Device events (card in/out, a scanned pass) arrive on the
+device threads; voter actions arrive from the kiosk's HTTP calls; slow steps
+(inquiry, waiting for the encryption) run on a worker thread. Lock order is
+always reader lock, then session lock, so a pulled card and a Cast press can
+never both win: whichever takes the session lock first decides.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from crypto.canonical import canonical_json, parse_json
+from crypto.errors import CryptoError
+from crypto.signing import SignedEnvelope
+from evote import protocol
+from evote.client import BallotServerClient, ServerRefused, ServerUnreachable
+from evote.manifest import Station
+from terminal import printing
+from terminal.ballot import Choices, PreparedBallot, prepare_ballot, validate_choices
+from terminal.config import TerminalConfig
+from terminal.devices.card_reader import CardReader
+from terminal.devices.errors import (
+    CardRemoved,
+    DeviceError,
+    NoCard,
+    PinBlocked,
+    PrinterError,
+    WrongPin,
+)
+from terminal.devices.holder import CardHolder
+from terminal.devices.printer import Printer
+from terminal.devices.receipt import ReceiptDocument
+from terminal.errors import IllegalTransition, TerminalError
+from terminal.journal import Journal
+from terminal.notices import Notice
+from terminal.server_link import Election
+from terminal.session import CANCELLABLE, FINISHED, Event, Session, State
+from terminal.uplink import Uplink
+
+POLLS_META_KEY = "polls_state"
+POLL_REFUSALS = {"not_open": "polls_not_open", "paused": "polls_paused", "closed": "polls_closed"}
+
+
+@dataclass
+class SessionData:
+    """What belongs to the current voter or official; reset when a session starts."""
+
+    role: str = ""
+    holder: CardHolder | None = None
+    tries_left: int | None = None
+    notice: Notice | None = None
+    authorization: dict[str, Any] | None = None
+    ballot_style_id: str = ""
+    choices: Choices | None = None
+    pending: Future[PreparedBallot] | None = None
+    prepared: PreparedBallot | None = None
+    printed: dict[str, Any] | None = None
+    last_activity: float = 0.0
+
+
+class Booth:
+    """The voting flow of one terminal."""
+
+    def __init__(
+        self,
+        config: TerminalConfig,
+        election: Election,
+        station: Station,
+        client: BallotServerClient,
+        journal: Journal,
+        reader: CardReader,
+        printer: Printer,
+    ) -> None:
+        self.config = config
+        self.election = election
+        self.station = station
+        self.client = client
+        self.journal = journal
+        self.reader = reader
+        self.printer = printer
+        self.session = Session()
+        self.data = SessionData()
+        self.reader_lock = threading.RLock()
+        self.printer_lock = threading.Lock()
+        self.polls_state = journal.get_meta(POLLS_META_KEY) or "not_open"
+        self.uplink: Uplink | None = None
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="session")
+        self._encryptor = ThreadPoolExecutor(1, thread_name_prefix="encrypt")
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True, cancel_futures=True)
+        self._encryptor.shutdown(wait=True, cancel_futures=True)
+
+    # --- state helpers -------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self.session.state
+
+    def _fire(self, event: Event, **changes: Any) -> State:
+        def apply() -> None:
+            for name, value in changes.items():
+                setattr(self.data, name, value)
+            self.data.last_activity = time.monotonic()
+
+        return self.session.fire(event, apply)
+
+    def _fire_if_possible(self, event: Event, **changes: Any) -> bool:
+        """For events that may lose a race (card pulled meanwhile): drop them quietly."""
+        with self.session.lock:
+            if not self.session.can(event):
+                return False
+            self._fire(event, **changes)
+            return True
+
+    def _require(self, *states: State) -> None:
+        if self.state not in states:
+            raise IllegalTransition(self.state.value, f"request in {self.state.value}")
+
+    def refuse(self, notice: Notice) -> None:
+        self._fire_if_possible(Event.REFUSED, notice=notice)
+
+    def cancel(self, code: str = "cancelled") -> None:
+        """End a session before Cast: nothing is journaled, the authorization stays unused."""
+        self._fire_if_possible(Event.CANCEL, notice=Notice.of(code), pending=None, prepared=None)
+
+    def set_polls_state(self, polls_state: str) -> None:
+        if polls_state != self.polls_state:
+            self.polls_state = polls_state
+            self.journal.set_meta(POLLS_META_KEY, polls_state)
+            self.session.touch()
+
+    def refresh_polls(self) -> None:
+        """Ask the server for the station's poll state (another terminal may have opened)."""
+        try:
+            answer = self.client.poll_status(self.station.station_id)
+        except (ServerUnreachable, ServerRefused):
+            return
+        self.set_polls_state(str(answer.get("state", self.polls_state)))
+
+    # --- card and pass -------------------------------------------------------------
+
+    def on_card_inserted(self) -> None:
+        with self.reader_lock:
+            with self.session.lock:
+                if self.state is not State.IDLE:
+                    return
+                self._fire(Event.CARD_INSERTED, **vars(SessionData()))
+            try:
+                self.reader.power_on()
+                holder = self.reader.read_holder()
+                tries_left = self.reader.pin_tries_left()
+            except (CardRemoved, NoCard):
+                self.cancel()
+                return
+            except DeviceError as error:
+                self.refuse(Notice.of(error.code))
+                return
+        refusal = self._card_refusal(holder, tries_left)
+        if refusal is not None:
+            self.refuse(refusal)
+            return
+        self._fire_if_possible(
+            Event.HOLDER_READ, holder=holder, role=holder.role, tries_left=tries_left
+        )
+
+    def _card_refusal(self, holder: CardHolder, tries_left: int) -> Notice | None:
+        if tries_left == 0:
+            return Notice.of("pin_blocked")
+        if holder.role == "official":
+            if holder.station_id != self.station.station_id:
+                return Notice.of("wrong_station")
+            return None
+        if holder.role != "voter":
+            return Notice.of("not_a_voter_card")
+        if self.polls_state != "open":
+            self.refresh_polls()
+        if self.polls_state != "open":
+            return Notice.of(POLL_REFUSALS.get(self.polls_state, "polls_not_open_refusal"))
+        return None
+
+    def on_card_removed(self) -> None:
+        with self.session.lock:
+            if self.state in CANCELLABLE and self.data.role != "pass":
+                self.cancel()
+            elif self.state in FINISHED and self.data.role != "pass":
+                self._fire(Event.DISMISS)
+
+    def on_pass_scanned(self, payload: str) -> None:
+        """A one-time pass from the check-in desk: canonical JSON of its signed envelope."""
+        with self.session.lock:
+            if self.state is not State.IDLE:
+                return
+            self._fire(Event.PASS_SCANNED, **vars(SessionData()), role="pass")
+        try:
+            qr_pass = SignedEnvelope.from_json(parse_json(payload)).to_json()
+        except CryptoError:
+            self.refuse(Notice.of("invalid_pass"))
+            return
+        if self.polls_state != "open":
+            self.refresh_polls()
+        if self.polls_state != "open":
+            self.refuse(Notice.of(POLL_REFUSALS.get(self.polls_state, "polls_not_open_refusal")))
+            return
+        self._worker.submit(self._inquire, lambda: self.client.redeem_pass(qr_pass))
+
+    # --- PIN and inquiry -----------------------------------------------------------
+
+    def enter_pin(self, pin: str) -> None:
+        """Present the PIN once. A wrong PIN is shown with the tries left; never retried."""
+        if not pin.isdigit() or not 4 <= len(pin) <= 8:
+            raise TerminalError("a PIN is 4 to 8 digits", code="invalid_pin")
+        with self.reader_lock:
+            self._require(State.PIN)
+            try:
+                self.reader.verify_pin(pin)
+            except WrongPin as error:
+                self._fire(Event.PIN_WRONG, tries_left=error.tries_left)
+                return
+            except PinBlocked:
+                self.refuse(Notice.of("pin_blocked"))
+                return
+            except (CardRemoved, NoCard):
+                self.cancel()
+                return
+            except DeviceError as error:
+                self.refuse(Notice.of(error.code))
+                return
+            with self.session.lock:
+                self._fire(Event.PIN_OK, tries_left=None)
+                if self.data.role == "official":
+                    self._fire(Event.OFFICIAL_AUTHORIZED)
+                    return
+        self._worker.submit(self._inquire, self._check_in_with_card)
+
+    def card_answer(self, challenge: dict[str, Any]) -> bytes:
+        """INTERNAL AUTHENTICATE over a server challenge (voter check-in or poll action)."""
+        with self.reader_lock:
+            return self.reader.authenticate(bytes.fromhex(str(challenge["challenge"])))
+
+    def _check_in_with_card(self) -> dict[str, Any]:
+        holder = self.data.holder
+        if holder is None:
+            raise TerminalError("no card holder in this session")
+        challenge = self.client.inquiry_challenge()
+        signature = self.card_answer(challenge)
+        return self.client.check_in(
+            holder.certificate.to_json(), signature, str(challenge["challenge_id"])
+        )
+
+    def _inquire(self, ask: Any) -> None:
+        try:
+            answer = ask()
+            authorization = SignedEnvelope.from_json(answer["authorization"])
+            payload = authorization.verify("authorization", self.election.inquiry_key)
+        except ServerRefused as error:
+            self.refuse(Notice.from_refusal(error))
+            return
+        except ServerUnreachable:
+            self.refuse(Notice.of("server_unreachable"))
+            return
+        except (CardRemoved, NoCard):
+            self.cancel()
+            return
+        except DeviceError as error:
+            self.refuse(Notice.of(error.code))
+            return
+        except (CryptoError, KeyError, TypeError):
+            self.refuse(Notice.of("authorization_invalid"))
+            return
+        style = str(payload.get("ballot_style_id", ""))
+        if style != self.station.ballot_style_id:
+            self.refuse(Notice.of("authorization_invalid"))
+            return
+        self._fire_if_possible(
+            Event.AUTHORIZED, authorization=authorization.to_json(), ballot_style_id=style
+        )
+
+    # --- ballot, review, encryption --------------------------------------------------
+
+    def review(self, raw_choices: object) -> None:
+        """Show the review screen and start encrypting at once, so Cast is fast."""
+        with self.session.lock:
+            self._require(State.BALLOT)
+            choices = validate_choices(
+                self.election.manifest, self.data.ballot_style_id, raw_choices
+            )
+            previous = self.journal.head()[1]
+            pending = self._encryptor.submit(
+                prepare_ballot,
+                self.election.context,
+                self.election.manifest,
+                self.data.ballot_style_id,
+                choices,
+                previous,
+            )
+            self._fire(Event.REVIEW, choices=choices, pending=pending, prepared=None)
+
+    def edit(self) -> None:
+        self._fire(Event.EDIT, pending=None, prepared=None)
+
+    def confirm(self) -> None:
+        """Reviewed: show the tracking code as soon as the encryption is done."""
+        with self.session.lock:
+            pending = self.data.pending
+            if pending is None:
+                raise IllegalTransition(self.state.value, Event.CONFIRM.value)
+            self._fire(Event.CONFIRM)
+            if pending.done():
+                self._encrypted(pending)
+                return
+        pending.add_done_callback(self._encrypted)
+
+    def _encrypted(self, pending: Future[PreparedBallot]) -> None:
+        with self.session.lock:
+            if self.data.pending is not pending or self.state is not State.ENCRYPTING:
+                return
+            error = pending.exception()
+            if error is not None:
+                self.refuse(Notice.of(getattr(error, "code", "terminal_error")))
+                return
+            self._fire(Event.ENCRYPTED, prepared=pending.result())
+
+    # --- cast and challenge --------------------------------------------------------
+
+    def _journal_submission(self, action: str, prepared: PreparedBallot) -> int:
+        """Sign and journal (fsync) one submission; returns its sequence number."""
+        sequence, head = self.journal.head()
+        if head != prepared.previous_tracking_code or self.data.authorization is None:
+            raise TerminalError("the journal moved under a prepared ballot", code="journal_error")
+        body = protocol.ballot_body(
+            self.station.station_id,
+            sequence + 1,
+            prepared.previous_tracking_code,
+            prepared.ballot,
+            self.data.authorization,
+            prepared.secrets if action == protocol.ACTION_CHALLENGE else None,
+        )
+        envelope = self.client.sign(action, body)
+        self.journal.append(
+            sequence + 1,
+            action,
+            prepared.previous_tracking_code,
+            prepared.tracking_code,
+            canonical_json(envelope).decode("utf-8"),
+        )
+        if self.uplink is not None:
+            self.uplink.kick()
+        return sequence + 1
+
+    def print_document(self, document: ReceiptDocument) -> str | None:
+        """Print; a printer fault is reported (the driver keeps the job), never fatal."""
+        with self.printer_lock:
+            try:
+                self.printer.print_receipt(document)
+            except PrinterError as error:
+                return error.code
+            except DeviceError as error:
+                return error.code
+        return None
+
+    def _take_prepared(self, event: Event) -> PreparedBallot:
+        with self.session.lock:
+            prepared = self.data.prepared
+            if prepared is None:
+                raise IllegalTransition(self.state.value, event.value)
+            self._fire(event)
+            return prepared
+
+    def cast(self) -> None:
+        """Journal, sign, print the receipt; the uplink delivers in the background."""
+        prepared = self._take_prepared(Event.CAST)
+        try:
+            sequence = self._journal_submission(protocol.ACTION_CAST, prepared)
+        except (TerminalError, OSError, sqlite3.Error) as error:
+            self.refuse(Notice.of(getattr(error, "code", "journal_error")))
+            raise
+        code = prepared.tracking_code.hex()
+        document = printing.cast_receipt(
+            self.station,
+            self.config.terminal_id,
+            sequence,
+            code,
+            f"{self.config.track_base_url}/{code}",
+        )
+        printer_problem = self.print_document(document)
+        printed = {"tracking_code": code, "sequence": sequence, "printer_problem": printer_problem}
+        self._fire(Event.PRINTED, printed=printed, pending=None)
+
+    def challenge(self) -> None:
+        """Spoil the ballot: journal it with its secrets, print the check slip, vote again."""
+        prepared = self._take_prepared(Event.CHALLENGE)
+        try:
+            sequence = self._journal_submission(protocol.ACTION_CHALLENGE, prepared)
+        except (TerminalError, OSError, sqlite3.Error) as error:
+            self.refuse(Notice.of(getattr(error, "code", "journal_error")))
+            raise
+        document = printing.challenge_slip(
+            self.election.manifest, self.station, self.config.terminal_id, sequence, prepared
+        )
+        printer_problem = self.print_document(document)
+        self.data.printed = {
+            "tracking_code": prepared.tracking_code.hex(),
+            "sequence": sequence,
+            "printer_problem": printer_problem,
+        }
+        self.session.touch()
+
+    def vote_again(self) -> None:
+        self._fire(Event.VOTE_AGAIN, pending=None, prepared=None, printed=None)
+
+    def dismiss(self) -> None:
+        self._fire(Event.DISMISS)
+
+    # --- timeouts ------------------------------------------------------------------
+
+    def check_timeouts(self) -> None:
+        """Called periodically: an abandoned session is cancelled, a finished one cleared."""
+        with self.session.lock:
+            idle_s = time.monotonic() - self.data.last_activity
+            if self.state in CANCELLABLE and idle_s > self.config.session_timeout_s:
+                self.cancel("timeout")
+            elif (
+                self.state is State.OFFICIALS
+                and idle_s > self.config.session_timeout_s
+                or (
+                    self.state in FINISHED - {State.OFFICIALS}
+                    and idle_s > self.config.finished_timeout_s
+                )
+            ):
+                self._fire(Event.DISMISS)
+
+    def note_activity(self) -> None:
+        with self.session.lock:
+            self.data.last_activity = time.monotonic()

@@ -1,0 +1,53 @@
+"""How a terminal is started: devices, server, data directory and identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from crypto.errors import DecodingError
+from crypto.hexcodec import bytes_from_hex
+from crypto.signing import SigningKey
+from terminal.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class TerminalConfig:
+    """Everything a terminal needs; the station and ballot style come from the server.
+
+    ``lookup_url`` is the public tracking page printed as the receipt QR (the
+    server's ``/track/<code>`` unless HQ publishes it elsewhere).
+    """
+
+    reader_url: str
+    printer_url: str
+    server_url: str
+    data_dir: Path
+    terminal_id: str
+    signing_key: SigningKey
+    scanner_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    lookup_url: str | None = None
+    session_timeout_s: float = 180.0
+    finished_timeout_s: float = 20.0
+    server_timeout_s: float = 5.0
+    uplink_initial_backoff_s: float = 0.25
+    uplink_max_backoff_s: float = 15.0
+
+    @property
+    def journal_path(self) -> Path:
+        return self.data_dir / "journal.sqlite"
+
+    @property
+    def track_base_url(self) -> str:
+        return (self.lookup_url or f"{self.server_url.rstrip('/')}/track").rstrip("/")
+
+
+def load_signing_key(path: Path) -> SigningKey:
+    """A terminal key file holds the Ed25519 seed as 64 lowercase hex digits."""
+    try:
+        seed = bytes_from_hex(path.read_text(encoding="ascii").strip(), 32, str(path))
+    except (OSError, UnicodeDecodeError, DecodingError) as error:
+        raise ConfigurationError(f"terminal key {path}: {error}") from error
+    return SigningKey(seed)

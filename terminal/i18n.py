@@ -1,0 +1,161 @@
+"""The one catalogue of words the kiosk, the receipts and the poll tapes use.
+
+Persian first, English second. Keys are either screen labels or error codes
+(from ``terminal.errors``, ``terminal.devices.errors`` and the ballot server's
+refusals), so every failure a voter can meet is explained in both languages.
+The kiosk fetches the whole catalogue at start-up (``GET /api/catalogue``).
+"""
+
+from __future__ import annotations
+
+PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # Screens and buttons.
+    "title": ("رأی‌گیری الکترونیکی", "Electronic voting"),
+    "insert_card": ("لطفاً کارت ملی هوشمند خود را وارد کنید", "Please insert your national ID card"),
+    "or_scan_pass": (
+        "یا برگه عبور را جلوی اسکنر بگیرید",
+        "or hold your voting pass to the scanner",
+    ),
+    "reading_card": ("در حال خواندن کارت…", "Reading your card…"),
+    "enter_pin": ("رمز کارت را وارد کنید", "Enter your card PIN"),
+    "tries_left": ("رمز نادرست است. {n} بار دیگر می‌توانید تلاش کنید", "Wrong PIN. {n} tries left"),
+    "pin_warning": (
+        "پس از سه بار رمز نادرست، کارت قفل می‌شود",
+        "After three wrong PINs the card locks",
+    ),
+    "inquiry": ("در حال استعلام…", "Checking your eligibility…"),
+    "ballot": ("برگه رأی", "Ballot"),
+    "choose_up_to": ("حداکثر {n} نفر را انتخاب کنید", "Choose up to {n}"),
+    "choose_one": ("یک نفر را انتخاب کنید", "Choose one"),
+    "chosen_of": ("{k} از {n} انتخاب شده", "{k} of {n} chosen"),
+    "limit_reached": (
+        "به حداکثر تعداد رسیده‌اید؛ برای تغییر، یک انتخاب را بردارید",
+        "Limit reached; remove a choice to change it",
+    ),
+    "search": ("جستجو با نام یا کد نامزد", "Search by name or candidate code"),
+    "code": ("کد", "Code"),
+    "no_match": ("نامزدی با این مشخصات نیست", "No candidate matches"),
+    "next": ("ادامه", "Next"),
+    "previous": ("قبلی", "Previous"),
+    "review": ("بازبینی رأی", "Review your ballot"),
+    "blank_contest": ("سفید (بدون انتخاب)", "Blank (no choice)"),
+    "undervote_confirm": (
+        "در برخی بخش‌ها کمتر از حد مجاز انتخاب کرده‌اید. ادامه می‌دهید؟",
+        "You chose fewer than allowed in some contests. Continue?",
+    ),
+    "edit": ("ویرایش", "Edit"),
+    "confirm": ("تأیید", "Confirm"),
+    "encrypting": ("در حال رمزنگاری رأی…", "Encrypting your ballot…"),
+    "tracking_code": ("کد رهگیری", "Tracking code"),
+    "cast_or_challenge": (
+        "رأی را به صندوق بیندازید، یا برای آزمودن رمزنگاری آن را باطل و بررسی کنید",
+        "Cast your ballot, or challenge it to check the encryption",
+    ),
+    "cast": ("ثبت رأی", "Cast"),
+    "challenge": ("بررسی و ابطال", "Challenge"),
+    "casting": ("در حال ثبت…", "Casting…"),
+    "receipt_done": (
+        "رأی شما ثبت شد. رسید را بردارید و کارت را خارج کنید",
+        "Your vote is cast. Take your receipt and remove your card",
+    ),
+    "challenged_done": (
+        "این برگه باطل شد و رمز آن چاپ شد. اکنون دوباره رأی دهید",
+        "This ballot was spoiled and its secrets printed. Now vote again",
+    ),
+    "vote_again": ("رأی دوباره", "Vote again"),
+    "cancelled": ("جلسه لغو شد؛ رأیی ثبت نشد", "Session cancelled; nothing was cast"),
+    "finish": ("پایان", "Finish"),
+    "cancel": ("انصراف", "Cancel"),
+    "clear": ("پاک", "Clear"),
+    "language": ("English", "فارسی"),
+    "contrast": ("کنتراست بالا", "High contrast"),
+    "large_text": ("متن بزرگ", "Large text"),
+    "polls_not_open": ("رأی‌گیری هنوز آغاز نشده است", "Polls are not open yet"),
+    "polls_paused": ("رأی‌گیری موقتاً متوقف است", "Voting is paused"),
+    "polls_closed": ("رأی‌گیری پایان یافته است", "Polls are closed"),
+    "officials": ("بخش مسئولان شعبه", "Station officials"),
+    "open_polls": ("آغاز رأی‌گیری", "Open polls"),
+    "pause_polls": ("توقف موقت", "Pause"),
+    "resume_polls": ("ادامه رأی‌گیری", "Resume"),
+    "close_polls": ("پایان رأی‌گیری", "Close polls"),
+    "close_confirm": (
+        "پایان رأی‌گیری قطعی است و برگشت ندارد. مطمئنید؟",
+        "Closing the polls is final. Are you sure?",
+    ),
+    "polls_state": ("وضعیت", "Polls"),
+    "state_not_open": ("آغاز نشده", "not open"),
+    "state_open": ("باز", "open"),
+    "state_paused": ("متوقف", "paused"),
+    "state_closed": ("بسته", "closed"),
+    "ballots_cast": ("رأی‌های ثبت‌شده", "Ballots cast"),
+    "ballots_challenged": ("برگه‌های باطل‌شده", "Ballots challenged"),
+    "waiting_to_send": ("{n} رأی در انتظار ارسال", "{n} ballots waiting to send"),
+    "rejected_by_server": ("رد شده توسط سرور", "Rejected by the server"),
+    "exit": ("خروج", "Exit"),
+    "station": ("شعبه", "Station"),
+    "terminal": ("دستگاه", "Terminal"),
+    "time": ("زمان", "Time"),
+    "receipt_title": ("رسید رأی", "Ballot receipt"),
+    "receipt_lookup": ("کد رهگیری را در سایت پیگیری کنید", "Look the tracking code up online"),
+    "challenge_title": ("برگه باطل‌شده (بررسی)", "Challenged ballot (check)"),
+    "challenge_note": (
+        "این برگه شمارش نمی‌شود. کد زیر رمز آن را برای بررسی نشان می‌دهد",
+        "Not counted. The code below reveals its encryption for checking",
+    ),
+    "zero_report": ("گزارش صفر آغاز رأی‌گیری", "Opening (zero) report"),
+    "closing_report": ("گزارش پایان رأی‌گیری", "Closing report"),
+    "last_sequence": ("آخرین شماره", "Last sequence"),
+    "chain_head": ("سر زنجیره", "Chain head"),
+    # Errors and refusals, by code.
+    "wrong_pin": ("رمز نادرست است", "Wrong PIN"),
+    "pin_blocked": (
+        "کارت شما پس از سه رمز نادرست قفل شده است."
+        " برای بازکردن آن با کد PUK به دفتر ثبت احوال مراجعه کنید",
+        "Your card is locked after three wrong PINs."
+        " The registry office can unlock it with your PUK",
+    ),
+    "card_removed": ("کارت خارج شد", "The card was removed"),
+    "no_card": ("کارتی در دستگاه نیست", "No card in the reader"),
+    "card_error": ("کارت پاسخ نادرست داد", "The card gave an unexpected answer"),
+    "card_data_invalid": ("اطلاعات کارت معتبر نیست", "The card's data is not valid"),
+    "device_timeout": ("دستگاه پاسخ نداد", "A device did not answer"),
+    "device_communication": ("ارتباط با دستگاه مختل است", "Device communication failed"),
+    "server_unreachable": (
+        "ارتباط با سامانه استعلام برقرار نیست؛ کمی بعد دوباره تلاش کنید یا به مسئول شعبه بگویید",
+        "The inquiry service cannot be reached; try again shortly or ask an official",
+    ),
+    "wrong_station": ("این کارت مسئول این شعبه نیست", "This official card is not for this station"),
+    "not_an_official": ("این کارت، کارت مسئول نیست", "This is not an official's card"),
+    "invalid_pass": ("برگه عبور معتبر نیست", "The voting pass is not valid"),
+    "polls_not_open_refusal": ("رأی‌گیری باز نیست", "The polls are not open"),
+    "invalid_choices": ("انتخاب‌ها معتبر نیستند", "The choices are not valid"),
+    "illegal_transition": ("این کار اکنون ممکن نیست", "That is not possible now"),
+    "terminal_error": ("خطای دستگاه رأی‌گیری", "Voting terminal error"),
+    "timeout": ("زمان به پایان رسید", "Time is up"),
+    "journal_error": (
+        "ثبت رأی در حافظه دستگاه ممکن نشد؛ رأیی ثبت نشد. به مسئول شعبه بگویید",
+        "The terminal could not store the ballot; nothing was cast. Tell an official",
+    ),
+    "invalid_pin": ("رمز باید ۴ تا ۸ رقم باشد", "A PIN is 4 to 8 digits"),
+    "authorization_invalid": ("مجوز رأی نامعتبر است", "The authorization is invalid"),
+    "not_a_voter_card": ("این کارت رأی‌دهنده نیست", "This is not a voter card"),
+    "polls_paused_refusal": ("رأی‌گیری موقتاً متوقف است", "Voting is paused"),
+}
+
+
+def text(key: str, language: str = "fa", **values: object) -> str:
+    """The catalogue text for ``key`` with ``{name}`` filled; Persian digits in Persian."""
+    fa, en = CATALOGUE.get(key, CATALOGUE["terminal_error"])
+    template = fa if language == "fa" else en
+    filled = template.format(**{name: str(value) for name, value in values.items()})
+    return persian_digits(filled) if language == "fa" else filled
+
+
+def persian_digits(value: object) -> str:
+    return str(value).translate(PERSIAN_DIGITS)
+
+
+def catalogue_json() -> dict[str, dict[str, str]]:
+    return {key: {"fa": fa, "en": en} for key, (fa, en) in CATALOGUE.items()}

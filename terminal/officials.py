@@ -1,0 +1,109 @@
+"""Officials' mode: open, pause, resume and close the polls; reports printed as tapes.
+
+Each action is authenticated afresh: the official's card signs a new server
+challenge, so a card left in the reader cannot be replayed for another action.
+The closing action declares the terminal's journal head (last sequence and
+tracking-code chain head) so HQ knows when every journaled ballot has arrived.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evote import protocol
+from evote.client import ServerRefused, ServerUnreachable
+from terminal import printing
+from terminal.booth import Booth
+from terminal.devices.errors import CardRemoved, DeviceError, NoCard
+from terminal.errors import IllegalTransition, TerminalError
+from terminal.notices import Notice
+from terminal.session import State
+
+REPORT_TITLES = {"open": "zero_report", "close": "closing_report"}
+ACTION_DONE = {
+    "open": "state_open",
+    "pause": "state_paused",
+    "resume": "state_open",
+    "close": "state_closed",
+}
+
+
+def poll_action(booth: Booth, action: str) -> Notice:
+    """Run one poll action for the official in session; print its report if it has one."""
+    if action not in protocol.POLL_ACTIONS:
+        raise TerminalError(f"unknown poll action {action!r}", code="unknown_action")
+    with booth.session.lock:
+        if booth.state is not State.OFFICIALS or booth.data.holder is None:
+            raise IllegalTransition(booth.state.value, f"poll {action}")
+        holder = booth.data.holder
+        booth.note_activity()
+    head = booth.journal.head() if action == "close" else None
+    try:
+        challenge = booth.client.official_challenge()
+        signature = booth.card_answer(challenge)
+        answer = booth.client.poll_action(
+            action,
+            holder.certificate.to_json(),
+            signature,
+            str(challenge["challenge_id"]),
+            head,
+        )
+    except ServerRefused as error:
+        return _notice(booth, Notice.from_refusal(error))
+    except ServerUnreachable:
+        return _notice(booth, Notice.of("server_unreachable"))
+    except (CardRemoved, NoCard) as error:
+        return _notice(booth, Notice.of(error.code))
+    except DeviceError as error:
+        return _notice(booth, Notice.of(error.code))
+    booth.set_polls_state(str(answer.get("state", booth.polls_state)))
+    report = answer.get("report")
+    problem = None
+    if action in REPORT_TITLES:
+        problem = booth.print_document(
+            printing.poll_tape(
+                REPORT_TITLES[action],
+                booth.station,
+                booth.config.terminal_id,
+                report if isinstance(report, dict) else None,
+                report_lines(booth, head),
+            )
+        )
+    notice = Notice.of(problem) if problem else Notice.of(ACTION_DONE[action])
+    return _notice(booth, notice)
+
+
+def report_lines(booth: Booth, head: tuple[int, bytes] | None) -> list[tuple[str, str]]:
+    """This terminal's own counts for the tape; the server's report is in the QR."""
+    counts = booth.journal.counts()
+    sequence, chain_head = head if head is not None else booth.journal.head()
+    return [
+        ("polls_state", booth.polls_state),
+        ("ballots_cast", str(counts.cast)),
+        ("ballots_challenged", str(counts.challenged)),
+        ("last_sequence", str(sequence)),
+        ("chain_head", printing.short_code(chain_head.hex())),
+    ]
+
+
+def officials_view(booth: Booth) -> dict[str, Any]:
+    """Counts and uplink state: shown to officials only, never on a voter's screen."""
+    counts = booth.journal.counts()
+    uplink = booth.uplink.status() if booth.uplink is not None else None
+    return {
+        "name": booth.data.holder.name_fa if booth.data.holder else "",
+        "name_en": booth.data.holder.name_en if booth.data.holder else "",
+        "cast": counts.cast,
+        "challenged": counts.challenged,
+        "waiting": counts.waiting,
+        "rejected": counts.rejected,
+        "online": uplink.online if uplink else False,
+        "last_error": uplink.last_error if uplink else None,
+    }
+
+
+def _notice(booth: Booth, notice: Notice) -> Notice:
+    with booth.session.lock:
+        booth.data.notice = notice
+        booth.session.touch()
+    return notice

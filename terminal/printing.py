@@ -1,0 +1,130 @@
+"""What the terminal prints: the voter's receipt, the challenge slip, the poll tapes.
+
+Documents are built here from the catalogue (Persian first, English under it)
+and laid out by the devices package's composer, which shapes Persian right to
+left and renders one bitmap per receipt.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from crypto.canonical import canonical_json
+from crypto.hashing import hash_bytes
+from evote.jalali import format_jalali
+from evote.manifest import Manifest, Station
+from terminal.ballot import PreparedBallot, challenge_qr_payload
+from terminal.devices.receipt import QrBlock, ReceiptDocument, Rule, TextLine
+from terminal.i18n import persian_digits, text
+
+MAX_TAPE_QR_BYTES = 700
+
+
+def grouped_code(code_hex: str, group: int = 4) -> str:
+    """A tracking code split into groups so a person can read it aloud and compare."""
+    return " ".join(code_hex[i : i + group] for i in range(0, len(code_hex), group)).upper()
+
+
+def short_code(code_hex: str) -> str:
+    """The first 16 hex digits, shown big on screen; the receipt carries the whole code."""
+    return grouped_code(code_hex[:16])
+
+
+def _when(timestamp: float) -> tuple[str, str]:
+    moment = datetime.fromtimestamp(timestamp)
+    clock = moment.strftime("%H:%M:%S")
+    return (
+        persian_digits(f"{format_jalali(moment.date())}  {clock}"),
+        f"{moment.date().isoformat()} {clock}",
+    )
+
+
+def _header(key: str, station: Station, terminal_id: str, at: float) -> list[TextLine | Rule]:
+    when_fa, when_en = _when(at)
+    return [
+        TextLine(text(key, "fa"), align="center", bold=True, size=30),
+        TextLine(text(key, "en"), align="center", size=20),
+        Rule(),
+        TextLine(f"{text('station', 'fa')}: {station.name.fa}", size=22),
+        TextLine(f"{station.station_id} · {text('terminal', 'en')} {terminal_id}", size=18),
+        TextLine(f"{text('time', 'fa')}: {when_fa}", size=22),
+        TextLine(when_en, size=18),
+        Rule(),
+    ]
+
+
+def _code_lines(code_hex: str) -> list[TextLine]:
+    grouped = grouped_code(code_hex)
+    half = len(grouped) // 2 + 1
+    return [
+        TextLine(f"{text('tracking_code', 'fa')} / {text('tracking_code', 'en')}", size=22),
+        TextLine(grouped[:half].strip(), align="center", bold=True, size=22),
+        TextLine(grouped[half:].strip(), align="center", bold=True, size=22),
+    ]
+
+
+def cast_receipt(
+    station: Station, terminal_id: str, sequence: int, code_hex: str, lookup_url: str
+) -> ReceiptDocument:
+    """The voter's receipt: tracking code, station, time, and a QR to look the code up."""
+    items = [
+        *_header("receipt_title", station, terminal_id, time.time()),
+        *_code_lines(code_hex),
+        QrBlock(lookup_url, module_dots=4),
+        TextLine(text("receipt_lookup", "fa"), align="center", size=20),
+        TextLine(text("receipt_lookup", "en"), align="center", size=16),
+    ]
+    return ReceiptDocument(f"receipt-{terminal_id}-{sequence}", tuple(items))
+
+
+def challenge_slip(
+    manifest: Manifest, station: Station, terminal_id: str, sequence: int, prepared: PreparedBallot
+) -> ReceiptDocument:
+    """The challenged ballot: what the voter chose, and a QR of every nonce to check it."""
+    items: list[TextLine | QrBlock | Rule] = [
+        *_header("challenge_title", station, terminal_id, time.time()),
+        TextLine(text("challenge_note", "fa"), size=18),
+        TextLine(text("challenge_note", "en"), size=14),
+        *_code_lines(prepared.tracking_code.hex()),
+        Rule(),
+    ]
+    for contest_id, chosen in prepared.choices.items():
+        contest = manifest.contest(contest_id)
+        items.append(TextLine(contest.name.fa, bold=True, size=22))
+        if not chosen:
+            items.append(TextLine(text("blank_contest", "fa"), size=20))
+        for selection_id in chosen:
+            candidate = contest.candidate(int(selection_id))
+            items.append(
+                TextLine(f"{persian_digits(candidate.code)}  {candidate.name.fa}", size=20)
+            )
+    items += [Rule(), QrBlock(challenge_qr_payload(prepared), module_dots=3)]
+    return ReceiptDocument(f"challenge-{terminal_id}-{sequence}", tuple(items))
+
+
+def poll_tape(
+    key: str,
+    station: Station,
+    terminal_id: str,
+    report: dict[str, object] | None,
+    lines: list[tuple[str, str]],
+) -> ReceiptDocument:
+    """A zero or closing report tape: labelled counts, and the signed report as a QR.
+
+    A report too large for a printable QR is represented by its BLAKE2b digest,
+    which anyone can compare with the report published in the election record.
+    """
+    items: list[TextLine | QrBlock | Rule] = list(_header(key, station, terminal_id, time.time()))
+    for label_key, value in lines:
+        items.append(TextLine(f"{text(label_key, 'fa')}: {persian_digits(value)}", size=22))
+        items.append(TextLine(f"{text(label_key, 'en')}: {value}", size=16))
+    if report is not None:
+        encoded = canonical_json(report)
+        if len(encoded) > MAX_TAPE_QR_BYTES:
+            digest = hash_bytes("evote/poll-report-digest/v1", encoded).hex()
+            payload = f"evote-poll-report-digest/1;{digest}"
+        else:
+            payload = encoded.decode("utf-8")
+        items += [Rule(), QrBlock(payload, module_dots=3)]
+    return ReceiptDocument(f"{key}-{terminal_id}-{int(time.time())}", tuple(items))

@@ -1,0 +1,146 @@
+"""Starting and stopping a whole terminal: devices, journal, uplink, threads, HTTP.
+
+``start_terminal(config)`` is what ``evote terminal run``, the tests, the
+benchmark and the demo call; it returns once the kiosk URL answers.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from crypto.canonical import canonical_json, parse_json
+from evote.client import BallotServerClient, ServerRefused, ServerUnreachable
+from terminal.app import create_app
+from terminal.booth import Booth
+from terminal.config import TerminalConfig
+from terminal.devices.card_reader import SerialCardReader
+from terminal.devices.errors import DeviceError
+from terminal.devices.printer import SerialPrinter
+from terminal.devices.scanner import SerialScanner
+from terminal.errors import ConfigurationError
+from terminal.journal import Journal
+from terminal.server_link import load_election, uplink_sender
+from terminal.uplink import Uplink
+
+STATUS_META_KEY = "terminal_status"
+DEVICE_POLL_S = 0.1
+WATCHDOG_INTERVAL_S = 0.5
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+@dataclass
+class RunningTerminal:
+    """A started terminal. ``url`` is the kiosk page; ``stop()`` shuts everything down."""
+
+    url: str
+    booth: Booth
+    server: BaseWSGIServer
+    stop_event: threading.Event
+    threads: list[threading.Thread] = field(default_factory=list)
+    devices: list[_Closable] = field(default_factory=list)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.server.shutdown()
+        self.server.server_close()
+        if self.booth.uplink is not None:
+            self.booth.uplink.stop()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.booth.close()
+        for device in self.devices:
+            device.close()
+        self.booth.journal.close()
+
+
+def terminal_status(client: BallotServerClient, journal: Journal) -> dict[str, Any]:
+    """The terminal's registration (station, ballot style, poll state), cached for restarts."""
+    try:
+        status: dict[str, Any] = client.status()
+    except (ServerUnreachable, ServerRefused) as error:
+        cached = journal.get_meta(STATUS_META_KEY)
+        if cached is None:
+            raise ConfigurationError(f"terminal status unavailable: {error}") from error
+        return dict(parse_json(cached))
+    journal.set_meta(STATUS_META_KEY, canonical_json(status).decode("utf-8"))
+    return status
+
+
+def _card_loop(booth: Booth, reader: SerialCardReader, stop: threading.Event) -> None:
+    """Card in/out notifications from the reader, turned into session events."""
+    while not stop.is_set():
+        try:
+            with booth.reader_lock:
+                event = reader.wait_for_event(DEVICE_POLL_S)
+        except DeviceError:
+            stop.wait(DEVICE_POLL_S)
+            continue
+        if event == "inserted":
+            booth.on_card_inserted()
+        elif event == "removed":
+            booth.on_card_removed()
+        else:
+            stop.wait(0.01)
+
+
+def _scanner_loop(booth: Booth, scanner: SerialScanner, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            payload = scanner.read(0.5)
+        except DeviceError:
+            continue
+        booth.on_pass_scanned(payload)
+
+
+def _watchdog(booth: Booth, stop: threading.Event) -> None:
+    while not stop.wait(WATCHDOG_INTERVAL_S):
+        booth.check_timeouts()
+
+
+def start_terminal(config: TerminalConfig) -> RunningTerminal:
+    """Open devices and journal, load the election, start the threads and the kiosk server."""
+    journal = Journal(config.journal_path, config.terminal_id)
+    client = BallotServerClient(
+        config.server_url, config.terminal_id, config.signing_key, timeout_s=config.server_timeout_s
+    )
+    election = load_election(client, journal)
+    client.server_key = election.server_key
+    status = terminal_status(client, journal)
+    station = election.manifest.station(str(status["station_id"]))
+    reader = SerialCardReader(config.reader_url)
+    printer = SerialPrinter(config.printer_url)
+    devices: list[_Closable] = [reader, printer]
+    booth = Booth(config, election, station, client, journal, reader, printer)
+    booth.set_polls_state(str(status.get("poll_state", booth.polls_state)))
+    booth.uplink = Uplink(
+        journal,
+        uplink_sender(client),
+        initial_backoff_s=config.uplink_initial_backoff_s,
+        max_backoff_s=config.uplink_max_backoff_s,
+        on_change=booth.session.touch,
+        on_idle=booth.refresh_polls,
+    )
+    stop = threading.Event()
+    loops: list[tuple[str, Any, tuple[Any, ...]]] = [
+        ("card-events", _card_loop, (booth, reader, stop)),
+        ("watchdog", _watchdog, (booth, stop)),
+    ]
+    if config.scanner_url:
+        scanner = SerialScanner(config.scanner_url)
+        devices.append(scanner)
+        loops.append(("scanner", _scanner_loop, (booth, scanner, stop)))
+    threads = [threading.Thread(target=f, args=a, name=n, daemon=True) for n, f, a in loops]
+    server = make_server(config.host, config.port, create_app(booth), threaded=True)
+    threads.append(threading.Thread(target=server.serve_forever, name="kiosk-http", daemon=True))
+    for thread in threads:
+        thread.start()
+    booth.uplink.start()
+    url = f"http://{config.host}:{server.server_port}"
+    return RunningTerminal(url, booth, server, stop, threads, devices)
