@@ -11,7 +11,7 @@ votes per contest, so the tally can sum blank indicators like any selection.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crypto.canonical import canonical_json
 from crypto.elgamal import Ciphertext, encrypt, sum_ciphertexts
@@ -32,6 +32,13 @@ class ElectionContext:
     base_hash: bytes
     public_key: Point
 
+    def __post_init__(self) -> None:
+        # An identity key would make every ciphertext's beta equal m·G: votes in the clear.
+        if len(self.base_hash) != 32:
+            raise ValueError("the base hash is 32 bytes")
+        if self.public_key.is_identity:
+            raise ValueError("the election key must not be the identity")
+
 
 @dataclass(frozen=True)
 class ContestSpec:
@@ -46,6 +53,11 @@ class ContestSpec:
             raise ValueError(f"contest {self.contest_id}: votes_allowed out of range")
         if len(set(self.selection_ids)) != len(self.selection_ids):
             raise ValueError(f"contest {self.contest_id}: duplicate selection ids")
+        # Proof labels are "contest/selection", "contest/@blank" and "contest/@limit":
+        # refusing "/" and a leading "@" keeps every label naming exactly one position.
+        for name in (self.contest_id, *self.selection_ids):
+            if not name or "/" in name or name.startswith("@"):
+                raise ValueError(f"contest {self.contest_id}: id {name!r} has '/' or leading '@'")
 
     @property
     def limit_values(self) -> tuple[int, ...]:
@@ -162,8 +174,10 @@ class BallotSecrets:
     selection's 0/1 and its nonce; the key ``BLANK_KEY`` holds the blank indicator.
     """
 
-    values: dict[str, dict[str, int]]
-    nonces: dict[str, dict[str, int]]
+    # repr=False: these are the vote itself and the keys to it; a traceback or a
+    # log line that prints the object must not print them.
+    values: dict[str, dict[str, int]] = field(repr=False)
+    nonces: dict[str, dict[str, int]] = field(repr=False)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -187,9 +201,9 @@ class BallotSecrets:
             for key, item in selections.items():
                 entry = _expect_dict(item, {"value", "nonce"}, f"revealed {contest_id}/{key}")
                 value = entry["value"]
-                if value not in BIT_VALUES or isinstance(value, bool):
+                if type(value) is not int or value not in BIT_VALUES:
                     raise DecodingError(f"revealed {contest_id}/{key}: value must be 0 or 1")
-                values[contest_id][key] = int(str(value))
+                values[contest_id][key] = value
                 nonces[contest_id][key] = scalar_from_hex(entry["nonce"])
         return cls(values, nonces)
 
@@ -208,21 +222,28 @@ def encrypt_ballot(
     choices: Mapping[str, Sequence[str]],
     rng: ScalarSource = random_scalar,
 ) -> tuple[EncryptedBallot, BallotSecrets]:
-    """Encrypt a voter's choices (contest id → chosen selection ids) with all proofs."""
+    """Encrypt a voter's choices (contest id → chosen selection ids) with all proofs.
+
+    Error messages name the contest but never the choices: an invalid ballot is
+    still a voter's intent, and exceptions end up in logs.
+    """
     unknown = set(choices) - {contest.contest_id for contest in contests}
     if unknown:
-        raise InvalidBallot(f"choices for contests not on this ballot: {sorted(unknown)}")
+        raise InvalidBallot("choices for a contest that is not on this ballot")
     encrypted_contests = []
     values: dict[str, dict[str, int]] = {}
     nonces: dict[str, dict[str, int]] = {}
     key = context.public_key
     for contest in contests:
-        chosen = set(choices.get(contest.contest_id, ()))
+        chosen_list = list(choices.get(contest.contest_id, ()))
+        chosen = set(chosen_list)
+        if len(chosen) != len(chosen_list):
+            raise InvalidBallot(f"{contest.contest_id}: a selection is chosen twice")
         if not chosen <= set(contest.selection_ids):
-            raise InvalidBallot(f"{contest.contest_id}: unknown selections {sorted(chosen)}")
+            raise InvalidBallot(f"{contest.contest_id}: a choice is not on the ballot")
         if len(chosen) > contest.votes_allowed:
             raise InvalidBallot(
-                f"{contest.contest_id}: {len(chosen)} chosen, at most {contest.votes_allowed}"
+                f"{contest.contest_id}: more than {contest.votes_allowed} selections chosen"
             )
         contest_values = {sid: int(sid in chosen) for sid in contest.selection_ids}
         contest_values[BLANK_KEY] = int(not chosen)
@@ -321,11 +342,20 @@ def verify_challenge(
         expected_keys = {*spec.selection_ids, BLANK_KEY}
         if values is None or nonces is None or set(values) != expected_keys:
             raise InvalidBallot(f"{spec.contest_id}: revealed secrets do not cover the contest")
+        if set(nonces) != expected_keys:
+            raise InvalidBallot(f"{spec.contest_id}: revealed nonces do not cover the contest")
+        if any(type(value) is not int or value not in BIT_VALUES for value in values.values()):
+            raise InvalidBallot(f"{spec.contest_id}: a revealed value is not 0 or 1")
         pairs = [(s.selection_id, s.ciphertext) for s in contest.selections]
         for name, ciphertext in [*pairs, (BLANK_KEY, contest.blank)]:
             if encrypt(values[name], context.public_key, nonces[name]) != ciphertext:
                 raise InvalidProof(f"{spec.contest_id}/{name}: revealed nonce does not match")
-        choices[spec.contest_id] = [sid for sid in spec.selection_ids if values[sid]]
+        chosen = [sid for sid in spec.selection_ids if values[sid]]
+        # The rules the limit proof enforces, re-checked on the opened values, so a
+        # challenge of a ballot that was never verified still cannot show an illegal vote.
+        if len(chosen) > spec.votes_allowed or values[BLANK_KEY] != int(not chosen):
+            raise InvalidBallot(f"{spec.contest_id}: revealed values break the contest's rules")
+        choices[spec.contest_id] = chosen
     return choices
 
 

@@ -50,6 +50,7 @@ class SchnorrProof:
 def prove_schnorr(
     secret: int, public: Point, base_hash: bytes, label: str, rng: ScalarSource = random_scalar
 ) -> SchnorrProof:
+    """Prove knowledge of ``secret`` = log_G(public); the label names what is proved."""
     nonce = rng()
     commitment = base_mul(nonce)
     challenge = hash_to_scalar(SCHNORR_DOMAIN, base_hash, label, public, commitment)
@@ -57,6 +58,11 @@ def prove_schnorr(
 
 
 def verify_schnorr(public: Point, proof: SchnorrProof, base_hash: bytes, label: str) -> None:
+    """Raise InvalidProof unless ``proof`` shows knowledge of log_G(public).
+
+    The identity is refused: its log is 0, which anyone knows, so a commitment
+    equal to the identity would contribute nothing a trustee must keep secret.
+    """
     if public.is_identity:
         raise InvalidProof(f"{label}: the public value is the identity")
     commitment = base_mul(proof.response) - public.multiply(proof.challenge)
@@ -90,6 +96,7 @@ def prove_equal_logs(
     label: str,
     rng: ScalarSource = random_scalar,
 ) -> ChaumPedersenProof:
+    """Prove log_G(public) = log_base(result) = ``secret`` (a trustee's correct share)."""
     nonce = rng()
     commitment_g = base_mul(nonce)
     commitment_base = base.multiply(nonce)
@@ -107,6 +114,7 @@ def verify_equal_logs(
     base_hash: bytes,
     label: str,
 ) -> None:
+    """Raise InvalidProof unless log_G(public) = log_base(result)."""
     commitment_g = base_mul(proof.response) - public.multiply(proof.challenge)
     commitment_base = base.multiply(proof.response) - result.multiply(proof.challenge)
     expected = hash_to_scalar(
@@ -220,7 +228,7 @@ def verify_range(
     label: str,
 ) -> None:
     """Raise InvalidProof unless ``proof`` shows the plaintext is in ``allowed``."""
-    if len(proof.challenges) != len(allowed):
+    if len(proof.challenges) != len(allowed) or len(proof.responses) != len(allowed):
         raise InvalidProof(f"{label}: expected {len(allowed)} branches")
     commitments: list[Point] = []
     for candidate, challenge, response in zip(

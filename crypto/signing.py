@@ -10,7 +10,7 @@ replayed as another kind.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import nacl.exceptions
@@ -23,10 +23,14 @@ from crypto.hexcodec import bytes_from_hex
 SIGNATURE_DOMAIN = b"evote/signed/v1/"
 
 
+def _check_kind(kind: object) -> None:
+    if not isinstance(kind, str) or not kind or not kind.isascii() or "\x00" in kind:
+        raise DecodingError("envelope kind must be non-empty ASCII without NUL")
+
+
 def signing_message(kind: str, payload: JsonValue) -> bytes:
     """The exact bytes that get signed for an envelope of ``kind``."""
-    if not kind or not kind.isascii() or "\x00" in kind:
-        raise DecodingError("envelope kind must be non-empty ASCII")
+    _check_kind(kind)
     return SIGNATURE_DOMAIN + kind.encode("ascii") + b"\x00" + canonical_json(payload)
 
 
@@ -34,7 +38,11 @@ def signing_message(kind: str, payload: JsonValue) -> bytes:
 class SigningKey:
     """An Ed25519 private key; holds the seed so it can be stored encrypted."""
 
-    seed: bytes
+    seed: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seed, bytes) or len(self.seed) != 32:
+            raise DecodingError("an Ed25519 seed is 32 bytes")
 
     @classmethod
     def generate(cls, random_bytes: bytes | None = None) -> SigningKey:
@@ -63,7 +71,7 @@ class VerifyKey:
     key: bytes
 
     def __post_init__(self) -> None:
-        if len(self.key) != 32:
+        if not isinstance(self.key, bytes) or len(self.key) != 32:
             raise DecodingError("an Ed25519 public key is 32 bytes")
 
     @classmethod
@@ -111,8 +119,9 @@ class SignedEnvelope:
         if not isinstance(data, dict) or set(data) != {"kind", "payload", "signer", "signature"}:
             raise DecodingError("an envelope has exactly kind, payload, signer and signature")
         kind = data["kind"]
-        if not isinstance(kind, str):
-            raise DecodingError("envelope kind must be a string")
+        _check_kind(kind)
+        # Fails now, as a DecodingError, if the payload has no canonical form (floats).
+        canonical_json(data["payload"])
         return cls(
             kind=kind,
             payload=data["payload"],

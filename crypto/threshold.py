@@ -13,7 +13,7 @@ by anyone, which is what lets anyone check a partial decryption.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import nacl.exceptions
 import nacl.public
@@ -108,8 +108,9 @@ class TrusteeSecrets:
     """A trustee's polynomial and box key. Never leaves the trustee's machine."""
 
     index: int
-    coefficients: tuple[int, ...]
-    box_secret_key: bytes
+    # repr=False: the polynomial is the trustee's key; it must never reach a log.
+    coefficients: tuple[int, ...] = field(repr=False)
+    box_secret_key: bytes = field(repr=False)
 
     def evaluate(self, at: int) -> int:
         result = 0
@@ -121,6 +122,11 @@ class TrusteeSecrets:
 def generate_trustee(
     index: int, quorum: int, base_hash: bytes, rng: ScalarSource = random_scalar
 ) -> tuple[TrusteeSecrets, TrusteePublicKeys]:
+    """A trustee's random polynomial of degree quorum−1, its commitments and proofs.
+
+    ``base_hash`` here is what the ceremony is bound to (the manifest hash): the
+    election's full base hash includes these very commitments.
+    """
     if not 1 <= index <= 255 or quorum < 1:
         raise ThresholdError("trustee index must be 1..255 and the quorum at least 1")
     coefficients = tuple(rng() for _ in range(quorum))
@@ -177,6 +183,13 @@ def open_share(recipient: TrusteeSecrets, sender: TrusteePublicKeys, sealed: byt
 
 
 def joint_public_key(trustees: Sequence[TrusteePublicKeys]) -> Point:
+    """K = Σ_i C_i0; sound only after every trustee's ``verify`` has passed.
+
+    The proofs of knowledge of each C_i0 are what stop a rogue trustee from
+    publishing C = K' − Σ others and so choosing the joint key alone.
+    """
+    if not trustees:
+        raise ThresholdError("no trustees")
     total = trustees[0].commitments[0]
     for trustee in trustees[1:]:
         total = total + trustee.commitments[0]
@@ -235,6 +248,11 @@ def partial_decrypt(
     label: str,
     rng: ScalarSource = random_scalar,
 ) -> DecryptionShare:
+    """Trustee ``index``'s share x·alpha of a total, with its Chaum–Pedersen proof.
+
+    ``label`` names the total (e.g. "contest/selection"); the proof is bound to
+    it, to the trustee and to the base hash, so it cannot be replayed elsewhere.
+    """
     share = ciphertext.alpha.multiply(secret_share)
     proof = prove_equal_logs(
         secret_share,
@@ -251,6 +269,7 @@ def partial_decrypt(
 def verify_decryption_share(
     share: DecryptionShare, public: Point, ciphertext: Ciphertext, base_hash: bytes, label: str
 ) -> None:
+    """Raise BadTrusteeShare naming the trustee unless its share is proven correct."""
     try:
         verify_equal_logs(
             public,
@@ -268,7 +287,14 @@ def verify_decryption_share(
 
 
 def lagrange_coefficient(index: int, indices: Sequence[int]) -> int:
-    """λ_index at 0 for the interpolation set ``indices``."""
+    """λ_index at 0 for the interpolation set ``indices``.
+
+    Indices must be distinct and in 1..255: index 0 is where the secret lives,
+    and a repeated index would make the denominator zero.
+    """
+    _check_indices(indices)
+    if index not in indices:
+        raise ThresholdError("the index is not in the interpolation set")
     numerator, denominator = 1, 1
     for other in indices:
         if other != index:
@@ -277,13 +303,26 @@ def lagrange_coefficient(index: int, indices: Sequence[int]) -> int:
     return numerator * pow(denominator, -1, ORDER) % ORDER
 
 
+def _check_indices(indices: Sequence[int]) -> None:
+    if len(set(indices)) != len(indices):
+        raise ThresholdError("two shares from the same trustee")
+    for index in indices:
+        if type(index) is not int or not 1 <= index <= 255:
+            raise ThresholdError("trustee index must be an integer in 1..255")
+
+
 def combine_decryption_shares(
     ciphertext: Ciphertext, shares: Sequence[DecryptionShare], quorum: int
 ) -> Point:
-    """m·G from any ``quorum`` verified shares (the first ``quorum`` are used)."""
-    indices = sorted({share.trustee_index for share in shares})
-    if len(indices) != len(shares):
-        raise ThresholdError("two shares from the same trustee")
+    """m·G from any ``quorum`` shares (the lowest ``quorum`` indices are used).
+
+    Does not check the shares' proofs: use ``decrypt_with_shares`` unless every
+    share has already passed ``verify_decryption_share``.
+    """
+    indices = sorted(share.trustee_index for share in shares)
+    _check_indices(indices)
+    if quorum < 1:
+        raise ThresholdError("the quorum is at least 1")
     if len(indices) < quorum:
         raise ThresholdError(f"{len(indices)} shares given, {quorum} needed")
     chosen = sorted(shares, key=lambda share: share.trustee_index)[:quorum]
@@ -294,6 +333,31 @@ def combine_decryption_shares(
             lagrange_coefficient(share.trustee_index, chosen_indices)
         )
     return total
+
+
+def decrypt_with_shares(
+    ciphertext: Ciphertext,
+    shares: Sequence[DecryptionShare],
+    public_shares: Mapping[int, Point],
+    quorum: int,
+    base_hash: bytes,
+    label: str,
+) -> Point:
+    """Check every share's proof against its trustee's public share, then combine.
+
+    The one call a tally needs per total: a share that fails (or comes from a
+    trustee with no published public share) raises BadTrusteeShare naming that
+    trustee, so the tally can drop it and retry with another quorum.
+    """
+    for share in shares:
+        public = public_shares.get(share.trustee_index)
+        if public is None:
+            raise BadTrusteeShare(
+                f"{label}: share from unknown trustee {share.trustee_index}",
+                trustee_index=share.trustee_index,
+            )
+        verify_decryption_share(share, public, ciphertext, base_hash, label)
+    return combine_decryption_shares(ciphertext, shares, quorum)
 
 
 def secret_share_to_hex(share: int) -> str:
