@@ -33,7 +33,8 @@ from terminal.devices.holder import (
 APPLICATION_AID = b"\xf0EVOTEID"
 HOLDER_FILE_ID = b"\x01\x01"
 PIN_REFERENCE = 0x81
-READ_CHUNK = 0xE0
+# Short reads keep each frame small, so a noisy line rarely garbles one.
+READ_CHUNK = 0x40
 ICC_ABSENT = 0x02
 ERROR_ICC_MUTE = 0xFE
 
@@ -107,9 +108,9 @@ class SerialCardReader:
         self._holder = None
         self.link.transact(0x63)
 
-    def transmit(self, apdu: bytes) -> bytes:
+    def transmit(self, apdu: bytes, *, idempotent: bool = True) -> bytes:
         """Send one APDU; return response data + SW. ``CardRemoved`` if the card is gone."""
-        return self._check_card(self.link.transact(0x6F, apdu)).data
+        return self._check_card(self.link.transact(0x6F, apdu, idempotent=idempotent)).data
 
     def _expect_ok(self, apdu: bytes, what: str) -> bytes:
         response = self.transmit(apdu)
@@ -163,7 +164,8 @@ class SerialCardReader:
         if not pin.isdigit() or not 4 <= len(pin) <= 8:
             raise ValueError("a PIN is 4 to 8 digits")
         block = pin.encode("ascii").ljust(8, b"\xff")
-        status = _status_word(self.transmit(bytes([0x00, 0x20, 0x00, PIN_REFERENCE, 8]) + block))
+        command = bytes([0x00, 0x20, 0x00, PIN_REFERENCE, 8]) + block
+        status = _status_word(self.transmit(command, idempotent=False))
         if status == 0x9000:
             return
         if status == 0x6983:

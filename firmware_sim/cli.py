@@ -1,0 +1,178 @@
+"""``evote firmware-sim``: run a simulated device on a pty and drive it from stdin.
+
+Each device command prints ``READER|SCANNER|PRINTER <path>`` on its own line,
+then reads one control command per line (see docs/protocols.md) and answers
+``OK`` or ``ERR <reason>``. At end of input the device keeps running until
+interrupted, so it can be started in the background for a demo.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from crypto.signing import SigningKey
+from firmware_sim.cards import CardIssueError, issue_cards, read_roll_csv
+from firmware_sim.printer import PrinterSimulator
+from firmware_sim.pty_device import PtyDevice
+from firmware_sim.reader import ReaderSimulator
+from firmware_sim.scanner import ScannerSimulator
+
+Handler = Callable[[list[str]], str | None]
+
+
+def _serve(label: str, device: PtyDevice, handlers: dict[str, Handler]) -> None:
+    path = device.start()
+    stopped = threading.Event()
+    click.echo(f"{label} {path}", nl=True)
+    sys.stdout.flush()
+    try:
+        for line in sys.stdin:
+            words = line.split()
+            if not words:
+                continue
+            if words[0] == "quit":
+                break
+            handler = handlers.get(words[0])
+            if handler is None:
+                click.echo(f"ERR unknown command {words[0]!r}; known: {', '.join(handlers)}")
+                continue
+            try:
+                answer = handler(words[1:])
+            except (ValueError, OSError, IndexError, KeyError) as error:
+                click.echo(f"ERR {error}")
+            else:
+                click.echo(answer or "OK")
+            sys.stdout.flush()
+        else:
+            signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+            stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        device.stop()
+
+
+@click.group("firmware-sim")
+def firmware_sim() -> None:
+    """Simulated card reader, QR scanner and receipt printer on ptys."""
+
+
+@firmware_sim.command()
+@click.option("--card", "card_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def reader(card_file: Path | None) -> None:
+    """CCID card reader. Commands: insert FILE, remove, fault KIND [RATE], quit."""
+    device = ReaderSimulator()
+    if card_file is not None:
+        device.insert(card_file)
+
+    def fault(words: list[str]) -> None:
+        device.inject_fault(words[0], rate=float(words[1]) if len(words) > 1 else 0.0)
+
+    _serve(
+        "READER",
+        device,
+        {
+            "insert": lambda words: str(device.insert(Path(words[0])).image["card_id"]),
+            "remove": lambda words: device.remove(),
+            "fault": fault,
+        },
+    )
+
+
+@firmware_sim.command()
+@click.option("--prefix", default="", help="Prefix the scanner puts before each payload.")
+def scanner(prefix: str) -> None:
+    """QR scanner. Commands: scan TEXT, present [TEXT], raw HEX, mute, unmute, quit."""
+    device = ScannerSimulator(prefix=prefix.encode("utf-8"))
+
+    def present(words: list[str]) -> None:
+        device.present(" ".join(words) if words else None)
+
+    _serve(
+        "SCANNER",
+        device,
+        {
+            "scan": lambda words: None if device.scan(" ".join(words)) else "SUPPRESSED",
+            "present": present,
+            "raw": lambda words: device.emit_raw(bytes.fromhex("".join(words))),
+            "mute": lambda words: device.mute(True),
+            "unmute": lambda words: device.mute(False),
+        },
+    )
+
+
+@firmware_sim.command()
+@click.option(
+    "--out",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("receipts"),
+    show_default=True,
+    help="Directory for receipt-NNNN.png files.",
+)
+def printer(output_dir: Path) -> None:
+    """ESC/POS printer. Commands: paper-out [N], load-paper, cover open|close, mute, unmute,
+    status, quit."""
+    device = PrinterSimulator(output_dir)
+
+    def paper_out(words: list[str]) -> None:
+        device.paper_out_after(int(words[0]) if words else 0)
+        if not words:
+            device.paper_out = True
+
+    def status(words: list[str]) -> str:
+        return (
+            f"paper_out={device.paper_out} cover_open={device.cover_open} "
+            f"receipts={len(device.receipts)}"
+        )
+
+    def mute(muted: bool) -> None:
+        device.faults.mute = muted
+
+    _serve(
+        "PRINTER",
+        device,
+        {
+            "paper-out": paper_out,
+            "load-paper": lambda words: device.load_paper(),
+            "cover": lambda words: device.open_cover(words[0] == "open"),
+            "mute": lambda words: mute(True),
+            "unmute": lambda words: mute(False),
+            "status": status,
+        },
+    )
+
+
+@firmware_sim.command("issue-cards")
+@click.option(
+    "--registry-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="File holding the registry's Ed25519 seed as 64 hex digits.",
+)
+@click.option(
+    "--roll",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="CSV: national_code,name_fa,name_en,birth_date,role,station_id,pin",
+)
+@click.option(
+    "--out", "output_dir", type=click.Path(file_okay=False, path_type=Path), required=True
+)
+def issue_cards_command(registry_key: Path, roll: Path, output_dir: Path) -> None:
+    """Issue one card file per roll row, signed by the registry key."""
+    try:
+        seed = bytes.fromhex(registry_key.read_text(encoding="ascii").strip())
+        if len(seed) != 32:
+            raise ValueError("the registry key file must hold 64 hex digits")
+        paths = issue_cards(SigningKey(seed), read_roll_csv(roll), output_dir)
+    except (CardIssueError, ValueError, KeyError) as error:
+        raise click.ClickException(str(error)) from error
+    for path in paths:
+        click.echo(str(path))
