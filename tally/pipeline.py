@@ -1,0 +1,122 @@
+"""HQ's tally: encrypted totals from a record, then decryption and results into it.
+
+Two steps because the trustees act in between: ``write_totals`` produces
+``tally/encrypted_totals.json`` for them; ``finish_tally`` combines the
+decryption shares they return and writes ``tally/decryption_shares.json``
+and ``results/*``. Both read only the record directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from crypto.errors import CryptoError
+from crypto.hexcodec import bytes_from_hex
+from crypto.signing import SignedEnvelope, VerifyKey
+from evote.manifest import Manifest
+from tally.decryption import decrypt_totals
+from tally.errors import RecordError, TallyError
+from tally.poll_tape import render_poll_tape
+from tally.record import (
+    POLL_TAPES,
+    REPORT_HTML,
+    RESULTS_CSV,
+    RESULTS_JSON,
+    SHARES,
+    TOTALS,
+    Record,
+    cast_ballots,
+    trustee_files,
+)
+from tally.report_html import render_report
+from tally.results import build_results, results_csv
+from tally.totals import EncryptedTotals, StationAccumulator, roll_up
+
+SHARES_FORMAT: Final = "evote-decryption-shares/1"
+
+
+def compute_totals(record: Record) -> EncryptedTotals:
+    """Sum every cast ballot per station and up the hierarchy (challenged ones never count)."""
+    manifest = record.manifest
+    accumulator = StationAccumulator()
+    for line, station_id, ballot in cast_ballots(record):
+        try:
+            accumulator.add_ballot(station_id, ballot)
+        except TallyError as error:
+            raise RecordError(str(error), location=f"board/entries.jsonl:{line}") from error
+    try:
+        stations = accumulator.station_units(manifest)
+        base_hash = bytes_from_hex(record.election.get("base_hash"), 32, "base_hash")
+    except (TallyError, CryptoError) as error:
+        raise RecordError(str(error), location="board/entries.jsonl") from error
+    return EncryptedTotals(manifest.election_id, base_hash, tuple(roll_up(manifest, stations)))
+
+
+def write_totals(record: Record) -> EncryptedTotals:
+    totals = compute_totals(record)
+    record.write_json(TOTALS, totals.to_json())
+    return totals
+
+
+def load_totals(record: Record) -> EncryptedTotals:
+    try:
+        return EncryptedTotals.from_json(record.read_json(TOTALS))
+    except CryptoError as error:
+        raise RecordError(str(error), location=TOTALS) from error
+
+
+def trustee_signers(record: Record) -> dict[int, VerifyKey]:
+    """Each trustee's signing key, from its self-signed binding in ``trustees/``."""
+    signers = {}
+    for index in range(1, record.manifest.trustee_count + 1):
+        relative = f"trustees/{trustee_files(index)[1]}"
+        signers[index] = record.read_envelope(relative).signer
+    return signers
+
+
+def load_share_envelopes(record: Record) -> list[SignedEnvelope]:
+    document = record.read_json(SHARES)
+    if not isinstance(document, dict) or document.get("format") != SHARES_FORMAT:
+        raise RecordError(f"not an {SHARES_FORMAT} document", location=SHARES)
+    try:
+        return [SignedEnvelope.from_json(item) for item in document["envelopes"]]
+    except (CryptoError, KeyError, TypeError) as error:
+        raise RecordError(str(error), location=SHARES) from error
+
+
+def decrypt_and_build(
+    record: Record, totals: EncryptedTotals, envelopes: Sequence[SignedEnvelope]
+) -> dict[str, Any]:
+    """Results from totals and shares: the tally and the verifier both call exactly this."""
+    manifest = record.manifest
+    decryption = decrypt_totals(
+        totals, envelopes, record.trustee_keys(), trustee_signers(record), manifest.quorum
+    )
+    return build_results(manifest, totals, decryption, manifest.quorum)
+
+
+def write_results(
+    record: Record, manifest: Manifest, results: dict[str, Any], *, poll_tapes: bool = True
+) -> None:
+    """results.json, results.csv, report.html and (optionally) a poll tape per station."""
+    record.write_json(RESULTS_JSON, results)
+    record.write_text(RESULTS_CSV, results_csv(results))
+    record.write_text(REPORT_HTML, render_report(manifest, results))
+    if poll_tapes:
+        for unit in results["units"]:
+            if unit["level"] == "station":
+                render_poll_tape(manifest, unit, record.path(f"{POLL_TAPES}/{unit['unit_id']}.png"))
+
+
+def finish_tally(
+    record: Record, envelopes: Sequence[SignedEnvelope], *, poll_tapes: bool = True
+) -> dict[str, Any]:
+    """Combine the trustees' shares (bad ones named and skipped) and write the results."""
+    totals = load_totals(record)
+    results = decrypt_and_build(record, totals, envelopes)
+    record.write_json(
+        SHARES, {"format": SHARES_FORMAT, "envelopes": [item.to_json() for item in envelopes]}
+    )
+    write_results(record, record.manifest, results, poll_tapes=poll_tapes)
+    return results

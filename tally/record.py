@@ -1,0 +1,140 @@
+"""Reading an election record (docs/record.md) and writing its tally parts.
+
+The verifier and the tally read only these files, never the server's
+database; every read names the file (and line) that was wrong so an auditor
+can find it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Final
+
+from crypto.canonical import canonical_json, parse_json
+from crypto.errors import CryptoError
+from crypto.signing import SignedEnvelope
+from crypto.threshold import TrusteePublicKeys
+from evote.errors import ModelError
+from evote.manifest import Manifest
+from tally.errors import RecordError
+
+RECORD_FORMAT: Final = "evote-record/1"
+ENTRIES: Final = "board/entries.jsonl"
+CHECKPOINTS: Final = "board/checkpoints.jsonl"
+RECEIPTS: Final = "board/receipts.jsonl"
+TOTALS: Final = "tally/encrypted_totals.json"
+SHARES: Final = "tally/decryption_shares.json"
+RESULTS_JSON: Final = "results/results.json"
+RESULTS_CSV: Final = "results/results.csv"
+REPORT_HTML: Final = "results/report.html"
+POLL_TAPES: Final = "results/poll-tapes"
+
+
+def trustee_files(index: int) -> tuple[str, str, str]:
+    """Public keys, signer binding and confirmation of one trustee (same names in exchange)."""
+    return (
+        f"trustee-{index}.json",
+        f"trustee-{index}.signer.json",
+        f"trustee-{index}.confirmation.json",
+    )
+
+
+class Record:
+    """A record directory, read lazily with located errors."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def read_bytes(self, relative: str) -> bytes:
+        try:
+            return self.path(relative).read_bytes()
+        except FileNotFoundError as error:
+            raise RecordError("missing", location=relative, code="missing_file") from error
+
+    def read_json(self, relative: str) -> Any:
+        try:
+            return parse_json(self.read_bytes(relative))
+        except CryptoError as error:
+            raise RecordError(str(error), location=relative, code="malformed_json") from error
+
+    def read_envelope(self, relative: str) -> SignedEnvelope:
+        try:
+            return SignedEnvelope.from_json(self.read_json(relative))
+        except CryptoError as error:
+            raise RecordError(str(error), location=relative, code="malformed_envelope") from error
+
+    def lines(self, relative: str) -> Iterator[tuple[int, str]]:
+        """(1-based line number, text) of a JSON-lines file; a missing file has no lines."""
+        path = self.path(relative)
+        if not path.exists():
+            return
+        with path.open("r", encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                yield number, line.rstrip("\n")
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        envelope = self.read_envelope("manifest.json")
+        try:
+            return Manifest.from_json(envelope.payload)
+        except ModelError as error:
+            raise RecordError(str(error), location="manifest.json", code=error.code) from error
+
+    @cached_property
+    def election(self) -> dict[str, Any]:
+        data = self.read_json("election.json")
+        if not isinstance(data, dict):
+            raise RecordError("expected an object", location="election.json")
+        return data
+
+    def trustee_keys(self) -> list[TrusteePublicKeys]:
+        keys = []
+        for index in range(1, self.manifest.trustee_count + 1):
+            relative = f"trustees/{trustee_files(index)[0]}"
+            try:
+                keys.append(TrusteePublicKeys.from_json(self.read_json(relative)))
+            except CryptoError as error:
+                raise RecordError(str(error), location=relative) from error
+        return keys
+
+    def write_json(self, relative: str, value: Any) -> None:
+        path = self.path(relative)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(canonical_json(value) + b"\n")
+
+    def write_text(self, relative: str, text: str) -> None:
+        path = self.path(relative)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def cast_ballots(record: Record) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(line, station_id, ballot JSON) for every cast entry; challenged ones are skipped."""
+    for number, line in record.lines(ENTRIES):
+        location = f"{ENTRIES}:{number}"
+        try:
+            entry = parse_json(line)
+            if entry["kind"] != "ballot":
+                continue
+            body = entry["payload"]["payload"]["body"]
+            yield number, str(body["station_id"]), body["ballot"]
+        except (CryptoError, KeyError, TypeError) as error:
+            raise RecordError(f"malformed entry ({error})", location=location) from error
+
+
+def add_trustees(record_root: Path, exchange: Path, trustee_count: int) -> None:
+    """Copy each trustee's public keys, signer binding and confirmation into ``trustees/``."""
+    target = Path(record_root) / "trustees"
+    target.mkdir(parents=True, exist_ok=True)
+    for index in range(1, trustee_count + 1):
+        for name in trustee_files(index):
+            source = Path(exchange) / name
+            if not source.exists():
+                raise RecordError("missing from the ceremony exchange", location=str(source))
+            shutil.copyfile(source, target / name)

@@ -1,0 +1,301 @@
+"""A faithful election record written straight from the crypto core.
+
+The tests and the benchmark need records of any size without running the
+ballot server and terminals: this writes every file of docs/record.md the
+way those parts do (signed terminal requests, authorizations, tracking-code
+chains, receipts, checkpoints, poll reports), so the verifier is exercised
+on the real format. Nothing here is used in production.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from crypto.ballot import (
+    GENESIS_TRACKING_CODE,
+    ElectionContext,
+    EncryptedBallot,
+    encrypt_ballot,
+    tracking_code,
+)
+from crypto.canonical import canonical_json
+from crypto.group import Point
+from crypto.hashing import hash_bytes
+from crypto.signing import SigningKey
+from evote.manifest import Manifest
+from evote.sample import sample_manifest
+from tally.ceremony import CeremonyResult
+from tally.record import RECORD_FORMAT, add_trustees
+from tally.verify_ballots import ENTRY_DOMAIN
+
+
+def synthetic_manifest(
+    stations: int,
+    provinces: int = 2,
+    counties_per_province: int = 2,
+    trustees: tuple[int, int] = (3, 2),
+) -> dict[str, Any]:
+    """The sample election's contests over ``stations`` stations spread across the hierarchy."""
+    document = sample_manifest(date(2026, 11, 23))
+    units = [(p, c) for p in range(provinces) for c in range(counties_per_province)]
+    layout: dict[int, dict[int, list[dict[str, Any]]]] = {}
+    for number in range(stations):
+        province, county = units[number % len(units)]
+        layout.setdefault(province, {}).setdefault(county, []).append(
+            {
+                "id": f"S-{number + 1:03d}",
+                "name": {"fa": f"شعبه {number + 1}", "en": f"Station {number + 1}"},
+                "district_id": "tehran-1",
+            }
+        )
+    document["provinces"] = [
+        {
+            "id": f"P{province}",
+            "name": {"fa": f"استان {province + 1}", "en": f"Province {province + 1}"},
+            "counties": [
+                {
+                    "id": f"P{province}-C{county}",
+                    "name": {"fa": f"فرمانداری {county + 1}", "en": f"County {county + 1}"},
+                    "stations": items,
+                }
+                for county, items in sorted(counties.items())
+            ],
+        }
+        for province, counties in sorted(layout.items())
+    ]
+    document["trustees"] = {"count": trustees[0], "quorum": trustees[1]}
+    return document
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One booth visit: the station, the choices, and whether the voter challenged instead."""
+
+    station_id: str
+    choices: Mapping[str, Sequence[str]]
+    challenged: bool = False
+
+
+def random_votes(
+    manifest: Manifest, count: int, seed: int = 7, challenged_every: int = 0
+) -> list[Vote]:
+    rng = random.Random(seed)
+    votes = []
+    for number in range(count):
+        station = manifest.stations[number % len(manifest.stations)]
+        choices = {}
+        for spec in manifest.contest_specs(station.ballot_style_id):
+            size = rng.randint(0, spec.votes_allowed)
+            choices[spec.contest_id] = rng.sample(spec.selection_ids, size)
+        challenged = bool(challenged_every) and number % challenged_every == challenged_every - 1
+        votes.append(Vote(station.station_id, choices, challenged))
+    return votes
+
+
+@dataclass
+class RecordKeys:
+    """The signing keys of every party that signs something in the record."""
+
+    hq: SigningKey = field(default_factory=SigningKey.generate)
+    registry: SigningKey = field(default_factory=SigningKey.generate)
+    inquiry: SigningKey = field(default_factory=SigningKey.generate)
+    server: SigningKey = field(default_factory=SigningKey.generate)
+    terminals: dict[str, SigningKey] = field(default_factory=dict)
+
+
+_worker_setup: tuple[ElectionContext, Manifest] | None = None
+
+
+def _initialize(base_hash: bytes, key_hex: str, document: dict[str, Any]) -> None:
+    global _worker_setup
+    _worker_setup = (
+        ElectionContext(base_hash, Point.from_hex(key_hex)),
+        Manifest.from_json(document),
+    )
+
+
+def _encrypt(vote: Vote) -> tuple[dict[str, Any], dict[str, Any]]:
+    if _worker_setup is None:
+        raise RuntimeError("_initialize() must run first")
+    context, manifest = _worker_setup
+    style = manifest.station(vote.station_id).ballot_style_id
+    ballot, secrets = encrypt_ballot(context, style, manifest.contest_specs(style), vote.choices)
+    return ballot.to_json(), secrets.to_json()
+
+
+def encrypt_votes(
+    ceremony: CeremonyResult, manifest: Manifest, votes: Sequence[Vote], workers: int = 1
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    args = (ceremony.base_hash, ceremony.joint_public_key.hex(), manifest.document)
+    if workers <= 1:
+        _initialize(*args)
+        return [_encrypt(vote) for vote in votes]
+    with ProcessPoolExecutor(workers, initializer=_initialize, initargs=args) as pool:
+        return list(pool.map(_encrypt, votes, chunksize=16))
+
+
+def _write_lines(path: Path, items: Sequence[Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        for item in items:
+            handle.write(canonical_json(item) + b"\n")
+
+
+def build_record(
+    root: Path,
+    ceremony: CeremonyResult,
+    manifest_document: dict[str, Any],
+    votes: Sequence[Vote],
+    *,
+    terminals_per_station: int = 1,
+    workers: int = 1,
+    keys: RecordKeys | None = None,
+) -> RecordKeys:
+    """Write manifest, election, trustees, board, receipts, checkpoints and reports."""
+    root = Path(root)
+    keys = keys or RecordKeys()
+    manifest = Manifest.from_json(manifest_document)
+    encrypted = encrypt_votes(ceremony, manifest, votes, workers)
+    terminals: dict[str, list[str]] = {}
+    for station in manifest.stations:
+        for number in range(terminals_per_station):
+            terminal_id = f"T-{station.station_id}-{number + 1}"
+            keys.terminals.setdefault(terminal_id, SigningKey.generate())
+            terminals.setdefault(station.station_id, []).append(terminal_id)
+    chains: dict[str, tuple[int, bytes]] = {}
+    visits: dict[str, int] = {}
+    entries, receipts, checkpoints = [], [], []
+    previous_hash = bytes(32)
+    for number, (vote, (ballot_json, secrets_json)) in enumerate(
+        zip(votes, encrypted, strict=True)
+    ):
+        station_terminals = terminals[vote.station_id]
+        visits[vote.station_id] = visits.get(vote.station_id, -1) + 1
+        terminal_id = station_terminals[visits[vote.station_id] % len(station_terminals)]
+        sequence, previous_code = chains.get(terminal_id, (0, GENESIS_TRACKING_CODE))
+        code = tracking_code(EncryptedBallot.from_json(ballot_json), previous_code)
+        chains[terminal_id] = (sequence + 1, code)
+        authorization = keys.inquiry.sign(
+            "authorization",
+            {
+                "authorization_id": os.urandom(8).hex(),
+                "election_id": manifest.election_id,
+                "station_id": vote.station_id,
+                "ballot_style_id": ballot_json["ballot_style_id"],
+                "expires_at": 1_800_000_000,
+            },
+        )
+        body = {
+            "station_id": vote.station_id,
+            "sequence": sequence + 1,
+            "previous_tracking_code": previous_code.hex(),
+            "tracking_code": code.hex(),
+            "ballot": ballot_json,
+            "authorization": authorization.to_json(),
+        }
+        if vote.challenged:
+            body["secrets"] = secrets_json
+        request = {
+            "terminal_id": terminal_id,
+            "nonce": os.urandom(8).hex(),
+            "timestamp": 1_790_000_000 + number,
+            "action": "challenge" if vote.challenged else "cast",
+            "body": body,
+        }
+        payload = keys.terminals[terminal_id].sign("terminal-request", request).to_json()
+        kind = "challenged" if vote.challenged else "ballot"
+        position = len(entries)
+        entry_hash = hash_bytes(
+            ENTRY_DOMAIN, previous_hash, position, kind, canonical_json(payload)
+        )
+        entries.append(
+            {
+                "position": position,
+                "kind": kind,
+                "previous_hash": previous_hash.hex(),
+                "entry_hash": entry_hash.hex(),
+                "payload": payload,
+            }
+        )
+        previous_hash = entry_hash
+        if not vote.challenged:
+            receipt = {
+                "election_id": manifest.election_id,
+                "tracking_code": code.hex(),
+                "station_id": vote.station_id,
+                "terminal_id": terminal_id,
+                "sequence": sequence + 1,
+                "board_position": position,
+                "received_at": 1_790_000_000 + number,
+            }
+            receipts.append(keys.server.sign("receipt", receipt).to_json())
+        if position % 10 == 9 or number == len(votes) - 1:
+            checkpoint = {
+                "board_position": position,
+                "head_hash": entry_hash.hex(),
+                "at": 1_790_000_000 + number,
+            }
+            checkpoints.append(keys.server.sign("checkpoint", checkpoint).to_json())
+    _write_lines(root / "board/entries.jsonl", entries)
+    _write_lines(root / "board/receipts.jsonl", receipts)
+    _write_lines(root / "board/checkpoints.jsonl", checkpoints)
+    for station in manifest.stations:
+        for which in ("opening", "closing"):
+            report = {
+                "election_id": manifest.election_id,
+                "station_id": station.station_id,
+                "report": which,
+                "at": 1_790_000_000 if which == "opening" else 1_800_000_000,
+                "terminals": [
+                    {
+                        "terminal_id": terminal_id,
+                        "last_sequence": chains.get(terminal_id, (0, b""))[0]
+                        if which == "closing"
+                        else 0,
+                        "chain_head": (
+                            chains.get(terminal_id, (0, GENESIS_TRACKING_CODE))[1]
+                            if which == "closing"
+                            else GENESIS_TRACKING_CODE
+                        ).hex(),
+                    }
+                    for terminal_id in terminals[station.station_id]
+                ],
+            }
+            _write_lines(
+                root / f"reports/{station.station_id}-{which}.json",
+                [keys.server.sign("poll-report", report).to_json()],
+            )
+    _write_lines(root / "manifest.json", [keys.hq.sign("manifest", manifest_document).to_json()])
+    election = {
+        "election_id": manifest.election_id,
+        "manifest_hash": manifest.manifest_hash.hex(),
+        "base_hash": ceremony.base_hash.hex(),
+        "joint_public_key": ceremony.joint_public_key.hex(),
+        "trustee_count": manifest.trustee_count,
+        "quorum": manifest.quorum,
+        "hq_public_key": keys.hq.public_key.hex(),
+        "registry_public_key": keys.registry.public_key.hex(),
+        "inquiry_public_key": keys.inquiry.public_key.hex(),
+        "server_public_key": keys.server.public_key.hex(),
+        "terminals": [
+            {
+                "terminal_id": terminal_id,
+                "station_id": station_id,
+                "public_key": keys.terminals[terminal_id].public_key.hex(),
+            }
+            for station_id, ids in terminals.items()
+            for terminal_id in ids
+        ],
+    }
+    _write_lines(root / "election.json", [election])
+    (root / "FORMAT").write_text(RECORD_FORMAT + "\n", encoding="ascii")
+    (root / "audit.jsonl").write_bytes(b"")
+    add_trustees(root, ceremony.exchange, manifest.trustee_count)
+    return keys

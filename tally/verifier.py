@@ -1,0 +1,365 @@
+"""``evote verify RECORD``: recompute everything from the record alone.
+
+Order matters for the message an auditor sees: the keys everything else
+rests on are checked first (manifest, trustees), then every board entry (in
+parallel), then the board as a whole, then the totals, decryption and
+results built on them. The first failure stops the run and is reported with
+its file and line.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import click
+
+from crypto.errors import CryptoError
+from crypto.signing import VerifyKey
+from evote.election import base_hash
+from tally.ceremony import CONFIRMATION_KIND, SIGNER_KIND, confirmation_payload, keys_hash
+from tally.decryption import decrypt_totals
+from tally.errors import DecryptionError, TallyError, VerificationFailure
+from tally.pipeline import load_share_envelopes, load_totals, trustee_signers
+from tally.record import (
+    ENTRIES,
+    POLL_TAPES,
+    RECORD_FORMAT,
+    REPORT_HTML,
+    RESULTS_CSV,
+    RESULTS_JSON,
+    TOTALS,
+    Record,
+    trustee_files,
+)
+from tally.report_html import render_report
+from tally.results import build_results, results_csv
+from tally.totals import StationAccumulator, roll_up
+from tally.verify_ballots import ChunkResult, EntryFacts, check_chunk, initialize
+from tally.verify_board import (
+    check_authorizations,
+    check_checkpoints,
+    check_hash_chain,
+    check_poll_reports,
+    check_receipts,
+    check_terminal_chains,
+)
+
+CHUNK_LINES: Final = 25
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    count: int
+
+
+def first_difference(expected: Any, actual: Any, path: str = "$") -> str | None:
+    """The JSON path of the first place two documents differ, or None."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in sorted(expected.keys() | actual.keys()):
+            found = first_difference(expected.get(key), actual.get(key), f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        for index, (left, right) in enumerate(zip(expected, actual, strict=True)):
+            found = first_difference(left, right, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    return None if expected == actual else f"{path}: expected {expected!r}, found {actual!r}"
+
+
+def _chunks(lines: Iterator[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    for item in lines:
+        chunk.append(item)
+        if len(chunk) == CHUNK_LINES:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class Verifier:
+    """One verification run over one record directory."""
+
+    def __init__(
+        self,
+        root: Path,
+        workers: int = 1,
+        echo: Callable[[str], None] | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.record = Record(root)
+        self.workers = max(1, workers)
+        self.echo = echo or (lambda _: None)
+        self.progress = progress
+        self.results: list[CheckResult] = []
+
+    def _passed(self, name: str, count: int) -> None:
+        self.results.append(CheckResult(name, count))
+        self.echo(f"ok    {name} ({count})")
+
+    def run(self) -> list[CheckResult]:
+        """All checks; raises VerificationFailure (or RecordError) at the first failure."""
+        try:
+            self._run()
+        except (TallyError, CryptoError) as error:
+            if isinstance(error, VerificationFailure):
+                raise
+            location = getattr(error, "location", "record")
+            raise VerificationFailure("record", location, str(error), code=error.code) from error
+        return self.results
+
+    def _run(self) -> None:
+        record = self.record
+        if record.read_bytes("FORMAT").decode("utf-8", "replace").strip() != RECORD_FORMAT:
+            raise VerificationFailure("format", "FORMAT", f"not {RECORD_FORMAT}", code="format")
+        self._passed("record format", 1)
+        self._check_manifest()
+        self._check_trustees()
+        facts, accumulator = self._check_ballots()
+        self._check_board(facts)
+        self._check_totals_and_results(accumulator)
+
+    def _key(self, name: str) -> VerifyKey:
+        try:
+            return VerifyKey.from_hex(self.record.election.get(name))
+        except CryptoError as error:
+            raise VerificationFailure(
+                "keys", f"election.json:{name}", str(error), code=error.code
+            ) from error
+
+    def _check_manifest(self) -> None:
+        record, election = self.record, self.record.election
+        try:
+            record.read_envelope("manifest.json").verify("manifest", self._key("hq_public_key"))
+        except CryptoError as error:
+            raise VerificationFailure(
+                "manifest", "manifest.json", str(error), code=error.code
+            ) from error
+        manifest = record.manifest
+        claims = {
+            "manifest_hash": manifest.manifest_hash.hex(),
+            "election_id": manifest.election_id,
+            "trustee_count": manifest.trustee_count,
+            "quorum": manifest.quorum,
+        }
+        for key, value in claims.items():
+            if election.get(key) != value:
+                raise VerificationFailure(
+                    "manifest",
+                    f"election.json:{key}",
+                    f"expected {value!r} from the manifest",
+                    code="mismatch",
+                )
+        self._passed("manifest signature and hash", 1)
+
+    def _check_trustees(self) -> None:
+        record, manifest = self.record, self.record.manifest
+        keys = record.trustee_keys()
+        for trustee in keys:
+            keys_name, signer_name, confirmation_name = (
+                f"trustees/{name}" for name in trustee_files(trustee.index)
+            )
+            try:
+                trustee.verify(manifest.manifest_hash, manifest.quorum)
+                signer = record.read_envelope(signer_name)
+                binding = signer.verify(SIGNER_KIND)
+                confirmation = record.read_envelope(confirmation_name).verify(
+                    CONFIRMATION_KIND, signer.signer
+                )
+            except CryptoError as error:
+                raise VerificationFailure(
+                    "trustees", keys_name, str(error), code=error.code
+                ) from error
+            if (
+                binding.get("keys_hash") != keys_hash(trustee)
+                or binding.get("manifest_hash") != manifest.manifest_hash.hex()
+            ):
+                raise VerificationFailure(
+                    "trustees", signer_name, "binds other keys", code="bad_binding"
+                )
+            if confirmation != confirmation_payload(manifest, keys, trustee.index):
+                raise VerificationFailure(
+                    "trustees",
+                    confirmation_name,
+                    "confirms another key set",
+                    code="bad_confirmation",
+                )
+        expected = {"base_hash": base_hash(manifest, keys).hex()}
+        expected["joint_public_key"] = confirmation_payload(manifest, keys, 1)["joint_public_key"]
+        for key, value in expected.items():
+            if record.election.get(key) != value:
+                raise VerificationFailure(
+                    "trustees",
+                    f"election.json:{key}",
+                    "differs from the trustees' keys",
+                    code="mismatch",
+                )
+        self._passed("trustee proofs and confirmations", len(keys))
+
+    def _ballot_context(self) -> dict[str, Any]:
+        manifest, election = self.record.manifest, self.record.election
+        return {
+            "election_id": manifest.election_id,
+            "base_hash": election["base_hash"],
+            "joint_public_key": election["joint_public_key"],
+            "inquiry_public_key": self._key("inquiry_public_key").hex(),
+            "terminals": election.get("terminals", []),
+            "station_styles": {s.station_id: s.ballot_style_id for s in manifest.stations},
+            "specs": {
+                style.ballot_style_id: [
+                    [spec.contest_id, list(spec.selection_ids), spec.votes_allowed]
+                    for spec in manifest.contest_specs(style.ballot_style_id)
+                ]
+                for style in manifest.ballot_styles
+            },
+        }
+
+    def _chunk_results(self, context: dict[str, Any]) -> Iterator[ChunkResult]:
+        chunks = _chunks(self.record.lines(ENTRIES))
+        if self.workers == 1:
+            initialize(context)
+            yield from (check_chunk(chunk) for chunk in chunks)
+            return
+        with ProcessPoolExecutor(self.workers, initializer=initialize, initargs=(context,)) as pool:
+            pending: deque[Future[ChunkResult]] = deque()
+            for chunk in chunks:
+                pending.append(pool.submit(check_chunk, chunk))
+                if len(pending) >= 4 * self.workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def _check_ballots(self) -> tuple[list[EntryFacts], StationAccumulator]:
+        total = sum(1 for _ in self.record.lines(ENTRIES))
+        facts: list[EntryFacts] = []
+        accumulator = StationAccumulator()
+        with click.progressbar(
+            length=total, label="ballots", file=sys.stderr if self.progress else _Null()
+        ) as bar:
+            for result in self._chunk_results(self._ballot_context()):
+                facts.extend(result.facts)
+                accumulator.merge(result.accumulator)
+                bar.update(len(result.facts) + (result.failure is not None))
+                if result.failure:
+                    line, code, message = result.failure
+                    raise VerificationFailure("ballots", f"{ENTRIES}:{line}", message, code=code)
+        cast = sum(1 for item in facts if item.kind == "ballot")
+        self._passed("ballot signatures, authorizations, proofs, tracking codes", cast)
+        self._passed("challenged ballots decrypt to what they reveal", len(facts) - cast)
+        return facts, accumulator
+
+    def _check_board(self, facts: list[EntryFacts]) -> None:
+        record, election = self.record, self.record.election
+        server_key = self._key("server_public_key")
+        check_hash_chain(facts)
+        self._passed("board hash chain", len(facts))
+        heads = check_terminal_chains(facts)
+        self._passed("terminal tracking-code chains", len(heads))
+        self._passed("one cast ballot per authorization", check_authorizations(facts))
+        self._passed("receipts", check_receipts(record, facts, server_key, election["election_id"]))
+        self._passed("checkpoints", check_checkpoints(record, facts, server_key))
+        stations = sorted(
+            {item.station_id for item in facts}
+            | {
+                s.station_id
+                for s in record.manifest.stations
+                if record.path(f"reports/{s.station_id}-opening.json").exists()
+            }
+        )
+        self._passed("poll reports", check_poll_reports(record, stations, heads, server_key, facts))
+
+    def _check_totals_and_results(self, accumulator: StationAccumulator) -> None:
+        record, manifest = self.record, self.record.manifest
+        recorded = load_totals(record)
+        recomputed = roll_up(manifest, accumulator.station_units(manifest))
+        if len(recorded.units) != len(recomputed):
+            raise VerificationFailure("totals", TOTALS, "wrong number of units", code="mismatch")
+        for index, (mine, theirs) in enumerate(zip(recomputed, recorded.units, strict=True)):
+            difference = first_difference(mine.to_json(), theirs.to_json())
+            if difference:
+                check = "station totals" if mine.level == "station" else "hierarchy sums"
+                raise VerificationFailure(
+                    check,
+                    f"{TOTALS}:units[{index}] ({mine.level} {mine.unit_id})",
+                    difference,
+                    code="totals_mismatch",
+                )
+        stations = sum(1 for unit in recomputed if unit.level == "station")
+        self._passed("station totals from ballots", stations)
+        self._passed("sums up the hierarchy", len(recomputed) - stations)
+        envelopes = load_share_envelopes(record)
+        try:
+            decryption = decrypt_totals(
+                recorded, envelopes, record.trustee_keys(), trustee_signers(record), manifest.quorum
+            )
+        except DecryptionError as error:
+            raise VerificationFailure(
+                "decryption", "tally/decryption_shares.json", str(error), code=error.code
+            ) from error
+        results = build_results(manifest, recorded, decryption, manifest.quorum)
+        recorded_results = record.read_json(RESULTS_JSON)
+        if results["rejected_shares"] != recorded_results.get("rejected_shares"):
+            first = decryption.rejected[0] if decryption.rejected else None
+            detail = (
+                f"trustee {first.trustee_index}, {first.label}: {first.reason}"
+                if first
+                else "results.json names rejections that do not happen"
+            )
+            raise VerificationFailure(
+                "decryption shares",
+                "tally/decryption_shares.json",
+                detail,
+                code="bad_decryption_share",
+            )
+        self._passed("decryption proofs", len(decryption.counts))
+        difference = first_difference(results, recorded_results)
+        if difference:
+            raise VerificationFailure("results", RESULTS_JSON, difference, code="results_mismatch")
+        self._passed("decoded results and outcomes", len(results["units"]))
+        for relative, text in (
+            (RESULTS_CSV, results_csv(results)),
+            (REPORT_HTML, render_report(manifest, results)),
+        ):
+            if record.read_bytes(relative) != text.encode("utf-8"):
+                raise VerificationFailure(
+                    "results", relative, "differs from the results", code="results_mismatch"
+                )
+        for unit in results["units"]:
+            if (
+                unit["level"] == "station"
+                and not record.path(f"{POLL_TAPES}/{unit['unit_id']}.png").exists()
+            ):
+                raise VerificationFailure(
+                    "results",
+                    f"{POLL_TAPES}/{unit['unit_id']}.png",
+                    "poll tape missing",
+                    code="missing_file",
+                )
+        self._passed("results.csv, report.html, poll tapes", 2 + stations)
+
+
+class _Null:
+    """A sink for the progress bar when it is not wanted."""
+
+    def write(self, _: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        return None
+
+
+def verify_record(
+    root: Path, workers: int = 1, echo: Callable[[str], None] | None = None, progress: bool = False
+) -> list[CheckResult]:
+    """Verify a record; raises VerificationFailure naming the first failing item."""
+    return Verifier(root, workers, echo, progress).run()

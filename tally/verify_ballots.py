@@ -1,0 +1,178 @@
+"""Per-entry checks of the bulletin board, the verifier's heavy part.
+
+Runs in worker processes: the parent passes JSON lines (never objects) and a
+JSON-able context once per worker; each chunk returns the facts the parent
+needs for the sequential checks (chains, authorizations, receipts, reports),
+the first failure in the chunk, and partial station sums of the cast ballots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from crypto.ballot import (
+    BallotSecrets,
+    ContestSpec,
+    ElectionContext,
+    EncryptedBallot,
+    tracking_code,
+    verify_ballot,
+    verify_challenge,
+)
+from crypto.canonical import canonical_json, parse_json
+from crypto.errors import CryptoError
+from crypto.group import Point
+from crypto.hashing import hash_bytes
+from crypto.hexcodec import bytes_from_hex
+from crypto.signing import SignedEnvelope, VerifyKey
+from tally.errors import TallyError
+from tally.totals import StationAccumulator
+
+ENTRY_DOMAIN: Final = "evote/board-entry/v1"
+ACTIONS: Final = {"ballot": "cast", "challenged": "challenge"}
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    """What the sequential checks need from one entry (plain data: crosses processes)."""
+
+    line: int
+    position: int
+    kind: str
+    previous_hash: str
+    entry_hash: str
+    terminal_id: str
+    station_id: str
+    sequence: int
+    previous_tracking_code: str
+    tracking_code: str
+    authorization_id: str
+
+
+@dataclass
+class ChunkResult:
+    facts: list[EntryFacts]
+    failure: tuple[int, str, str] | None
+    accumulator: StationAccumulator
+
+
+class _Context:
+    """The election facts every entry is checked against, rebuilt once per worker."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.election_id: str = data["election_id"]
+        self.election = ElectionContext(
+            bytes.fromhex(data["base_hash"]), Point.from_hex(data["joint_public_key"])
+        )
+        self.inquiry_key = VerifyKey.from_hex(data["inquiry_public_key"])
+        self.terminals = {
+            item["terminal_id"]: (item["station_id"], VerifyKey.from_hex(item["public_key"]))
+            for item in data["terminals"]
+        }
+        self.station_styles: dict[str, str] = data["station_styles"]
+        self.specs = {
+            style: tuple(ContestSpec(c, tuple(s), k) for c, s, k in specs)
+            for style, specs in data["specs"].items()
+        }
+
+
+_context: _Context | None = None
+
+
+def initialize(context: dict[str, Any]) -> None:
+    """Process-pool initializer (also called in-process for one worker)."""
+    global _context
+    _context = _Context(context)
+
+
+class EntryError(TallyError):
+    """One entry fails a check; the parent turns it into a located VerificationFailure."""
+
+
+def _require(condition: bool, message: str, code: str) -> None:
+    if not condition:
+        raise EntryError(message, code=code)
+
+
+def _check_entry(
+    context: _Context, line: int, text: str, accumulator: StationAccumulator
+) -> EntryFacts:
+    entry = parse_json(text)
+    _require(
+        isinstance(entry, dict)
+        and set(entry) == {"position", "kind", "previous_hash", "entry_hash", "payload"},
+        "not a board entry",
+        "malformed_entry",
+    )
+    kind, position = entry["kind"], entry["position"]
+    _require(kind in ACTIONS and isinstance(position, int), "bad kind or position", "bad_entry")
+    previous = bytes_from_hex(entry["previous_hash"], 32, "previous_hash")
+    payload = entry["payload"]
+    computed = hash_bytes(ENTRY_DOMAIN, previous, position, kind, canonical_json(payload))
+    _require(computed.hex() == entry["entry_hash"], "entry hash does not match", "bad_entry_hash")
+    envelope = SignedEnvelope.from_json(payload)
+    terminal_id = (
+        envelope.payload.get("terminal_id") if isinstance(envelope.payload, dict) else None
+    )
+    _require(terminal_id in context.terminals, f"unknown terminal {terminal_id!r}", "bad_terminal")
+    station_id, terminal_key = context.terminals[terminal_id]
+    request = envelope.verify("terminal-request", terminal_key)
+    _require(request["action"] == ACTIONS[kind], "action does not match kind", "bad_action")
+    body = request["body"]
+    _require(body["station_id"] == station_id, "terminal's station differs", "bad_station")
+    sequence = body["sequence"]
+    _require(isinstance(sequence, int) and sequence >= 1, "bad sequence", "bad_sequence")
+    authorization = SignedEnvelope.from_json(body["authorization"]).verify(
+        "authorization", context.inquiry_key
+    )
+    style = context.station_styles[station_id]
+    _require(
+        authorization["election_id"] == context.election_id
+        and authorization["station_id"] == station_id
+        and authorization["ballot_style_id"] == style,
+        "authorization is for another election, station or ballot style",
+        "bad_authorization",
+    )
+    ballot = EncryptedBallot.from_json(body["ballot"])
+    _require(ballot.ballot_style_id == style, "wrong ballot style", "bad_ballot_style")
+    verify_ballot(context.election, context.specs[style], ballot)
+    previous_code = bytes_from_hex(body["previous_tracking_code"], 32, "previous_tracking_code")
+    code = tracking_code(ballot, previous_code)
+    _require(code.hex() == body["tracking_code"], "tracking code does not match", "bad_tracking")
+    if kind == "challenged":
+        secrets = BallotSecrets.from_json(body["secrets"])
+        verify_challenge(context.election, context.specs[style], ballot, secrets)
+    else:
+        accumulator.add_ballot(station_id, body["ballot"])
+    return EntryFacts(
+        line,
+        position,
+        kind,
+        entry["previous_hash"],
+        entry["entry_hash"],
+        terminal_id,
+        station_id,
+        sequence,
+        body["previous_tracking_code"],
+        body["tracking_code"],
+        str(authorization["authorization_id"]),
+    )
+
+
+def check_chunk(lines: list[tuple[int, str]]) -> ChunkResult:
+    """Check a chunk of (line number, JSON line); stop at the chunk's first failure."""
+    if _context is None:
+        raise RuntimeError("initialize() must run before check_chunk()")
+    accumulator = StationAccumulator()
+    facts = []
+    for line, text in lines:
+        try:
+            facts.append(_check_entry(_context, line, text, accumulator))
+        except (TallyError, CryptoError) as error:
+            return ChunkResult(facts, (line, error.code, str(error)), accumulator)
+        except (KeyError, TypeError, AttributeError) as error:
+            return ChunkResult(
+                facts, (line, "malformed_entry", f"missing or bad field {error}"), accumulator
+            )
+    return ChunkResult(facts, None, accumulator)
