@@ -65,6 +65,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "This ballot was spoiled and its secrets printed. Now vote again",
     ),
     "vote_again": ("رأی دوباره", "Vote again"),
+    "refused_title": ("امکان رأی‌دادن نیست", "You cannot vote now"),
     "cancelled": ("جلسه لغو شد؛ رأیی ثبت نشد", "Session cancelled; nothing was cast"),
     "finish": ("پایان", "Finish"),
     "cancel": ("انصراف", "Cancel"),

@@ -1,0 +1,63 @@
+"""Choices are checked against the ballot style; a challenge QR reproduces the ballot."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from crypto.ballot import GENESIS_TRACKING_CODE, ElectionContext, verify_challenge
+from crypto.group import base_mul, random_scalar
+from evote.manifest import Manifest
+from evote.sample import sample_manifest
+from terminal.ballot import (
+    challenge_qr_payload,
+    decode_challenge_qr,
+    prepare_ballot,
+    validate_choices,
+)
+from terminal.errors import InvalidChoices
+from terminal.printing import challenge_slip, grouped_code
+
+MANIFEST = Manifest.from_json(sample_manifest(date(2026, 3, 1)))
+STYLE = "tehran-1"
+
+
+def test_choices_come_back_in_ballot_order_and_blank_is_allowed() -> None:
+    choices = validate_choices(MANIFEST, STYLE, {"majlis": ["1105", "1101"]})
+    assert choices == {"majlis": ["1101", "1105"], "experts": []}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"majlis": ["1101", "1102", "1103", "1104"]},
+        {"experts": ["2201", "2202"]},
+        {"experts": ["9999"]},
+        {"majlis": ["1101", "1101"]},
+        {"president": []},
+        {"majlis": "1101"},
+        ["1101"],
+    ],
+)
+def test_choices_breaking_the_rules_are_refused(raw: object) -> None:
+    with pytest.raises(InvalidChoices) as raised:
+        validate_choices(MANIFEST, STYLE, raw)
+    assert raised.value.code == "invalid_choices"
+
+
+def test_the_challenge_qr_lets_anyone_recover_the_choices() -> None:
+    context = ElectionContext(bytes(32), base_mul(random_scalar()))
+    choices = validate_choices(MANIFEST, STYLE, {"majlis": ["1102", "1107"], "experts": ["2203"]})
+    prepared = prepare_ballot(context, MANIFEST, STYLE, choices, GENESIS_TRACKING_CODE)
+    payload = challenge_qr_payload(prepared)
+    assert payload.startswith(f"evote-challenge/1;{prepared.tracking_code.hex()};")
+    secrets = decode_challenge_qr(payload, prepared.ballot)
+    recovered = verify_challenge(context, MANIFEST.contest_specs(STYLE), prepared.ballot, secrets)
+    assert recovered == choices
+    slip = challenge_slip(MANIFEST, MANIFEST.station("S-101"), "T-1", 1, prepared)
+    assert any(getattr(item, "payload", None) == payload for item in slip.items)
+
+
+def test_tracking_codes_are_grouped_for_reading_aloud() -> None:
+    assert grouped_code("ab" * 8) == "ABAB ABAB ABAB ABAB"
