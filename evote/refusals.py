@@ -39,6 +39,12 @@ _ENTRIES = [
         "The request timestamp is outside the allowed window.",
     ),
     Refusal("replayed_request", 409, "این درخواست تکراری است.", "This request was already used."),
+    Refusal(
+        "election_not_ready",
+        409,
+        "انتخابات هنوز تعریف نشده است.",
+        "The election has not been created on this server yet.",
+    ),
     Refusal("unknown_station", 404, "شعبه ناشناخته است.", "Unknown polling station."),
     # Inquiry: the voter's eligibility.
     Refusal(

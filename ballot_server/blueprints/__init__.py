@@ -1,0 +1,1 @@
+"""HTTP blueprints: inquiry, intake, polls, board, admin (HQ reads)."""

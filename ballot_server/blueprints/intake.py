@@ -1,0 +1,22 @@
+"""Ballot intake endpoints: cast and challenge."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from ballot_server.app import json_body, server_state
+from ballot_server.intake import submit
+from evote import protocol
+
+blueprint = Blueprint("intake", __name__)
+
+
+@blueprint.post(protocol.PATH_CAST)
+def cast() -> ResponseReturnValue:
+    return jsonify(submit(server_state(), json_body(), protocol.ACTION_CAST))
+
+
+@blueprint.post(protocol.PATH_CHALLENGE)
+def challenge() -> ResponseReturnValue:
+    return jsonify(submit(server_state(), json_body(), protocol.ACTION_CHALLENGE))

@@ -1,0 +1,55 @@
+"""Poll state endpoints: officials' challenge and actions, terminal status, public state."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+
+from ballot_server import polls
+from ballot_server.app import json_body, server_state
+from ballot_server.models import Terminal
+from ballot_server.requests import authenticate, prune_nonces
+from evote import protocol
+
+blueprint = Blueprint("polls", __name__)
+
+
+@blueprint.post(protocol.PATH_OFFICIAL_CHALLENGE)
+def challenge() -> ResponseReturnValue:
+    state = server_state()
+    _, terminal = authenticate(state, json_body(), protocol.ACTION_OFFICIAL_CHALLENGE)
+    return jsonify(polls.official_challenge(state, terminal))
+
+
+@blueprint.post(protocol.PATH_POLL_ACTION)
+def action() -> ResponseReturnValue:
+    state = server_state()
+    request, terminal = authenticate(state, json_body(), protocol.ACTION_POLL)
+    answer = polls.poll_action(state, request, terminal)
+    prune_nonces(state)
+    return jsonify(answer)
+
+
+@blueprint.get(protocol.PATH_POLL_STATUS.replace("{station_id}", "<station_id>"))
+def status(station_id: str) -> ResponseReturnValue:
+    return jsonify(polls.poll_status(server_state(), station_id))
+
+
+@blueprint.post(protocol.PATH_TERMINAL_STATUS)
+def terminal_status() -> ResponseReturnValue:
+    """What a terminal needs after a restart: poll state and its chain head here."""
+    state = server_state()
+    _, terminal = authenticate(state, json_body(), protocol.ACTION_STATUS)
+    with Session(state.engine) as session:
+        row = session.get(Terminal, terminal.terminal_id)
+        assert row is not None
+        answer = {
+            "terminal_id": row.terminal_id,
+            "station_id": row.station_id,
+            "ballot_style_id": state.election().manifest.station(row.station_id).ballot_style_id,
+            "poll_state": polls.poll_status(state, row.station_id)["state"],
+            "last_sequence": row.last_sequence,
+            "chain_head": row.chain_head,
+        }
+    return jsonify(answer)

@@ -1,0 +1,66 @@
+"""Engines, transactions and migrations for the two databases.
+
+SQLite (the embedded default) runs in WAL mode and every transaction starts
+with ``BEGIN IMMEDIATE``: writers queue on the database lock up front instead
+of failing when a read turns into a write. PostgreSQL (production) serializes
+appends to a hash chain with a row lock on the chain's head row
+(``SELECT … FOR UPDATE``). Migrations are Alembic scripts shipped inside the
+package and run programmatically at start, under an advisory lock on
+PostgreSQL so that several gunicorn workers starting at once do not race.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.pool import NullPool
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLES = {"main": "alembic_version_ballot", "registry": "alembic_version_registry"}
+_MIGRATION_LOCK_ID = 0x65766F7465
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for the database behind ``url``."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=NullPool
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def upgrade(engine: Engine, which: str) -> None:
+    """Bring database ``which`` ("main" or "registry") to the newest migration."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS / which))
+    config.attributes["version_table"] = VERSION_TABLES[which]
+    with engine.begin() as connection:
+        if is_postgres(engine):
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
+            )
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

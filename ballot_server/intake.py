@@ -1,0 +1,230 @@
+"""Ballot intake: cast and challenged ballots onto the bulletin board.
+
+Everything that costs time and needs no state (signatures, proofs) is checked
+before the transaction; the transaction then locks the board head, checks the
+terminal's sequence and chain head, the poll state and the authorization, and
+appends the entry, consumes the authorization and stores the receipt together.
+A submission already on the board (same terminal, sequence and tracking code)
+is answered from what was stored, so a terminal may resend its journal freely.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ballot_server import board
+from ballot_server.chains import lock_chain
+from ballot_server.errors import ServerError
+from ballot_server.models import BoardEntry, Receipt, SpentAuthorization, Station, Terminal
+from ballot_server.polls import PollState
+from ballot_server.reports import reissue_closing_report
+from ballot_server.requests import authenticate
+from ballot_server.state import ServerState, TerminalKey
+from crypto.ballot import verify_ballot, verify_challenge
+from crypto.canonical import canonical_json
+from crypto.errors import CryptoError, DecodingError, InvalidBallot, InvalidProof
+from evote.protocol import ACTION_CAST, BallotSubmission, TerminalRequest, parse_ballot_body
+from evote.refusals import CATALOGUE
+
+AUTHORIZATION_FIELDS = {
+    "authorization_id",
+    "election_id",
+    "station_id",
+    "ballot_style_id",
+    "expires_at",
+}
+KIND_OF_ACTION = {"cast": "ballot", "challenge": "challenged"}
+
+
+def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
+    """Take one cast or challenge request; answer a receipt or the challenge's result."""
+    request, terminal = authenticate(state, data, action, fresh=False)
+    now = state.now()
+    if request.timestamp > now + state.config.request_window_s:
+        raise ServerError("stale_request", "timestamp in the future")
+    try:
+        submission = parse_ballot_body(request.body, action)
+    except DecodingError as error:
+        code = error.code if error.code in CATALOGUE else "malformed_request"
+        raise ServerError(code, str(error)) from error
+    if submission.station_id != terminal.station_id:
+        raise ServerError("wrong_station")
+    with Session(state.engine) as session:
+        stored = _stored(session, terminal.terminal_id, submission)
+    if stored is not None:
+        return _answer(session_answer=stored, state=state)
+    authorization_id = _check_authorization(state, request, submission)
+    specs = state.specs(submission.ballot.ballot_style_id)
+    context = state.election().context
+    try:
+        verify_ballot(context, specs, submission.ballot)
+        if submission.secrets is not None:
+            verify_challenge(context, specs, submission.ballot, submission.secrets)
+    except InvalidBallot as error:
+        raise ServerError("invalid_ballot", str(error)) from error
+    except InvalidProof as error:
+        raise ServerError("invalid_proof", str(error)) from error
+    with state.sessions.begin() as session:
+        entry, late = _append(state, session, request, terminal, submission, authorization_id)
+        answer = _answer(
+            session_answer=(entry, _receipt(state, session, entry, request)), state=state
+        )
+    if late:
+        reissue_closing_report(state, terminal.station_id)
+    return answer
+
+
+def _stored(
+    session: Session, terminal_id: str, submission: BallotSubmission
+) -> tuple[BoardEntry, Receipt | None] | None:
+    """The entry already holding this terminal's sequence, if it is this very ballot."""
+    entry = session.execute(
+        select(BoardEntry).where(
+            BoardEntry.terminal_id == terminal_id, BoardEntry.sequence == submission.sequence
+        )
+    ).scalar_one_or_none()
+    if entry is None:
+        return None
+    if entry.tracking_code != submission.tracking_code.hex():
+        terminal = session.get(Terminal, terminal_id)
+        raise ServerError(
+            "sequence_conflict",
+            f"sequence {submission.sequence} already holds another ballot",
+            details=_expected(terminal),
+        )
+    return entry, session.get(Receipt, entry.position)
+
+
+def _expected(terminal: Terminal | None) -> dict[str, Any]:
+    if terminal is None:
+        return {}
+    return {"expected_sequence": terminal.last_sequence + 1, "chain_head": terminal.chain_head}
+
+
+def _check_authorization(
+    state: ServerState, request: TerminalRequest, submission: BallotSubmission
+) -> str:
+    try:
+        payload = submission.authorization.verify(
+            "authorization", state.config.keys.inquiry.public_key
+        )
+    except CryptoError as error:
+        raise ServerError("authorization_invalid", str(error)) from error
+    if not isinstance(payload, dict) or set(payload) != AUTHORIZATION_FIELDS:
+        raise ServerError("authorization_invalid", "fields")
+    info = state.election()
+    style = info.manifest.station(submission.station_id).ballot_style_id
+    if payload["election_id"] != info.election_id:
+        raise ServerError("authorization_invalid", "another election")
+    if (
+        payload["station_id"] != submission.station_id
+        or payload["ballot_style_id"] != style
+        or submission.ballot.ballot_style_id != style
+    ):
+        raise ServerError("authorization_wrong_station")
+    if not isinstance(payload["expires_at"], int) or payload["expires_at"] < request.timestamp:
+        raise ServerError("authorization_expired")
+    return str(payload["authorization_id"])
+
+
+def _append(
+    state: ServerState,
+    session: Session,
+    request: TerminalRequest,
+    terminal_key: TerminalKey,
+    submission: BallotSubmission,
+    authorization_id: str,
+) -> tuple[BoardEntry, bool]:
+    lock_chain(session, "board")
+    terminal = session.get(Terminal, terminal_key.terminal_id)
+    if terminal is None:
+        raise ServerError("unknown_terminal")
+    if _stored(session, terminal.terminal_id, submission) is not None:
+        raise ServerError("replayed_request", "submitted concurrently")
+    if (
+        submission.sequence != terminal.last_sequence + 1
+        or submission.previous_tracking_code.hex() != terminal.chain_head
+    ):
+        raise ServerError(
+            "sequence_conflict",
+            f"got sequence {submission.sequence}",
+            details=_expected(terminal),
+        )
+    station = session.get(Station, submission.station_id)
+    assert station is not None
+    late = (
+        station.poll_state == PollState.CLOSED.value
+        and station.closed_at is not None
+        and request.timestamp < station.closed_at
+    )
+    if station.poll_state != PollState.OPEN.value and not late:
+        raise ServerError("polls_not_open", station.poll_state)
+    action = request.action
+    if action == ACTION_CAST:
+        if session.get(SpentAuthorization, authorization_id) is not None:
+            raise ServerError("authorization_used")
+        session.add(
+            SpentAuthorization(authorization_id=authorization_id, station_id=station.station_id)
+        )
+    entry = board.append(
+        state,
+        session,
+        kind=KIND_OF_ACTION[action],
+        payload=request.envelope.to_json(),
+        station_id=station.station_id,
+        terminal_id=terminal.terminal_id,
+        sequence=submission.sequence,
+        tracking_code=submission.tracking_code.hex(),
+        now=state.now(),
+    )
+    terminal.last_sequence = submission.sequence
+    terminal.chain_head = submission.tracking_code.hex()
+    return entry, late
+
+
+def _receipt(
+    state: ServerState, session: Session, entry: BoardEntry, request: TerminalRequest
+) -> Receipt | None:
+    if request.action != ACTION_CAST:
+        return None
+    payload = {
+        "election_id": state.election().election_id,
+        "tracking_code": entry.tracking_code,
+        "station_id": entry.station_id,
+        "terminal_id": entry.terminal_id,
+        "sequence": entry.sequence,
+        "board_position": entry.position,
+        "received_at": entry.received_at,
+    }
+    envelope = state.config.keys.server.sign("receipt", payload).to_json()
+    receipt = Receipt(board_position=entry.position, envelope=canonical_json(envelope).decode())
+    session.add(receipt)
+    return receipt
+
+
+def _answer(
+    *, session_answer: tuple[BoardEntry, Receipt | None], state: ServerState
+) -> dict[str, Any]:
+    entry, receipt = session_answer
+    if entry.kind == "ballot":
+        assert receipt is not None
+        return {"receipt": json.loads(receipt.envelope)}
+    body = json.loads(entry.payload)["payload"]["body"]
+    choices = {
+        spec.contest_id: [
+            selection_id
+            for selection_id in spec.selection_ids
+            if body["secrets"][spec.contest_id][selection_id]["value"]
+        ]
+        for spec in state.specs(body["ballot"]["ballot_style_id"])
+    }
+    return {
+        "board_position": entry.position,
+        "entry_hash": entry.entry_hash,
+        "tracking_code": entry.tracking_code,
+        "choices": choices,
+    }

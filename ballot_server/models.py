@@ -1,0 +1,163 @@
+"""Tables of the ballot-intake database (SQLAlchemy 2 typed models).
+
+Ballot secrecy is a property of this schema: nothing here names a voter. The
+board holds ballots by terminal and sequence; ``spent_authorizations`` holds
+only authorization ids and stations. Voters live in the registry database
+(``registry_models.py``), which holds no ballot and no authorization id next
+to a voter. ``tests/ballot_server/test_schema.py`` checks both.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Election(Base):
+    """The one election this database serves: signed manifest, trustees, public keys."""
+
+    __tablename__ = "election"
+
+    election_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    manifest_envelope: Mapped[str] = mapped_column(Text)
+    trustees: Mapped[str] = mapped_column(Text)
+    manifest_hash: Mapped[str] = mapped_column(String(64))
+    base_hash: Mapped[str] = mapped_column(String(64))
+    joint_public_key: Mapped[str] = mapped_column(String(64))
+    hq_public_key: Mapped[str] = mapped_column(String(64))
+    registry_public_key: Mapped[str] = mapped_column(String(64))
+    inquiry_public_key: Mapped[str] = mapped_column(String(64))
+    server_public_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Station(Base):
+    """A polling station and its poll state (see ``polls.py``)."""
+
+    __tablename__ = "stations"
+
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    county_id: Mapped[str] = mapped_column(String(64))
+    province_id: Mapped[str] = mapped_column(String(64))
+    ballot_style_id: Mapped[str] = mapped_column(String(64))
+    poll_state: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[int | None] = mapped_column(BigInteger)
+    closed_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Terminal(Base):
+    """A registered terminal, its key, and the head of its tracking-code chain."""
+
+    __tablename__ = "terminals"
+
+    terminal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str] = mapped_column(String(64), unique=True)
+    registered_at: Mapped[int] = mapped_column(BigInteger)
+    last_sequence: Mapped[int] = mapped_column(Integer)
+    chain_head: Mapped[str] = mapped_column(String(64))
+    declared_sequence: Mapped[int | None] = mapped_column(Integer)
+    declared_chain_head: Mapped[str | None] = mapped_column(String(64))
+
+
+class RequestNonce(Base):
+    """Nonces of terminal requests seen inside the time window (replay protection)."""
+
+    __tablename__ = "request_nonces"
+
+    terminal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class OfficialChallenge(Base):
+    """A fresh challenge an official's card must sign to change the poll state."""
+
+    __tablename__ = "official_challenges"
+
+    challenge_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(64))
+    challenge: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    used: Mapped[bool] = mapped_column(Boolean)
+
+
+class Chain(Base):
+    """Head of a hash chain ("board", "audit"); its row lock serializes appends."""
+
+    __tablename__ = "chains"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    length: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))
+
+
+class BoardEntry(Base):
+    """One bulletin-board entry (docs/record.md), with indexed copies of its fields."""
+
+    __tablename__ = "board_entries"
+    __table_args__ = (UniqueConstraint("terminal_id", "sequence"),)
+
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    station_id: Mapped[str] = mapped_column(String(64), index=True)
+    terminal_id: Mapped[str] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(Integer)
+    tracking_code: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Receipt(Base):
+    """The signed receipt of a cast ballot, kept so a resubmission gets the same one."""
+
+    __tablename__ = "receipts"
+
+    board_position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    envelope: Mapped[str] = mapped_column(Text)
+
+
+class SpentAuthorization(Base):
+    """Authorizations consumed by a cast ballot: id and station only, never a voter."""
+
+    __tablename__ = "spent_authorizations"
+
+    authorization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class Checkpoint(Base):
+    __tablename__ = "checkpoints"
+
+    board_position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    envelope: Mapped[str] = mapped_column(Text)
+
+
+class PollReport(Base):
+    """Signed zero ("opening") and closing reports, one of each per station."""
+
+    __tablename__ = "poll_reports"
+
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    envelope: Mapped[str] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """One entry of the hash-chained audit log (``audit.py``)."""
+
+    __tablename__ = "audit_log"
+
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[int] = mapped_column(BigInteger)
+    fields: Mapped[str] = mapped_column(Text)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))

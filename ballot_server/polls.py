@@ -1,0 +1,186 @@
+"""Poll state per station: an explicit state machine driven by officials' cards.
+
+NOT_OPENED → OPEN (zero report) → PAUSED ↔ OPEN → CLOSED (closing report).
+Reopening closed polls is only HQ's, and only as PAUSED. An illegal
+transition raises ``IllegalTransition`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ballot_server import reports
+from ballot_server.audit import record_event
+from ballot_server.board import checkpoint
+from ballot_server.cards import verify_card
+from ballot_server.errors import ServerError
+from ballot_server.models import OfficialChallenge, Station, Terminal
+from ballot_server.state import ServerState, TerminalKey
+from crypto.errors import DecodingError
+from evote.protocol import CHALLENGE_BYTES, TerminalRequest, parse_poll_action
+
+
+class PollState(enum.Enum):
+    NOT_OPENED = "not_opened"
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+TRANSITIONS: dict[tuple[PollState, str], PollState] = {
+    (PollState.NOT_OPENED, "open"): PollState.OPEN,
+    (PollState.OPEN, "pause"): PollState.PAUSED,
+    (PollState.PAUSED, "resume"): PollState.OPEN,
+    (PollState.OPEN, "close"): PollState.CLOSED,
+    (PollState.PAUSED, "close"): PollState.CLOSED,
+    (PollState.CLOSED, "reopen"): PollState.PAUSED,
+}
+EVENT_OF_ACTION = {
+    "open": "poll.opened",
+    "pause": "poll.paused",
+    "resume": "poll.resumed",
+    "close": "poll.closed",
+    "reopen": "poll.reopened",
+}
+
+
+class IllegalTransition(ServerError):
+    """The poll state does not allow this action."""
+
+    def __init__(self, current: PollState, action: str) -> None:
+        super().__init__("illegal_transition", f"cannot {action} polls that are {current.value}")
+        self.current = current
+        self.action = action
+
+
+def next_state(current: PollState, action: str) -> PollState:
+    try:
+        return TRANSITIONS[(current, action)]
+    except KeyError:
+        raise IllegalTransition(current, action) from None
+
+
+def official_challenge(state: ServerState, terminal: TerminalKey) -> dict[str, Any]:
+    """A fresh challenge for an official's card, bound to this terminal."""
+    challenge_id, challenge = os.urandom(16).hex(), os.urandom(CHALLENGE_BYTES)
+    expires_at = state.now() + state.config.challenge_ttl_s
+    with state.sessions.begin() as session:
+        session.add(
+            OfficialChallenge(
+                challenge_id=challenge_id,
+                terminal_id=terminal.terminal_id,
+                challenge=challenge.hex(),
+                expires_at=expires_at,
+                used=False,
+            )
+        )
+    return {"challenge_id": challenge_id, "challenge": challenge.hex(), "expires_at": expires_at}
+
+
+def poll_action(
+    state: ServerState, request: TerminalRequest, terminal: TerminalKey
+) -> dict[str, Any]:
+    """An official's open/pause/resume/close at ``terminal``'s station."""
+    try:
+        parsed = parse_poll_action(request.body)
+    except DecodingError as error:
+        raise ServerError("malformed_request", str(error)) from error
+    info = state.election()
+    now = state.now()
+    with state.sessions.begin() as session:
+        challenge = session.execute(
+            select(OfficialChallenge)
+            .where(OfficialChallenge.challenge_id == parsed.answer.challenge_id)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if (
+            challenge is None
+            or challenge.used
+            or challenge.terminal_id != terminal.terminal_id
+            or challenge.expires_at < now
+        ):
+            raise ServerError("unknown_challenge")
+        with Session(state.registry_engine) as registry:
+            card = verify_card(
+                registry,
+                state.config.keys.registry_public,
+                parsed.answer,
+                bytes.fromhex(challenge.challenge),
+            )
+        if card.role != "official":
+            raise ServerError("not_an_official")
+        if card.station_id != terminal.station_id:
+            raise ServerError("official_wrong_station")
+        challenge.used = True
+        if parsed.journal_head is not None:
+            sequence, head = parsed.journal_head
+            session.execute(
+                update(Terminal)
+                .where(Terminal.terminal_id == terminal.terminal_id)
+                .values(declared_sequence=sequence, declared_chain_head=head.hex())
+            )
+        report = transition(
+            state, session, terminal.station_id, parsed.action, now, card_id=card.card_id
+        )
+    return {
+        "election_id": info.election_id,
+        "station_id": terminal.station_id,
+        "state": report["state"],
+        "report": report["report"],
+    }
+
+
+def transition(
+    state: ServerState, session: Session, station_id: str, action: str, now: int, **who: str
+) -> dict[str, Any]:
+    """Apply ``action`` in the caller's transaction; issue the report it calls for."""
+    station = session.execute(
+        select(Station).where(Station.station_id == station_id).with_for_update()
+    ).scalar_one()
+    new = next_state(PollState(station.poll_state), action)
+    report = None
+    if action == "open":
+        report = reports.zero_report(state, session, station, now)
+        station.opened_at = now
+    elif action == "close":
+        station.closed_at = now
+        report = reports.closing_report(state, session, station, now)
+    station.poll_state = new.value
+    record_event(
+        session,
+        state.config.keys.server,
+        EVENT_OF_ACTION[action],
+        now,
+        station_id=station_id,
+        **who,
+    )
+    if action == "close":
+        checkpoint(state, session, now)
+    return {"state": new.value, "report": report}
+
+
+def hq_reopen(state: ServerState, station_id: str) -> str:
+    """HQ reopens closed polls, as paused (officials must then resume)."""
+    with state.sessions.begin() as session:
+        if session.get(Station, station_id) is None:
+            raise ServerError("unknown_station", station_id)
+        result = transition(state, session, station_id, "reopen", state.now(), by="hq")
+    return str(result["state"])
+
+
+def poll_status(state: ServerState, station_id: str) -> dict[str, Any]:
+    with Session(state.engine) as session:
+        station = session.get(Station, station_id)
+    if station is None:
+        raise ServerError("unknown_station", station_id)
+    return {
+        "station_id": station_id,
+        "state": station.poll_state,
+        "opened_at": station.opened_at,
+        "closed_at": station.closed_at,
+    }

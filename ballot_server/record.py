@@ -1,0 +1,104 @@
+"""The server's part of the election record (docs/record.md, format ``evote-record/1``).
+
+Writes FORMAT, manifest.json, election.json, trustees/, board/, reports/ and
+audit.jsonl; the tally adds tally/ and results/. Every JSON file is canonical
+JSON and every ``.jsonl`` line a canonical JSON object, in order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ballot_server.audit import audit_lines
+from ballot_server.board import entry_json
+from ballot_server.models import BoardEntry, Checkpoint, PollReport, Receipt
+from ballot_server.setup import election_summary
+from ballot_server.state import ServerState
+from crypto.canonical import canonical_json
+
+RECORD_FORMAT = "evote-record/1"
+ELECTION_FIELDS = (
+    "election_id",
+    "manifest_hash",
+    "base_hash",
+    "joint_public_key",
+    "trustee_count",
+    "quorum",
+    "hq_public_key",
+    "registry_public_key",
+    "inquiry_public_key",
+    "server_public_key",
+    "terminals",
+)
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(canonical_json(value))
+
+
+def _write_lines(path: Path, values: list[Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(canonical_json(value) + b"\n" for value in values))
+
+
+def export_record(state: ServerState, directory: Path) -> Path:
+    """Write the server's part of the record into ``directory`` (created if needed)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    summary = election_summary(state)
+    (directory / "FORMAT").write_text(RECORD_FORMAT + "\n", encoding="ascii")
+    _write_json(directory / "manifest.json", summary["manifest"])
+    _write_json(directory / "election.json", {name: summary[name] for name in ELECTION_FIELDS})
+    for trustee in summary["trustees"]:
+        _write_json(directory / "trustees" / f"trustee-{trustee['index']}.json", trustee)
+    with Session(state.engine) as session:
+        entries = session.execute(select(BoardEntry).order_by(BoardEntry.position)).scalars()
+        _write_lines(directory / "board" / "entries.jsonl", [entry_json(e) for e in entries])
+        checkpoints = session.execute(select(Checkpoint).order_by(Checkpoint.board_position))
+        _write_lines(
+            directory / "board" / "checkpoints.jsonl",
+            [json.loads(row.envelope) for row in checkpoints.scalars()],
+        )
+        receipts = session.execute(select(Receipt).order_by(Receipt.board_position)).scalars()
+        _write_lines(
+            directory / "board" / "receipts.jsonl", [json.loads(r.envelope) for r in receipts]
+        )
+        (directory / "reports").mkdir(exist_ok=True)
+        for report in session.execute(select(PollReport)).scalars():
+            name = f"{report.station_id}-{report.kind}.json"
+            _write_json(directory / "reports" / name, json.loads(report.envelope))
+        _write_lines(directory / "audit.jsonl", audit_lines(session))
+    return directory
+
+
+def station_export(state: ServerState, station_id: str) -> dict[str, Any]:
+    """One station's board entries, receipts and reports (``GET …/stations/<id>/export``)."""
+    with Session(state.engine) as session:
+        entries = list(
+            session.execute(
+                select(BoardEntry)
+                .where(BoardEntry.station_id == station_id)
+                .order_by(BoardEntry.position)
+            ).scalars()
+        )
+        positions = [entry.position for entry in entries]
+        receipts = session.execute(
+            select(Receipt)
+            .where(Receipt.board_position.in_(positions))
+            .order_by(Receipt.board_position)
+        ).scalars()
+        reports = session.execute(
+            select(PollReport).where(PollReport.station_id == station_id)
+        ).scalars()
+        return {
+            "station_id": station_id,
+            "entries": [entry_json(entry) for entry in entries],
+            "receipts": [json.loads(receipt.envelope) for receipt in receipts],
+            "reports": {report.kind: json.loads(report.envelope) for report in reports},
+        }

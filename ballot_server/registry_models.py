@@ -1,0 +1,76 @@
+"""Tables of the registry/inquiry database, deployable apart from ballot intake.
+
+Check-ins record who voted where and when; authorizations and passes record
+what was issued, by station and expiry only. No column joins a check-in to an
+authorization or a pass, and authorization expiries are rounded to the minute
+so that timing does not join them either.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class RegistryBase(DeclarativeBase):
+    pass
+
+
+class RollEntry(RegistryBase):
+    """One voter on the roll."""
+
+    __tablename__ = "roll"
+
+    national_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name_fa: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[str] = mapped_column(String(10))
+    alive: Mapped[bool] = mapped_column(Boolean)
+    district_id: Mapped[str] = mapped_column(String(64))
+
+
+class RevokedCard(RegistryBase):
+    __tablename__ = "revoked_cards"
+
+    card_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revoked_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class CheckIn(RegistryBase):
+    """A voter checked in: the primary key makes a second check-in impossible."""
+
+    __tablename__ = "check_ins"
+
+    national_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64), index=True)
+    checked_in_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class IssuedAuthorization(RegistryBase):
+    __tablename__ = "authorizations"
+
+    authorization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64), index=True)
+    ballot_style_id: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class IssuedPass(RegistryBase):
+    __tablename__ = "qr_passes"
+
+    pass_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64), index=True)
+    ballot_style_id: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    redeemed: Mapped[bool] = mapped_column(Boolean)
+
+
+class InquiryChallenge(RegistryBase):
+    """A fresh challenge for a voter's card, bound to the terminal it was issued to."""
+
+    __tablename__ = "inquiry_challenges"
+
+    challenge_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(64))
+    challenge: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)

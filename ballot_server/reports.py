@@ -1,0 +1,178 @@
+"""Zero and closing reports (signed envelopes of kind ``poll-report``).
+
+The zero report proves a station starts empty: no board entries, no
+check-ins, every terminal at sequence 0. The closing report reconciles the
+station: check-ins = ballots cast + authorizations never spent + passes never
+redeemed, and carries each terminal's last sequence and chain head (and the
+head the closing terminal declared from its journal) so HQ can see whether
+every journaled ballot has arrived, plus the station's encrypted subtotals.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ballot_server.audit import record_event
+from ballot_server.errors import ServerError
+from ballot_server.models import BoardEntry, PollReport, SpentAuthorization, Station, Terminal
+from ballot_server.registry_models import CheckIn, IssuedAuthorization, IssuedPass
+from ballot_server.state import ServerState
+from crypto.ballot import BLANK_KEY, EncryptedBallot
+from crypto.canonical import canonical_json
+from crypto.elgamal import Ciphertext, sum_ciphertexts
+
+
+def _registry_counts(state: ServerState, station_id: str) -> dict[str, int]:
+    with Session(state.registry_engine) as registry:
+
+        def count(model: Any, *conditions: Any) -> int:
+            statement = select(func.count()).select_from(model).where(*conditions)
+            return int(registry.execute(statement).scalar_one())
+
+        return {
+            "check_ins": count(CheckIn, CheckIn.station_id == station_id),
+            "authorizations_issued": count(
+                IssuedAuthorization, IssuedAuthorization.station_id == station_id
+            ),
+            "passes_issued": count(IssuedPass, IssuedPass.station_id == station_id),
+            "passes_unredeemed": count(
+                IssuedPass, IssuedPass.station_id == station_id, IssuedPass.redeemed.is_(False)
+            ),
+        }
+
+
+def _terminals(session: Session, station_id: str) -> list[Terminal]:
+    statement = select(Terminal).where(Terminal.station_id == station_id)
+    return list(session.execute(statement.order_by(Terminal.terminal_id)).scalars())
+
+
+def _store(
+    state: ServerState, session: Session, station_id: str, kind: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    envelope = state.config.keys.server.sign("poll-report", payload).to_json()
+    text = canonical_json(envelope).decode("utf-8")
+    existing = session.get(PollReport, (station_id, kind))
+    if existing is None:
+        session.add(PollReport(station_id=station_id, kind=kind, envelope=text))
+    else:
+        existing.envelope = text
+    return envelope
+
+
+def zero_report(state: ServerState, session: Session, station: Station, now: int) -> dict[str, Any]:
+    """Issue the zero report, refusing to open unless everything is zero."""
+    entries = session.execute(
+        select(func.count()).where(BoardEntry.station_id == station.station_id)
+    ).scalar_one()
+    counts = _registry_counts(state, station.station_id)
+    terminals = _terminals(session, station.station_id)
+    if entries or counts["check_ins"] or any(t.last_sequence for t in terminals):
+        raise ServerError("zero_report_not_zero", f"{entries} entries, {counts['check_ins']} in")
+    payload = {
+        "report": "zero",
+        "election_id": state.election().election_id,
+        "station_id": station.station_id,
+        "at": now,
+        "board_entries": 0,
+        "ballots_cast": 0,
+        "challenged": 0,
+        "check_ins": 0,
+        "terminals": [
+            {"terminal_id": t.terminal_id, "last_sequence": 0, "chain_head": t.chain_head}
+            for t in terminals
+        ],
+    }
+    return _store(state, session, station.station_id, "opening", payload)
+
+
+def closing_report(
+    state: ServerState, session: Session, station: Station, now: int, revision: int = 1
+) -> dict[str, Any]:
+    station_id = station.station_id
+    rows = session.execute(
+        select(BoardEntry.terminal_id, BoardEntry.kind, BoardEntry.payload).where(
+            BoardEntry.station_id == station_id
+        )
+    ).all()
+    per_terminal: dict[str, dict[str, int]] = defaultdict(lambda: {"ballot": 0, "challenged": 0})
+    cast_ballots = []
+    for terminal_id, kind, payload in rows:
+        per_terminal[terminal_id][kind] += 1
+        if kind == "ballot":
+            body = json.loads(payload)["payload"]["body"]
+            cast_ballots.append(EncryptedBallot.from_json(body["ballot"]))
+    spent = session.execute(
+        select(func.count()).where(SpentAuthorization.station_id == station_id)
+    ).scalar_one()
+    counts = _registry_counts(state, station_id)
+    cast = len(cast_ballots)
+    unused = counts["authorizations_issued"] - spent
+    payload = {
+        "report": "closing",
+        "revision": revision,
+        "election_id": state.election().election_id,
+        "station_id": station_id,
+        "at": now,
+        "opened_at": station.opened_at,
+        "closed_at": station.closed_at,
+        **counts,
+        "ballots_cast": cast,
+        "challenged": sum(item["challenged"] for item in per_terminal.values()),
+        "authorizations_unused": unused,
+        "reconciled": counts["check_ins"] == cast + unused + counts["passes_unredeemed"],
+        "terminals": [
+            {
+                "terminal_id": t.terminal_id,
+                "last_sequence": t.last_sequence,
+                "chain_head": t.chain_head,
+                "declared_sequence": t.declared_sequence,
+                "declared_chain_head": t.declared_chain_head,
+                "ballots_cast": per_terminal[t.terminal_id]["ballot"],
+                "challenged": per_terminal[t.terminal_id]["challenged"],
+            }
+            for t in _terminals(session, station_id)
+        ],
+        "encrypted_subtotals": encrypted_subtotals(state, station.ballot_style_id, cast_ballots),
+    }
+    return _store(state, session, station_id, "closing", payload)
+
+
+def encrypted_subtotals(
+    state: ServerState, ballot_style_id: str, ballots: list[EncryptedBallot]
+) -> dict[str, dict[str, dict[str, str]]]:
+    """Per contest, per selection (and ``@blank``): the homomorphic sum of the ballots."""
+    result: dict[str, dict[str, dict[str, str]]] = {}
+    for index, spec in enumerate(state.specs(ballot_style_id)):
+        contests = [ballot.contests[index] for ballot in ballots]
+        sums: dict[str, Ciphertext] = {
+            selection_id: sum_ciphertexts(c.selections[position].ciphertext for c in contests)
+            for position, selection_id in enumerate(spec.selection_ids)
+        }
+        sums[BLANK_KEY] = sum_ciphertexts(c.blank for c in contests)
+        result[spec.contest_id] = {key: value.to_json() for key, value in sums.items()}
+    return result
+
+
+def reissue_closing_report(state: ServerState, station_id: str) -> None:
+    """After a journaled ballot arrives late, the closing report is signed again."""
+    with state.sessions.begin() as session:
+        station = session.execute(
+            select(Station).where(Station.station_id == station_id).with_for_update()
+        ).scalar_one()
+        stored = session.get(PollReport, (station_id, "closing"))
+        revision = 1 + (json.loads(stored.envelope)["payload"]["revision"] if stored else 0)
+        now = state.now()
+        closing_report(state, session, station, now, revision)
+        record_event(
+            session,
+            state.config.keys.server,
+            "report.reissued",
+            now,
+            station_id=station_id,
+            revision=revision,
+        )

@@ -1,0 +1,212 @@
+"""Election setup from Python (the demo, the tests) and from ``evote server``.
+
+``create_election`` checks HQ's signature on the manifest and the trustees'
+proofs, stores the election, its stations and the roll, and records the event
+in the audit log. ``register_terminal`` binds a terminal key to a station.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ballot_server.audit import record_event
+from ballot_server.chains import GENESIS_HASH
+from ballot_server.errors import SetupError
+from ballot_server.keys import KeySet
+from ballot_server.models import Election, Station, Terminal
+from ballot_server.polls import PollState
+from ballot_server.registry_models import RevokedCard
+from ballot_server.roll import insert_roll, parse_roll
+from ballot_server.state import ServerState
+from crypto.canonical import canonical_json
+from crypto.errors import CryptoError
+from crypto.signing import SignedEnvelope, SigningKey, VerifyKey
+from crypto.threshold import TrusteePublicKeys
+from evote.election import election_context
+from evote.errors import ModelError
+from evote.manifest import Manifest
+
+
+def sign_manifest(hq_key: SigningKey, manifest_document: dict[str, Any]) -> dict[str, Any]:
+    """HQ's signed manifest envelope (validated first, so HQ cannot sign a broken one)."""
+    Manifest.from_json(manifest_document)
+    return hq_key.sign("manifest", manifest_document).to_json()
+
+
+def issue_card_certificate(
+    registry_key: SigningKey,
+    *,
+    card_id: str,
+    role: str,
+    national_code: str,
+    name_fa: str,
+    name_en: str,
+    birth_date: str,
+    card_public_key: VerifyKey,
+    station_id: str | None = None,
+) -> dict[str, Any]:
+    """A registry-signed ``card-certificate`` envelope (docs/architecture.md)."""
+    payload = {
+        "card_id": card_id,
+        "role": role,
+        "national_code": national_code,
+        "name_fa": name_fa,
+        "name_en": name_en,
+        "birth_date": birth_date,
+        "card_public_key": card_public_key.hex(),
+        "station_id": station_id,
+    }
+    return registry_key.sign("card-certificate", payload).to_json()
+
+
+def _verified_manifest(signed_manifest: dict[str, Any], keys: KeySet) -> Manifest:
+    try:
+        envelope = SignedEnvelope.from_json(signed_manifest)
+        return Manifest.from_json(envelope.verify("manifest", keys.hq_public))
+    except (CryptoError, ModelError) as error:
+        raise SetupError(f"manifest: {error}") from error
+
+
+def create_election(
+    state: ServerState,
+    signed_manifest: dict[str, Any],
+    trustees: Sequence[TrusteePublicKeys],
+    roll_csv_text: str | None = None,
+) -> str:
+    """Create the election this server serves; returns its id."""
+    keys = state.config.keys
+    manifest = _verified_manifest(signed_manifest, keys)
+    try:
+        for trustee in trustees:
+            trustee.verify(manifest.manifest_hash, manifest.quorum)
+        context = election_context(manifest, trustees)
+    except (CryptoError, ValueError) as error:
+        raise SetupError(f"trustees: {error}") from error
+    now = state.now()
+    ordered = sorted(trustees, key=lambda trustee: trustee.index)
+    with state.sessions.begin() as session:
+        if session.execute(select(Election)).first() is not None:
+            raise SetupError("an election already exists in this database")
+        session.add(
+            Election(
+                election_id=manifest.election_id,
+                manifest_envelope=canonical_json(signed_manifest).decode("utf-8"),
+                trustees=canonical_json([t.to_json() for t in ordered]).decode("utf-8"),
+                manifest_hash=manifest.manifest_hash.hex(),
+                base_hash=context.base_hash.hex(),
+                joint_public_key=context.public_key.hex(),
+                hq_public_key=keys.hq_public.hex(),
+                registry_public_key=keys.registry_public.hex(),
+                inquiry_public_key=keys.inquiry.public_key.hex(),
+                server_public_key=keys.server.public_key.hex(),
+                created_at=now,
+            )
+        )
+        for station in manifest.stations:
+            session.add(
+                Station(
+                    station_id=station.station_id,
+                    county_id=station.county_id,
+                    province_id=station.province_id,
+                    ballot_style_id=station.ballot_style_id,
+                    poll_state=PollState.NOT_OPENED.value,
+                    opened_at=None,
+                    closed_at=None,
+                )
+            )
+        record_event(
+            session,
+            keys.server,
+            "election.created",
+            now,
+            election_id=manifest.election_id,
+            manifest_hash=manifest.manifest_hash.hex(),
+            base_hash=context.base_hash.hex(),
+        )
+    if roll_csv_text is not None:
+        import_roll(state, roll_csv_text)
+    return manifest.election_id
+
+
+def import_roll(state: ServerState, csv_text: str) -> int:
+    """Import roll rows into the registry database; all or nothing. Returns the count."""
+    manifest = state.election().manifest
+    rows = parse_roll(csv_text, {district.district_id for district in manifest.districts})
+    with state.registry_sessions.begin() as session:
+        insert_roll(session, rows)
+    with state.sessions.begin() as session:
+        record_event(
+            session, state.config.keys.server, "roll.imported", state.now(), rows=len(rows)
+        )
+    return len(rows)
+
+
+def register_terminal(
+    state: ServerState, terminal_id: str, station_id: str, public_key: VerifyKey
+) -> None:
+    """Bind a terminal's Ed25519 key to a station (HQ, before election day)."""
+    try:
+        state.election().manifest.station(station_id)
+    except KeyError as error:
+        raise SetupError(f"unknown station {station_id!r}") from error
+    if not terminal_id or len(terminal_id) > 64:
+        raise SetupError("terminal id must be 1..64 characters")
+    now = state.now()
+    try:
+        with state.sessions.begin() as session:
+            session.add(
+                Terminal(
+                    terminal_id=terminal_id,
+                    station_id=station_id,
+                    public_key=public_key.hex(),
+                    registered_at=now,
+                    last_sequence=0,
+                    chain_head=GENESIS_HASH,
+                    declared_sequence=None,
+                    declared_chain_head=None,
+                )
+            )
+            record_event(
+                session,
+                state.config.keys.server,
+                "terminal.registered",
+                now,
+                terminal_id=terminal_id,
+                station_id=station_id,
+                public_key=public_key.hex(),
+            )
+    except IntegrityError as error:
+        raise SetupError(f"terminal {terminal_id!r} or its key is already registered") from error
+
+
+def revoke_card(state: ServerState, card_id: str) -> None:
+    now = state.now()
+    with state.registry_sessions.begin() as session:
+        if session.get(RevokedCard, card_id) is None:
+            session.add(RevokedCard(card_id=card_id, revoked_at=now))
+    with state.sessions.begin() as session:
+        record_event(session, state.config.keys.server, "card.revoked", now, card_id=card_id)
+
+
+def election_summary(state: ServerState) -> dict[str, Any]:
+    """Public election data (``GET /api/v1/election`` and ``election.json``)."""
+    info = state.election()
+    with Session(state.engine) as session:
+        terminals = session.execute(select(Terminal).order_by(Terminal.terminal_id)).scalars()
+        terminal_list = [
+            {"terminal_id": t.terminal_id, "station_id": t.station_id, "public_key": t.public_key}
+            for t in terminals
+        ]
+    return {
+        **info.row,
+        "manifest": info.manifest_envelope,
+        "trustees": [t.to_json() for t in info.trustees],
+        "trustee_count": info.manifest.trustee_count,
+        "quorum": info.manifest.quorum,
+        "terminals": terminal_list,
+    }
