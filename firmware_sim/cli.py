@@ -122,9 +122,10 @@ def printer(output_dir: Path) -> None:
     device = PrinterSimulator(output_dir)
 
     def paper_out(words: list[str]) -> None:
-        device.paper_out_after(int(words[0]) if words else 0)
-        if not words:
-            device.paper_out = True
+        if words:
+            device.paper_out_after(int(words[0]))
+        else:
+            device.run_out_of_paper()
 
     def status(words: list[str]) -> str:
         return (

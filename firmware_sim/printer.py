@@ -74,6 +74,11 @@ class PrinterSimulator(PtyDevice):
         with self.lock:
             self._printable_left = printed_items
 
+    def run_out_of_paper(self) -> None:
+        """The roll is empty now: nothing prints until ``load_paper()``."""
+        with self.lock:
+            self.paper_out = True
+
     def load_paper(self) -> None:
         """New roll: clear paper-out and print whatever was held."""
         with self.lock:
