@@ -1,0 +1,72 @@
+"""Hypothesis strategies shared by the whole test suite (import as ``strategies``).
+
+One module, so every package's tests draw ballots, scalars and points the same
+way. Nonces and keys inside the crypto core still come from the OS: the
+strategies only choose what a test is about (plaintexts, shapes, orders).
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from crypto.ballot import ContestSpec
+from crypto.group import ORDER, Point, base_mul
+
+STANDARD_CONTESTS = (
+    ContestSpec("A", tuple(f"A{number}" for number in range(1, 9)), 1),
+    ContestSpec("B", tuple(f"B{number}" for number in range(1, 11)), 3),
+)
+"""The project's standard ballot: contest A "1 of 8", contest B "up to 3 of 10"."""
+
+TORSION_POINTS_HEX = (
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "0000000000000000000000000000000000000000000000000000000000000080",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+)
+"""The 8 points of order dividing 8 on Ed25519, canonical encodings.
+
+The first is the identity (order 1), which the core accepts on purpose where
+an identity is legitimate; the other seven have order 2, 4 or 8 and must
+never be accepted.
+"""
+
+scalars = st.integers(min_value=1, max_value=ORDER - 1)
+"""Nonzero scalars below the group order."""
+
+small_messages = st.integers(min_value=0, max_value=1000)
+"""Plaintexts of the size a tally produces in a test."""
+
+
+@st.composite
+def points(draw: st.DrawFn) -> Point:
+    """A random point of the prime-order subgroup (never the identity)."""
+    return base_mul(draw(scalars))
+
+
+@st.composite
+def contest_choices(draw: st.DrawFn, contest: ContestSpec) -> list[str]:
+    """A legal choice for one contest: 0..votes_allowed distinct selections."""
+    count = draw(st.integers(min_value=0, max_value=contest.votes_allowed))
+    chosen = draw(st.permutations(contest.selection_ids))[:count]
+    return sorted(chosen)
+
+
+@st.composite
+def ballot_choices(
+    draw: st.DrawFn, contests: tuple[ContestSpec, ...] = STANDARD_CONTESTS
+) -> dict[str, list[str]]:
+    """A legal plaintext ballot: contest id → chosen selection ids."""
+    return {contest.contest_id: draw(contest_choices(contest)) for contest in contests}
+
+
+@st.composite
+def contest_specs(draw: st.DrawFn) -> ContestSpec:
+    """A small contest: 1..5 selections, 1..n votes allowed."""
+    size = draw(st.integers(min_value=1, max_value=5))
+    allowed = draw(st.integers(min_value=1, max_value=size))
+    return ContestSpec("C", tuple(f"S{number}" for number in range(size)), allowed)
