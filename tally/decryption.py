@@ -152,10 +152,15 @@ def decrypt_totals(
                     continue
                 good.append(share)
             if len(good) < quorum:
-                named = ", ".join(str(item.trustee_index) for item in result.rejected) or "none"
+                first = result.rejected[0] if result.rejected else None
+                named = (
+                    f"first rejected: trustee {first.trustee_index} at {first.label}: "
+                    f"{first.reason}"
+                    if first
+                    else "no shares given"
+                )
                 raise DecryptionError(
-                    f"{label}: {len(good)} good decryption shares, {quorum} needed "
-                    f"(rejected trustees: {named})"
+                    f"{label}: {len(good)} good decryption shares, {quorum} needed ({named})"
                 )
             chosen = good[:quorum]
             result.trustees_used.update(share.trustee_index for share in chosen)

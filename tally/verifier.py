@@ -33,6 +33,7 @@ from tally.record import (
     REPORT_HTML,
     RESULTS_CSV,
     RESULTS_JSON,
+    SHARES,
     TOTALS,
     Record,
     trustee_files,
@@ -304,7 +305,7 @@ class Verifier:
             )
         except DecryptionError as error:
             raise VerificationFailure(
-                "decryption", "tally/decryption_shares.json", str(error), code=error.code
+                "decryption shares", SHARES, str(error), code=error.code
             ) from error
         results = build_results(manifest, recorded, decryption, manifest.quorum)
         recorded_results = record.read_json(RESULTS_JSON)
@@ -317,7 +318,7 @@ class Verifier:
             )
             raise VerificationFailure(
                 "decryption shares",
-                "tally/decryption_shares.json",
+                SHARES,
                 detail,
                 code="bad_decryption_share",
             )
