@@ -244,3 +244,14 @@ def setup(election: Election, database_urls: tuple[str, str]) -> Iterator[Setup]
         yield built
     finally:
         built.server.stop()
+
+
+@pytest.fixture
+def sqlite_setup(election: Election, tmp_path: Path) -> Iterator[Setup]:
+    """SQLite only: for the many refusal tests whose logic does not depend on the database."""
+    urls = f"sqlite:///{tmp_path / 'ballot.sqlite'}", f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    built, _ = make_setup(election, urls)
+    try:
+        yield built
+    finally:
+        built.server.stop()

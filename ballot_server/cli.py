@@ -1,0 +1,175 @@
+"""``evote server …``: set up an election and run the ballot server (HQ's commands).
+
+Errors end with exit status 1 and one line saying what and where.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ballot_server.config import ServerConfig
+from ballot_server.errors import ServerError, SetupError
+from ballot_server.keys import KeySet, load_keys, save_keys
+from ballot_server.state import ServerState
+from crypto.errors import CryptoError
+from crypto.signing import VerifyKey
+from crypto.threshold import TrusteePublicKeys
+
+DATA_DIR = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("evote-data"),
+    show_default=True,
+    help="Holds keys/ and the SQLite files (EVOTE_DATABASE_URL etc. override the files).",
+)
+
+
+def _fail(message: str, problems: list[str] | None = None) -> None:
+    click.echo(f"error: {message}", err=True)
+    for problem in problems or []:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)
+
+
+def _state(data_dir: Path) -> ServerState:
+    if not (data_dir / "keys" / "server.key").exists():
+        _fail(f"{data_dir}/keys: no keys; run `evote server init` first")
+    return ServerState(ServerConfig.for_data_dir(data_dir))
+
+
+def _load_trustees(directory: Path) -> list[TrusteePublicKeys]:
+    trustees = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            trustees.append(TrusteePublicKeys.from_json(json.loads(path.read_text("utf-8"))))
+        except (ValueError, CryptoError) as error:
+            _fail(f"{path}: {error}")
+    return trustees
+
+
+@click.group(name="server")
+def server() -> None:
+    """Ballot server: election setup, terminals, roll, run, turnout, record export."""
+
+
+@server.command()
+@DATA_DIR
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def run(data_dir: Path, host: str, port: int) -> None:
+    """Run the development server (use gunicorn in production, docs/server.md)."""
+    from ballot_server.app import create_app
+
+    if not (data_dir / "keys" / "server.key").exists():
+        _fail(f"{data_dir}/keys: no keys; run `evote server init` first")
+    create_app(ServerConfig.for_data_dir(data_dir)).run(host=host, port=port, threaded=True)
+
+
+@server.command()
+@DATA_DIR
+@click.option("--manifest", "manifest_path", required=True, type=click.Path(path_type=Path))
+@click.option("--trustees", "trustees_dir", required=True, type=click.Path(path_type=Path))
+@click.option("--roll", "roll_path", type=click.Path(path_type=Path))
+@click.option("--keys-from", type=click.Path(path_type=Path), help="Existing key dir to use.")
+def init(
+    data_dir: Path,
+    manifest_path: Path,
+    trustees_dir: Path,
+    roll_path: Path | None,
+    keys_from: Path | None,
+) -> None:
+    """Create the election: signed manifest (or a plain one signed with keys/hq.key),
+    trustees' public keys (a dir of trustee-*.json) and optionally the roll CSV."""
+    from ballot_server.setup import create_election, sign_manifest
+
+    keys = load_keys(keys_from) if keys_from else KeySet.generate()
+    if (data_dir / "keys" / "server.key").exists():
+        keys = load_keys(data_dir / "keys")
+    save_keys(data_dir / "keys", keys)
+    try:
+        document: Any = json.loads(manifest_path.read_text("utf-8"))
+    except (OSError, ValueError) as error:
+        _fail(f"{manifest_path}: {error}")
+    if "signature" not in document:
+        if keys.hq is None:
+            _fail(f"{manifest_path}: not signed and no HQ key to sign it")
+        assert keys.hq is not None
+        document = sign_manifest(keys.hq, document)
+    roll = roll_path.read_text("utf-8") if roll_path else None
+    try:
+        election_id = create_election(
+            _state(data_dir), document, _load_trustees(trustees_dir), roll
+        )
+    except SetupError as error:
+        _fail(str(error), error.problems)
+    click.echo(f"election {election_id} created in {data_dir}")
+
+
+@server.command("import-roll")
+@DATA_DIR
+@click.argument("roll_path", type=click.Path(exists=True, path_type=Path))
+def import_roll_command(data_dir: Path, roll_path: Path) -> None:
+    """Import a roll CSV (all rows or none; bad rows reported by line)."""
+    from ballot_server.setup import import_roll
+
+    try:
+        count = import_roll(_state(data_dir), roll_path.read_text("utf-8"))
+    except (SetupError, ServerError) as error:
+        _fail(f"{roll_path}: {error}", getattr(error, "problems", None))
+    click.echo(f"{count} voters imported")
+
+
+@server.command("register-terminal")
+@DATA_DIR
+@click.argument("terminal_id")
+@click.argument("station_id")
+@click.argument("public_key_hex")
+def register_terminal_command(
+    data_dir: Path, terminal_id: str, station_id: str, public_key_hex: str
+) -> None:
+    """Bind a terminal's Ed25519 public key (hex) to a station."""
+    from ballot_server.setup import register_terminal
+
+    try:
+        key = VerifyKey.from_hex(public_key_hex)
+        register_terminal(_state(data_dir), terminal_id, station_id, key)
+    except (SetupError, ServerError, CryptoError) as error:
+        _fail(str(error))
+    click.echo(f"terminal {terminal_id} registered to {station_id}")
+
+
+@server.command()
+@DATA_DIR
+@click.argument("station_id")
+def reopen(data_dir: Path, station_id: str) -> None:
+    """HQ only: reopen a station's closed polls, as paused."""
+    from ballot_server.polls import hq_reopen
+
+    try:
+        click.echo(f"{station_id}: {hq_reopen(_state(data_dir), station_id)}")
+    except ServerError as error:
+        _fail(str(error))
+
+
+@server.command()
+@DATA_DIR
+def turnout(data_dir: Path) -> None:
+    """Print live turnout as JSON."""
+    from ballot_server.turnout import turnout as compute
+
+    click.echo(json.dumps(compute(_state(data_dir)), ensure_ascii=False, indent=1))
+
+
+@server.command()
+@DATA_DIR
+@click.argument("record_dir", type=click.Path(file_okay=False, path_type=Path))
+def export(data_dir: Path, record_dir: Path) -> None:
+    """Write the server's part of the election record (docs/record.md)."""
+    from ballot_server.record import export_record
+
+    click.echo(f"record written to {export_record(_state(data_dir), record_dir)}")
