@@ -46,7 +46,7 @@ from terminal.session import CANCELLABLE, FINISHED, Event, Session, State
 from terminal.uplink import Uplink
 
 POLLS_META_KEY = "polls_state"
-POLL_REFUSALS = {"not_open": "polls_not_open", "paused": "polls_paused", "closed": "polls_closed"}
+POLL_REFUSALS = {"not_opened": "polls_not_open", "paused": "polls_paused", "closed": "polls_closed"}
 
 
 @dataclass
@@ -90,7 +90,7 @@ class Booth:
         self.data = SessionData()
         self.reader_lock = threading.RLock()
         self.printer_lock = threading.Lock()
-        self.polls_state = journal.get_meta(POLLS_META_KEY) or "not_open"
+        self.polls_state = journal.get_meta(POLLS_META_KEY) or "not_opened"
         self.uplink: Uplink | None = None
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="session")
         self._encryptor = ThreadPoolExecutor(1, thread_name_prefix="encrypt")

@@ -16,6 +16,7 @@ from terminal import printing
 from terminal.booth import Booth
 from terminal.devices.errors import CardRemoved, DeviceError, NoCard
 from terminal.errors import IllegalTransition, TerminalError
+from terminal.i18n import text
 from terminal.notices import Notice
 from terminal.session import State
 
@@ -73,16 +74,17 @@ def poll_action(booth: Booth, action: str) -> Notice:
     return _notice(booth, notice)
 
 
-def report_lines(booth: Booth, head: tuple[int, bytes] | None) -> list[tuple[str, str]]:
-    """This terminal's own counts for the tape; the server's report is in the QR."""
+def report_lines(booth: Booth, head: tuple[int, bytes] | None) -> list[tuple[str, str, str]]:
+    """This terminal's own figures for the tape; the server's signed report is in the QR."""
     counts = booth.journal.counts()
     sequence, chain_head = head if head is not None else booth.journal.head()
+    state_key = f"state_{booth.polls_state}"
     return [
-        ("polls_state", booth.polls_state),
-        ("ballots_cast", str(counts.cast)),
-        ("ballots_challenged", str(counts.challenged)),
-        ("last_sequence", str(sequence)),
-        ("chain_head", printing.short_code(chain_head.hex())),
+        ("polls_state", text(state_key, "fa"), text(state_key, "en")),
+        ("ballots_cast", str(counts.cast), str(counts.cast)),
+        ("ballots_challenged", str(counts.challenged), str(counts.challenged)),
+        ("last_sequence", str(sequence), str(sequence)),
+        ("chain_head", "", printing.short_code(chain_head.hex())),
     ]
 
 

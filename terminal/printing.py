@@ -46,7 +46,7 @@ def _header(key: str, station: Station, terminal_id: str, at: float) -> list[Tex
         TextLine(text(key, "fa"), align="center", bold=True, size=30),
         TextLine(text(key, "en"), align="center", size=20),
         Rule(),
-        TextLine(f"{text('station', 'fa')}: {station.name.fa}", size=22),
+        TextLine(station.name.fa, size=22),
         TextLine(f"{station.station_id} · {text('terminal', 'en')} {terminal_id}", size=18),
         TextLine(f"{text('time', 'fa')}: {when_fa}", size=22),
         TextLine(when_en, size=18),
@@ -55,12 +55,17 @@ def _header(key: str, station: Station, terminal_id: str, at: float) -> list[Tex
 
 
 def _code_lines(code_hex: str) -> list[TextLine]:
-    grouped = grouped_code(code_hex)
-    half = len(grouped) // 2 + 1
+    """The whole code, four groups of four per line: short enough to compare by eye.
+
+    Persian and Latin never share a line: the Persian font has no Latin glyphs.
+    """
     return [
-        TextLine(f"{text('tracking_code', 'fa')} / {text('tracking_code', 'en')}", size=22),
-        TextLine(grouped[:half].strip(), align="center", bold=True, size=22),
-        TextLine(grouped[half:].strip(), align="center", bold=True, size=22),
+        TextLine(text("tracking_code", "fa"), size=22),
+        TextLine(text("tracking_code", "en"), size=16),
+        *(
+            TextLine(grouped_code(code_hex[start : start + 16]), align="center", bold=True)
+            for start in range(0, len(code_hex), 16)
+        ),
     ]
 
 
@@ -84,8 +89,8 @@ def challenge_slip(
     """The challenged ballot: what the voter chose, and a QR of every nonce to check it."""
     items: list[TextLine | QrBlock | Rule] = [
         *_header("challenge_title", station, terminal_id, time.time()),
-        TextLine(text("challenge_note", "fa"), size=18),
-        TextLine(text("challenge_note", "en"), size=14),
+        *(TextLine(line, size=18) for line in text("challenge_note", "fa").split("\n")),
+        *(TextLine(line, size=16) for line in text("challenge_note", "en").split("\n")),
         *_code_lines(prepared.tracking_code.hex()),
         Rule(),
     ]
@@ -108,17 +113,20 @@ def poll_tape(
     station: Station,
     terminal_id: str,
     report: dict[str, object] | None,
-    lines: list[tuple[str, str]],
+    lines: list[tuple[str, str, str]],
 ) -> ReceiptDocument:
-    """A zero or closing report tape: labelled counts, and the signed report as a QR.
+    """A zero or closing report tape: labelled values, and the signed report as a QR.
+
+    ``lines`` are (catalogue key, Persian value, English value); Persian lines
+    carry no Latin text because the Persian font has no Latin glyphs.
 
     A report too large for a printable QR is represented by its BLAKE2b digest,
     which anyone can compare with the report published in the election record.
     """
     items: list[TextLine | QrBlock | Rule] = list(_header(key, station, terminal_id, time.time()))
-    for label_key, value in lines:
-        items.append(TextLine(f"{text(label_key, 'fa')}: {persian_digits(value)}", size=22))
-        items.append(TextLine(f"{text(label_key, 'en')}: {value}", size=16))
+    for label_key, value_fa, value_en in lines:
+        items.append(TextLine(f"{text(label_key, 'fa')}: {persian_digits(value_fa)}", size=22))
+        items.append(TextLine(f"{text(label_key, 'en')}: {value_en}", size=16))
     if report is not None:
         encoded = canonical_json(report)
         if len(encoded) > MAX_TAPE_QR_BYTES:

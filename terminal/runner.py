@@ -12,8 +12,7 @@ from typing import Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from crypto.canonical import canonical_json, parse_json
-from evote.client import BallotServerClient, ServerRefused, ServerUnreachable
+from evote.client import BallotServerClient
 from terminal.app import create_app
 from terminal.booth import Booth
 from terminal.config import TerminalConfig
@@ -26,7 +25,6 @@ from terminal.journal import Journal
 from terminal.server_link import load_election, uplink_sender
 from terminal.uplink import Uplink
 
-STATUS_META_KEY = "terminal_status"
 DEVICE_POLL_S = 0.1
 WATCHDOG_INTERVAL_S = 0.5
 
@@ -60,17 +58,17 @@ class RunningTerminal:
         self.booth.journal.close()
 
 
-def terminal_status(client: BallotServerClient, journal: Journal) -> dict[str, Any]:
-    """The terminal's registration (station, ballot style, poll state), cached for restarts."""
-    try:
-        status: dict[str, Any] = client.status()
-    except (ServerUnreachable, ServerRefused) as error:
-        cached = journal.get_meta(STATUS_META_KEY)
-        if cached is None:
-            raise ConfigurationError(f"terminal status unavailable: {error}") from error
-        return dict(parse_json(cached))
-    journal.set_meta(STATUS_META_KEY, canonical_json(status).decode("utf-8"))
-    return status
+def station_of(election_answer: dict[str, Any], config: TerminalConfig) -> str:
+    """The station HQ registered this terminal (and exactly this key) to."""
+    own_key = config.signing_key.public_key.hex()
+    for entry in election_answer.get("terminals", []):
+        if entry.get("terminal_id") == config.terminal_id:
+            if entry.get("public_key") != own_key:
+                raise ConfigurationError(
+                    f"terminal {config.terminal_id} is registered with another key"
+                )
+            return str(entry["station_id"])
+    raise ConfigurationError(f"terminal {config.terminal_id} is not registered for this election")
 
 
 def _card_loop(booth: Booth, reader: SerialCardReader, stop: threading.Event) -> None:
@@ -112,13 +110,12 @@ def start_terminal(config: TerminalConfig) -> RunningTerminal:
     )
     election = load_election(client, journal)
     client.server_key = election.server_key
-    status = terminal_status(client, journal)
-    station = election.manifest.station(str(status["station_id"]))
+    station = election.manifest.station(station_of(election.answer, config))
     reader = SerialCardReader(config.reader_url)
     printer = SerialPrinter(config.printer_url)
     devices: list[_Closable] = [reader, printer]
     booth = Booth(config, election, station, client, journal, reader, printer)
-    booth.set_polls_state(str(status.get("poll_state", booth.polls_state)))
+    booth.refresh_polls()
     booth.uplink = Uplink(
         journal,
         uplink_sender(client),

@@ -38,6 +38,7 @@ class Election:
     context: ElectionContext
     server_key: VerifyKey
     inquiry_key: VerifyKey
+    answer: dict[str, Any]
 
 
 def parse_election(answer: dict[str, Any]) -> Election:
@@ -55,7 +56,7 @@ def parse_election(answer: dict[str, Any]) -> Election:
         inquiry_key = VerifyKey.from_hex(answer["inquiry_public_key"])
     except (KeyError, TypeError, CryptoError, ModelError) as error:
         raise ConfigurationError(f"unusable election definition: {error}") from error
-    return Election(manifest.election_id, manifest, context, server_key, inquiry_key)
+    return Election(manifest.election_id, manifest, context, server_key, inquiry_key, answer)
 
 
 def load_election(client: BallotServerClient, journal: Journal) -> Election:

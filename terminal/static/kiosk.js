@@ -97,7 +97,7 @@ function notice(data, ok) {
 
 function idleScreen() {
   const closed = view.polls_state !== "open";
-  const key = { not_open: "polls_not_open", paused: "polls_paused", closed: "polls_closed" };
+  const key = { not_opened: "polls_not_open", paused: "polls_paused", closed: "polls_closed" };
   return [
     el("div", { class: "center big-icon", "aria-hidden": "true", text: "🪪" }),
     el("h1", { class: "center", text: t("insert_card") }),
@@ -284,7 +284,7 @@ function officialsScreen() {
       ...(o.rejected ? figure("rejected_by_server", o.rejected) : [])),
     el("p", { class: "uplink", id: "uplink", text: t("waiting_to_send", { n: o.waiting }) }),
     el("div", { class: "actions" },
-      button("open_polls", () => post("officials/open"), { class: "primary", id: "open-polls", disabled: state === "not_open" ? null : "" }),
+      button("open_polls", () => post("officials/open"), { class: "primary", id: "open-polls", disabled: state === "not_opened" ? null : "" }),
       button("pause_polls", () => post("officials/pause"), { id: "pause-polls", disabled: state === "open" ? null : "" }),
       button("resume_polls", () => post("officials/resume"), { id: "resume-polls", disabled: state === "paused" ? null : "" }),
       button("close_polls", closeWithConfirm, { class: "danger", id: "close-polls", disabled: state === "open" || state === "paused" ? null : "" })),

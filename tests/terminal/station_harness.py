@@ -1,0 +1,181 @@
+"""A whole polling station for terminal tests and the terminal benchmark.
+
+A real ballot server (the Flask app on loopback, SQLite files), the sample
+election with its roll, cards issued by the registry key, simulated card
+reader / printer / scanner on real ptys, and a terminal key registered with
+the server. Nothing is mocked: the terminal talks HTTP and serial bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from ballot_server.app import create_app
+from ballot_server.config import ServerConfig
+from ballot_server.keys import KeySet, save_keys
+from ballot_server.setup import create_election, register_terminal, sign_manifest
+from crypto.signing import SigningKey
+from crypto.threshold import generate_trustee
+from evote.manifest import Manifest
+from evote.sample import Official, Person, sample_manifest, sample_people
+from firmware_sim.card import SimulatedCard
+from firmware_sim.cards import RollRow, issue_card
+from firmware_sim.printer import PrinterSimulator
+from firmware_sim.reader import ReaderSimulator
+from firmware_sim.scanner import ScannerSimulator
+from terminal.config import TerminalConfig
+from terminal.kiosk_client import KioskClient
+from terminal.runner import RunningTerminal, start_terminal
+
+ELECTION_DAY = date(2026, 3, 1)
+STATION_ID = "S-101"
+TERMINAL_ID = "T-101-1"
+ROLL_SIZE = 120
+
+
+def roll_csv(people: list[Person]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, ["national_code", "name_fa", "name_en", "birth_date", "alive", "district_id"]
+    )
+    writer.writeheader()
+    for person in people:
+        if person.on_roll:
+            writer.writerow(person.roll_row())
+    return out.getvalue()
+
+
+@dataclass
+class StationHarness:
+    """Server, cards and devices of one station; start and stop the server at will."""
+
+    root: Path
+    keys: KeySet = field(default_factory=KeySet.generate)
+    terminal_key: SigningKey = field(default_factory=SigningKey.generate)
+    port: int = 0
+    server: BaseWSGIServer | None = None
+    cards: dict[str, SimulatedCard] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        server_dir = self.root / "server"
+        save_keys(server_dir / "keys", self.keys)
+        self.app = create_app(ServerConfig.for_data_dir(server_dir))
+        state = self.app.extensions["evote"]
+        document = sample_manifest(ELECTION_DAY)
+        self.manifest = Manifest.from_json(document)
+        trustees = [
+            generate_trustee(index, self.manifest.quorum, self.manifest.manifest_hash)[1]
+            for index in range(1, self.manifest.trustee_count + 1)
+        ]
+        assert self.keys.hq is not None
+        self.people, self.officials = sample_people(ELECTION_DAY, size=ROLL_SIZE)
+        create_election(
+            state, sign_manifest(self.keys.hq, document), trustees, roll_csv(self.people)
+        )
+        register_terminal(state, TERMINAL_ID, STATION_ID, self.terminal_key.public_key)
+        self.reader = ReaderSimulator()
+        self.printer = PrinterSimulator(self.root / "printed")
+        self.scanner = ScannerSimulator()
+        for device in (self.reader, self.printer, self.scanner):
+            device.start()
+        self.start_server()
+        self._next_voter = 0
+
+    # --- server -------------------------------------------------------------------
+
+    @property
+    def server_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start_server(self) -> None:
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop_server(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def close(self) -> None:
+        self.stop_server()
+        for device in (self.reader, self.printer, self.scanner):
+            device.stop()
+
+    # --- people and cards -----------------------------------------------------------
+
+    def eligible_voters(self) -> list[Person]:
+        from evote.demo_plan import eligibility
+
+        return [p for p in self.people if eligibility(p, ELECTION_DAY) == "cast"]
+
+    def next_voter(self) -> Person:
+        """A fresh eligible voter each call, so tests sharing a server never collide."""
+        voter = self.eligible_voters()[self._next_voter]
+        self._next_voter += 1
+        return voter
+
+    def card(self, person: Person | Official) -> SimulatedCard:
+        if person.national_code not in self.cards:
+            official = isinstance(person, Official)
+            row = RollRow(
+                national_code=person.national_code,
+                name_fa=person.name_fa,
+                name_en=person.name_en,
+                birth_date=person.birth_date,
+                role="official" if official else "voter",
+                station_id=person.station_id if isinstance(person, Official) else None,
+                pin=person.pin,
+            )
+            assert self.keys.registry is not None
+            image = issue_card(self.keys.registry, row, f"card-{person.national_code}")
+            self.cards[person.national_code] = SimulatedCard(image)
+        return self.cards[person.national_code]
+
+    @property
+    def official(self) -> Official:
+        return next(o for o in self.officials if o.station_id == STATION_ID)
+
+    # --- terminal -------------------------------------------------------------------
+
+    def terminal_config(self, data_dir: Path, **overrides: object) -> TerminalConfig:
+        settings: dict[str, object] = {
+            "reader_url": self.reader.path,
+            "printer_url": self.printer.path,
+            "scanner_url": self.scanner.path,
+            "server_url": self.server_url,
+            "data_dir": data_dir,
+            "terminal_id": TERMINAL_ID,
+            "signing_key": self.terminal_key,
+            "server_timeout_s": 3.0,
+            "uplink_initial_backoff_s": 0.1,
+            "uplink_max_backoff_s": 1.0,
+            **overrides,
+        }
+        return TerminalConfig(**settings)  # type: ignore[arg-type]
+
+    def start_terminal(self, data_dir: Path, **overrides: object) -> RunningTerminal:
+        return start_terminal(self.terminal_config(data_dir, **overrides))
+
+    def sign_in(self, kiosk: KioskClient, person: Person | Official) -> dict[str, object]:
+        """Insert the person's card and enter the right PIN; the view after the PIN."""
+        self.reader.insert(self.card(person))
+        kiosk.wait_for("pin")
+        return kiosk.enter_pin(person.pin)
+
+    def open_polls(self, kiosk: KioskClient) -> None:
+        """Through officials' mode, as the station's official would."""
+        kiosk.wait_for("idle")
+        self.sign_in(kiosk, self.official)
+        kiosk.wait_for("officials")
+        kiosk.post("officials/open")
+        self.reader.remove()
+        kiosk.wait_for("idle")
