@@ -73,7 +73,7 @@ def test_sum_does_not_depend_on_order_or_grouping(
     ciphertexts = [encrypt(message, election_key.public, random_scalar()) for message in messages]
     total = sum_ciphertexts(ciphertexts)
     shuffled = list(ciphertexts)
-    shuffler.shuffle(shuffled)  # type: ignore[attr-defined]
+    shuffler.shuffle(shuffled)
     station_subtotals = [sum_ciphertexts(shuffled[index::stations]) for index in range(stations)]
     assert sum_ciphertexts(shuffled) == total
     assert sum_ciphertexts(station_subtotals) == total

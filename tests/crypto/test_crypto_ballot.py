@@ -63,7 +63,7 @@ def _replaced(document: object, path: tuple[object, ...], new: object) -> object
         return new
     head, rest = path[0], path[1:]
     if isinstance(document, dict):
-        return {**document, head: _replaced(document[head], rest, new)}  # type: ignore[dict-item]
+        return {**document, head: _replaced(document[head], rest, new)}
     assert isinstance(document, list) and isinstance(head, int)
     return [
         _replaced(item, rest, new) if index == head else item for index, item in enumerate(document)
@@ -89,7 +89,7 @@ def test_changing_any_field_of_a_ballot_is_rejected(
             continue  # not a proof input: bound by the signature and the tracking code
         value: object = document
         for step in path:
-            value = value[step]  # type: ignore[index]
+            value = value[step]
         assert isinstance(value, str)
         tampered = _replaced(document, path, _another_value(value))
         with pytest.raises(CryptoError):
@@ -252,7 +252,7 @@ def test_ballots_that_do_not_match_the_ballot_style_are_rejected(
     context: ElectionContext, honest: tuple[EncryptedBallot, BallotSecrets], reshape: object
 ) -> None:
     with pytest.raises(InvalidBallot):
-        verify_ballot(context, STANDARD_CONTESTS, reshape(honest[0]))  # type: ignore[operator]
+        verify_ballot(context, STANDARD_CONTESTS, reshape(honest[0]))
 
 
 @pytest.mark.parametrize(
@@ -303,7 +303,7 @@ def test_incomplete_or_illegal_revealed_secrets_are_refused(
     context: ElectionContext, honest: tuple[EncryptedBallot, BallotSecrets], damage: object
 ) -> None:
     ballot, secrets = honest
-    values, nonces = damage(secrets.values, secrets.nonces)  # type: ignore[operator]
+    values, nonces = damage(secrets.values, secrets.nonces)
     with pytest.raises(InvalidBallot):
         verify_challenge(context, STANDARD_CONTESTS, ballot, BallotSecrets(values, nonces))
 
@@ -323,7 +323,7 @@ def test_revealed_values_other_than_0_or_1_are_refused(
     honest: tuple[EncryptedBallot, BallotSecrets], value: object
 ) -> None:
     document = honest[1].to_json()
-    document["A"]["A3"]["value"] = value  # type: ignore[index]
+    document["A"]["A3"]["value"] = value
     with pytest.raises(DecodingError):
         BallotSecrets.from_json(document)
 

@@ -122,7 +122,7 @@ def test_any_change_to_a_range_proof_or_its_statement_is_rejected() -> None:
     ]
     for statement in cases:
         with pytest.raises(InvalidProof):
-            verify_range(*statement, BASE_HASH, "C/S")  # type: ignore[arg-type]
+            verify_range(*statement, BASE_HASH, "C/S")
     for base_hash, label in ((OTHER_HASH, "C/S"), (BASE_HASH, "C/T")):
         with pytest.raises(InvalidProof):
             verify_range(ciphertext, KEY, allowed, proof, base_hash, label)

@@ -176,7 +176,7 @@ def test_a_wrong_decryption_share_or_proof_is_rejected_naming_the_trustee(
     ceremony: Ceremony, total: Ciphertext, tamper: object
 ) -> None:
     shares = _shares(ceremony, total, (1, 3, 5))
-    shares[1] = tamper(shares[1])  # type: ignore[operator]
+    shares[1] = tamper(shares[1])
     with pytest.raises(BadTrusteeShare) as caught:
         decrypt_with_shares(
             total, shares, ceremony.public_shares, ceremony.quorum, BASE_HASH, "A/A1"
