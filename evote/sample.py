@@ -8,6 +8,8 @@ underage people, plus people who hold a card but are not on this roll.
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -211,3 +213,17 @@ def sample_people(
         for station_id in ("S-101", "S-102", "S-201")
     ]
     return people, officials
+
+
+ROLL_COLUMNS = ("national_code", "name_fa", "name_en", "birth_date", "alive", "district_id")
+
+
+def roll_csv(people: list[Person]) -> str:
+    """The registry's roll as CSV: everyone listed on it (people off the roll are left out)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, ROLL_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for person in people:
+        if person.on_roll:
+            writer.writerow(person.roll_row())
+    return out.getvalue()
