@@ -34,6 +34,7 @@ from evote.sample import sample_manifest
 from tally.ceremony import CeremonyResult
 from tally.record import RECORD_FORMAT, add_trustees
 from tally.verify_ballots import ENTRY_DOMAIN
+from tally.verify_board import REPORT_NAMES
 
 
 def synthetic_manifest(
@@ -251,7 +252,7 @@ def build_record(
             report = {
                 "election_id": manifest.election_id,
                 "station_id": station.station_id,
-                "report": which,
+                "report": REPORT_NAMES[which],
                 "at": 1_790_000_000 if which == "opening" else 1_800_000_000,
                 "terminals": [
                     {

@@ -19,6 +19,8 @@ from tally.record import CHECKPOINTS, ENTRIES, RECEIPTS, Record
 from tally.verify_ballots import EntryFacts
 
 _ZERO_HASH = bytes(32).hex()
+REPORT_NAMES = {"opening": "zero", "closing": "closing"}
+"""File name part → the payload's ``report`` field (the opening report is the zero report)."""
 _GENESIS = GENESIS_TRACKING_CODE.hex()
 
 
@@ -179,7 +181,7 @@ def _report(record: Record, station_id: str, which: str, server_key: VerifyKey) 
         raise _fail("poll reports", relative, str(error), error.code) from error
     if (
         not isinstance(payload, dict)
-        or payload.get("report") != which
+        or payload.get("report") != REPORT_NAMES[which]
         or payload.get("station_id") != station_id
     ):
         raise _fail(

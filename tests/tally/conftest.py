@@ -25,6 +25,11 @@ PASSPHRASES = {1: b"first trustee", 2: b"second trustee", 3: b"third trustee"}
 
 
 @pytest.fixture(scope="session")
+def passphrases() -> dict[int, bytes]:
+    return dict(PASSPHRASES)
+
+
+@pytest.fixture(scope="session")
 def manifest_document() -> dict[str, Any]:
     return synthetic_manifest(stations=4)
 
