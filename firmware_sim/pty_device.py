@@ -18,6 +18,7 @@ import time
 import tty
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Self
 
 POLL_INTERVAL_S = 0.02
 
@@ -96,7 +97,7 @@ class PtyDevice(ABC):
                 os.close(fd)
         self._master_fd = self._slave_fd = -1
 
-    def __enter__(self) -> PtyDevice:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
