@@ -1,0 +1,80 @@
+"""Races against a real server: one check-in per voter, one unbroken chain."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from conftest import Election, Setup, make_setup
+
+from ballot_server.board import entry_hash
+from ballot_server.chains import GENESIS_HASH
+from crypto.ballot import GENESIS_TRACKING_CODE
+from evote.client import ServerRefused
+
+
+def test_two_stations_racing_for_one_voter_exactly_one_wins(
+    election: Election, postgres_urls: tuple[str, str]
+) -> None:
+    setup, _ = make_setup(election, postgres_urls)
+    try:
+        for voter in election.eligible()[:8]:
+            card = election.card(voter)
+            challenges = {t: setup.terminals[t].inquiry_challenge() for t in ("T1", "T3", "T4")}
+            barrier = threading.Barrier(len(challenges))
+
+            def attempt(terminal: str) -> str:
+                challenge = challenges[terminal]  # noqa: B023
+                barrier.wait()  # noqa: B023
+                try:
+                    setup.terminals[terminal].check_in(
+                        card.certificate,  # noqa: B023
+                        card.sign(challenge["challenge"]),  # noqa: B023
+                        challenge["challenge_id"],
+                    )
+                    return "won"
+                except ServerRefused as refusal:
+                    return refusal.code
+
+            with ThreadPoolExecutor(len(challenges)) as pool:
+                outcomes = sorted(pool.map(attempt, challenges))
+            assert outcomes == ["already_voted", "already_voted", "won"]
+    finally:
+        setup.server.stop()
+
+
+def test_concurrent_intake_from_several_terminals_keeps_one_unbroken_chain(
+    setup: Setup,
+) -> None:
+    for terminal in ("T1", "T3", "T4"):
+        setup.poll(terminal, "open")
+    voters = iter(setup.election.eligible())
+    plan = {
+        terminal: [
+            setup.check_in(terminal, setup.election.card(next(voters)))["authorization"]
+            for _ in range(4)
+        ]
+        for terminal in ("T1", "T3", "T4")
+    }
+
+    def run(terminal: str) -> int:
+        previous = GENESIS_TRACKING_CODE
+        for sequence, authorization in enumerate(plan[terminal], start=1):
+            receipt = setup.terminals[terminal].cast(
+                setup.ballot(terminal, authorization, sequence, previous)
+            )
+            previous = bytes.fromhex(receipt.tracking_code)
+        return sequence
+
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(run, plan)) == [4, 4, 4]
+    board = setup.terminals["T1"]._request("GET", "/api/v1/board?start=0&limit=1000")
+    previous = GENESIS_HASH
+    from crypto.canonical import canonical_json
+
+    for position, entry in enumerate(board["entries"]):
+        assert entry["position"] == position and entry["previous_hash"] == previous
+        expected = entry_hash(previous, position, entry["kind"], canonical_json(entry["payload"]))
+        assert entry["entry_hash"] == expected
+        previous = expected
+    assert board["length"] == 12 and board["head_hash"] == previous
