@@ -46,10 +46,10 @@ def encrypt(message: int, public_key: Point, nonce: int) -> Ciphertext:
 
 def sum_ciphertexts(ciphertexts: Iterable[Ciphertext]) -> Ciphertext:
     """The homomorphic sum; an empty iterable gives ZERO_CIPHERTEXT, an encryption of 0."""
-    total = ZERO_CIPHERTEXT
+    alpha, beta = IDENTITY, IDENTITY
     for ciphertext in ciphertexts:
-        total = total + ciphertext
-    return total
+        alpha, beta = alpha + ciphertext.alpha, beta + ciphertext.beta
+    return Ciphertext(alpha, beta)
 
 
 def decrypt_with_secret(ciphertext: Ciphertext, secret_key: int) -> Point:
