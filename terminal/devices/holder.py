@@ -106,8 +106,8 @@ def parse_holder(data: bytes) -> CardHolder:
         "role": text.get("role"),
         "station_id": station_id,
     }
-    for name, value in expected.items():
-        if payload.get(name) != value:
+    for name, field_value in expected.items():
+        if payload.get(name) != field_value:
             raise CardDataError(f"holder field {name} disagrees with the certificate")
     return CardHolder(
         card_id=str(payload.get("card_id")),

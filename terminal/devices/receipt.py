@@ -74,17 +74,17 @@ class ReceiptDocument:
 def _font(arabic: bool, bold: bool, size: int) -> ImageFont.FreeTypeFont:
     family = "NotoSansArabic" if arabic else "NotoSans"
     name = f"{family}-{'Bold' if bold else 'Regular'}.ttf"
-    layout = ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
-    return ImageFont.truetype(str(FONT_DIR / name), size, layout_engine=layout)
+    if not features.check("raqm"):
+        # Unshaped Persian is unreadable: refuse rather than print disjoint reversed letters.
+        raise RuntimeError("Pillow has no libraqm (needs libfribidi0): cannot shape Persian")
+    return ImageFont.truetype(str(FONT_DIR / name), size, layout_engine=ImageFont.Layout.RAQM)
 
 
 def _render_text(line: TextLine, width: int) -> Image.Image:
     arabic = has_arabic_script(line.text)
     font = _font(arabic, line.bold, line.size)
-    options = {"direction": "rtl", "language": "fa"} if arabic else {}
-    if not features.check("raqm"):
-        options = {}
-    left, top, right, bottom = font.getbbox(line.text, **options)
+    direction, language = ("rtl", "fa") if arabic else (None, None)
+    left, top, right, _ = font.getbbox(line.text, direction=direction, language=language)
     height = int(line.size * 1.6)
     image = Image.new("L", (width, height), 255)
     align = line.align or ("right" if arabic else "left")
@@ -97,7 +97,9 @@ def _render_text(line: TextLine, width: int) -> Image.Image:
     else:
         x = MARGIN_DOTS
     y = (height - line.size) // 2 - top // 2
-    ImageDraw.Draw(image).text((x - left, y), line.text, font=font, fill=0, **options)
+    ImageDraw.Draw(image).text(
+        (x - left, y), line.text, font=font, fill=0, direction=direction, language=language
+    )
     return image
 
 
