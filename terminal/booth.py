@@ -199,7 +199,7 @@ class Booth:
         with self.session.lock:
             if self.state is not State.IDLE:
                 return
-            self._fire(Event.PASS_SCANNED, **vars(SessionData()), role="pass")
+            self._fire(Event.PASS_SCANNED, **vars(SessionData(role="pass")))
         try:
             qr_pass = SignedEnvelope.from_json(parse_json(payload)).to_json()
         except CryptoError:

@@ -27,7 +27,7 @@ from evote.manifest import Manifest
 from evote.sample import Official, Person, sample_manifest, sample_people
 from firmware_sim.card import SimulatedCard
 from firmware_sim.cards import RollRow, issue_card
-from firmware_sim.printer import PrinterSimulator
+from firmware_sim.printer import PrintedReceipt, PrinterSimulator
 from firmware_sim.reader import ReaderSimulator
 from firmware_sim.scanner import ScannerSimulator
 from terminal.config import TerminalConfig
@@ -179,3 +179,10 @@ class StationHarness:
         kiosk.post("officials/open")
         self.reader.remove()
         kiosk.wait_for("idle")
+
+
+def printed_qr_codes(receipt: PrintedReceipt) -> list[bytes]:
+    """The QR codes on a printed receipt, read back from its image as a phone would."""
+    from pyzbar.pyzbar import decode
+
+    return [symbol.data for symbol in decode(receipt.image.convert("L"))]
