@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from pathlib import Path
 
 from firmware_sim.card import ATR, SimulatedCard
@@ -66,7 +67,8 @@ class ReaderSimulator(PtyDevice):
         self._synchronous_notifications = False
         self._pending_notification = b""
         self._remove_during_next_apdu = False
-        self.received_messages: list[bytes] = []
+        # The last commands received, for tests and for looking at what a host sent.
+        self.received_messages: deque[bytes] = deque(maxlen=1000)
 
     def insert(self, card: SimulatedCard | str | os.PathLike[str]) -> SimulatedCard:
         """Insert a card (object or card file path); the host gets NotifySlotChange."""

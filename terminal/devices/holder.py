@@ -65,14 +65,16 @@ def read_tlv(data: bytes, offset: int) -> tuple[int, bytes, int]:
 
 
 def holder_total_length(header: bytes) -> int:
-    """Total file length from its first four bytes (the 0x70 template header)."""
-    if len(header) < 4 or header[0] != TAG_HOLDER or header[1] != 0x82:
-        if len(header) >= 2 and header[0] == TAG_HOLDER and header[1] < 0x80:
-            return 2 + header[1]
-        if len(header) >= 3 and header[0] == TAG_HOLDER and header[1] == 0x81:
-            return 3 + header[2]
+    """Total file length from its first bytes (the 0x70 template's tag and length)."""
+    if len(header) < 2 or header[0] != TAG_HOLDER:
         raise CardDataError("holder file does not start with a 0x70 template")
-    return 4 + int.from_bytes(header[2:4], "big")
+    first = header[1]
+    if first < 0x80:
+        return 2 + first
+    size = first - 0x80
+    if size not in (1, 2) or len(header) < 2 + size:
+        raise CardDataError(f"unsupported holder template length byte {first:#04x}")
+    return 2 + size + int.from_bytes(header[2 : 2 + size], "big")
 
 
 def parse_holder(data: bytes) -> CardHolder:
