@@ -64,3 +64,10 @@ def upgrade(engine: Engine, which: str) -> None:
             )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def skip_commit_flush(session: Any) -> None:
+    """For records whose loss in a crash is harmless (nonces, challenges): on PostgreSQL
+    commit without waiting for the WAL flush. Never used for check-ins or ballots."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit = off"))

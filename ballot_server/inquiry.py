@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ballot_server.cards import verify_card
+from ballot_server.db import skip_commit_flush
 from ballot_server.errors import ServerError
 from ballot_server.registry_models import (
     CheckIn,
@@ -49,6 +50,7 @@ def issue_challenge(state: ServerState, terminal: TerminalKey) -> dict[str, Any]
     challenge_id, challenge = os.urandom(16).hex(), os.urandom(CHALLENGE_BYTES)
     expires_at = state.now() + state.config.challenge_ttl_s
     with state.registry_sessions.begin() as session:
+        skip_commit_flush(session)
         session.add(
             InquiryChallenge(
                 challenge_id=challenge_id,

@@ -18,6 +18,7 @@ from ballot_server import reports
 from ballot_server.audit import record_event
 from ballot_server.board import checkpoint
 from ballot_server.cards import verify_card
+from ballot_server.db import skip_commit_flush
 from ballot_server.errors import ServerError
 from ballot_server.models import OfficialChallenge, Station, Terminal
 from ballot_server.state import ServerState, TerminalKey
@@ -70,6 +71,7 @@ def official_challenge(state: ServerState, terminal: TerminalKey) -> dict[str, A
     challenge_id, challenge = os.urandom(16).hex(), os.urandom(CHALLENGE_BYTES)
     expires_at = state.now() + state.config.challenge_ttl_s
     with state.sessions.begin() as session:
+        skip_commit_flush(session)
         session.add(
             OfficialChallenge(
                 challenge_id=challenge_id,

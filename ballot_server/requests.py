@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
+from ballot_server.db import skip_commit_flush
 from ballot_server.errors import ServerError
 from ballot_server.models import RequestNonce
 from ballot_server.state import ServerState, TerminalKey
@@ -45,6 +46,7 @@ def _check_fresh(state: ServerState, request: TerminalRequest) -> None:
         raise ServerError("stale_request", f"timestamp {request.timestamp}, server time {now}")
     try:
         with state.sessions.begin() as session:
+            skip_commit_flush(session)
             session.execute(
                 insert(RequestNonce).values(
                     terminal_id=request.terminal_id,
