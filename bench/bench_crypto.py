@@ -204,6 +204,12 @@ def run_peer(ballots: int) -> dict[str, object] | None:
     return figures
 
 
+def _number(value: object) -> float:
+    if not isinstance(value, int | float):
+        raise ValueError(f"peer figure {value!r} is not a number")
+    return float(value)
+
+
 def _ratio(peer: float | None, ours: object) -> float | None:
     if peer is None or not isinstance(ours, float) or ours <= 0:
         return None
@@ -219,12 +225,12 @@ def compare(ours: dict[str, object], peer: dict[str, object] | None) -> dict[str
         "peer_decrypt_ms": None,
     }
     if peer is not None:
-        peer_ballots = float(peer["ballots"])  # type: ignore[arg-type]
+        peer_ballots = _number(peer["ballots"])
         figures = {
-            "peer_encrypt_ms_per_ballot": float(peer["encrypt_ms_per_ballot"]),  # type: ignore[arg-type]
-            "peer_verify_ms_per_ballot": float(peer["verify_ms_per_ballot"]),  # type: ignore[arg-type]
-            "peer_add_us_per_ballot": float(peer["tally_ms"]) * 1e3 / peer_ballots,  # type: ignore[arg-type]
-            "peer_decrypt_ms": float(peer["decrypt_ms"]),  # type: ignore[arg-type]
+            "peer_encrypt_ms_per_ballot": _number(peer["encrypt_ms_per_ballot"]),
+            "peer_verify_ms_per_ballot": _number(peer["verify_ms_per_ballot"]),
+            "peer_add_us_per_ballot": _number(peer["tally_ms"]) * 1e3 / peer_ballots,
+            "peer_decrypt_ms": _number(peer["decrypt_ms"]),
         }
     return {
         "peer": None if peer is None else f"electionguard {peer.get('version')}",

@@ -170,3 +170,11 @@ def test_derived_generators_are_deterministic_independent_subgroup_points() -> N
     for generator in (first, second):
         assert Point.from_bytes(generator.to_bytes()) == generator
         assert not generator.is_identity
+
+
+@pytest.mark.parametrize("torsion_hex", TORSION_POINTS_HEX[1:])
+def test_a_point_built_around_unvalidated_bytes_fails_loudly_when_multiplied(
+    torsion_hex: str,
+) -> None:
+    with pytest.raises(InvalidPoint):
+        Point(bytes.fromhex(torsion_hex)).multiply(5)
