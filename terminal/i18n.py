@@ -86,6 +86,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Closing the polls is final. Are you sure?",
     ),
     "polls_state": ("وضعیت", "Polls"),
+    "polls_opened": ("رأی‌گیری آغاز شد؛ گزارش صفر چاپ شد", "Polls opened; zero report printed"),
+    "polls_paused_done": ("رأی‌گیری موقتاً متوقف شد", "Voting paused"),
+    "polls_resumed": ("رأی‌گیری ادامه یافت", "Voting resumed"),
+    "polls_closed_done": (
+        "رأی‌گیری پایان یافت؛ گزارش پایانی چاپ و ارسال شد",
+        "Polls closed; closing report printed and sent",
+    ),
     "state_not_opened": ("آغاز نشده", "not open"),
     "state_open": ("باز", "open"),
     "state_paused": ("متوقف", "paused"),

@@ -22,10 +22,10 @@ from terminal.session import State
 
 REPORT_TITLES = {"open": "zero_report", "close": "closing_report"}
 ACTION_DONE = {
-    "open": "state_open",
-    "pause": "state_paused",
-    "resume": "state_open",
-    "close": "state_closed",
+    "open": "polls_opened",
+    "pause": "polls_paused_done",
+    "resume": "polls_resumed",
+    "close": "polls_closed_done",
 }
 
 

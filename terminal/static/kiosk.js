@@ -99,7 +99,7 @@ function idleScreen() {
   const closed = view.polls_state !== "open";
   const key = { not_opened: "polls_not_open", paused: "polls_paused", closed: "polls_closed" };
   return [
-    el("div", { class: "center big-icon", "aria-hidden": "true", text: "🪪" }),
+    el("div", { class: "card-slot", "aria-hidden": "true" }, el("div", { class: "card-picture" })),
     el("h1", { class: "center", text: t("insert_card") }),
     el("p", { class: "center", text: t("or_scan_pass") }),
     closed ? el("p", { class: "center status-line", id: "polls", text: t(key[view.polls_state] || "polls_not_open") }) : null,
@@ -241,8 +241,8 @@ function trackingBlock() {
 
 function trackingScreen() {
   return [
-    el("h1", { class: "center", text: t("cast_or_challenge") }),
     trackingBlock(),
+    el("p", { class: "center", text: t("cast_or_challenge") }),
     el("div", { class: "actions" },
       button("challenge", () => post("challenge"), { id: "challenge" }),
       button("cast", () => post("cast"), { class: "primary", id: "cast", autofocus: "" })),
@@ -369,13 +369,18 @@ function toggleClass(id, cls) {
   document.getElementById(id).setAttribute("aria-pressed", String(on));
 }
 
+// Typed digits then Enter confirm the PIN; Enter on Clear/Cancel still activates them.
+function isControl(node) {
+  return node.tagName === "BUTTON" && !node.classList.contains("key");
+}
+
 function onKey(event) {
   if (!view || !document.getElementById("dialog").hidden) return;
   if (view.state === "pin") {
     const d = "0123456789".includes(event.key) ? event.key : String(PERSIAN.indexOf(event.key));
     if (event.key.length === 1 && d !== "-1") { typeDigit(d); event.preventDefault(); }
     else if (event.key === "Backspace") { pin = pin.slice(0, -1); render(); event.preventDefault(); }
-    else if (event.key === "Enter" && document.activeElement.tagName !== "BUTTON") { submitPin(); event.preventDefault(); }
+    else if (event.key === "Enter" && !isControl(document.activeElement)) { submitPin(); event.preventDefault(); }
   }
 }
 
