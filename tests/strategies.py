@@ -70,3 +70,19 @@ def contest_specs(draw: st.DrawFn) -> ContestSpec:
     size = draw(st.integers(min_value=1, max_value=5))
     allowed = draw(st.integers(min_value=1, max_value=size))
     return ContestSpec("C", tuple(f"S{number}" for number in range(size)), allowed)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63)
+    | st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=70),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(max_size=12).filter(lambda key: key.isprintable()), children, max_size=4
+        )
+    ),
+    max_leaves=20,
+)
+"""Any value canonical JSON can hold (no floats, no lone surrogates)."""

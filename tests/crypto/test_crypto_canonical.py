@@ -4,24 +4,10 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
+from strategies import json_values
 
 from crypto.canonical import canonical_json, parse_json
 from crypto.errors import DecodingError
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63)
-    | st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.text(max_size=8).filter(lambda key: key.isprintable()), children, max_size=4
-        )
-    ),
-    max_leaves=20,
-)
 
 
 @settings(max_examples=60)
