@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from station_harness import STATION_ID, TERMINAL_ID, StationHarness, printed_qr_codes
 
 from evote.client import BallotServerClient
@@ -161,3 +163,19 @@ def _wait_delivered(running: RunningTerminal, timeout_s: float = 15.0) -> None:
     while running.booth.journal.counts().waiting:
         assert time.monotonic() < deadline, "journal not delivered in time"
         time.sleep(0.05)
+
+
+def test_an_abandoned_session_times_out_and_casts_nothing(
+    station: StationHarness, tmp_path: Path
+) -> None:
+    running = station.start_terminal(tmp_path / "short-timeout", session_timeout_s=1.0)
+    try:
+        kiosk = KioskClient(running.url)
+        station.open_polls(kiosk)
+        station.sign_in(kiosk, station.next_voter())
+        kiosk.wait_for("ballot")
+        view = kiosk.wait_for("cancelled", timeout_s=10)
+        assert view["notice"]["code"] == "timeout"
+        assert running.booth.journal.head()[0] == 0
+    finally:
+        running.stop()
