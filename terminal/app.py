@@ -24,6 +24,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request, send_from_directory
 
 import evote
+from terminal import casting
 from terminal.booth import Booth
 from terminal.errors import IllegalTransition, InvalidChoices, TerminalError
 from terminal.i18n import CATALOGUE, catalogue_json
@@ -82,8 +83,8 @@ def create_app(booth: Booth) -> Flask:
     simple: dict[str, Callable[[], object]] = {
         "edit": booth.edit,
         "confirm": booth.confirm,
-        "cast": booth.cast,
-        "challenge": booth.challenge,
+        "cast": lambda: casting.cast(booth),
+        "challenge": lambda: casting.challenge(booth),
         "vote-again": booth.vote_again,
         "cancel": booth.cancel,
         "dismiss": booth.dismiss,

@@ -10,20 +10,18 @@ never both win: whichever takes the session lock first decides.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from crypto.canonical import canonical_json, parse_json
+from crypto.canonical import parse_json
 from crypto.errors import CryptoError
 from crypto.signing import SignedEnvelope
-from evote import protocol
 from evote.client import BallotServerClient, ServerRefused, ServerUnreachable
 from evote.manifest import Station
-from terminal import printing
 from terminal.ballot import Choices, PreparedBallot, prepare_ballot, validate_choices
 from terminal.config import TerminalConfig
 from terminal.devices.card_reader import CardReader
@@ -105,7 +103,9 @@ class Booth:
     def state(self) -> State:
         return self.session.state
 
-    def _fire(self, event: Event, **changes: Any) -> State:
+    def fire(self, event: Event, **changes: Any) -> State:
+        """Take the session edge for ``event`` and set ``changes`` on the data atomically."""
+
         def apply() -> None:
             for name, value in changes.items():
                 setattr(self.data, name, value)
@@ -118,7 +118,7 @@ class Booth:
         with self.session.lock:
             if not self.session.can(event):
                 return False
-            self._fire(event, **changes)
+            self.fire(event, **changes)
             return True
 
     def _require(self, *states: State) -> None:
@@ -153,7 +153,7 @@ class Booth:
             with self.session.lock:
                 if self.state is not State.IDLE:
                     return
-                self._fire(Event.CARD_INSERTED, **vars(SessionData()))
+                self.fire(Event.CARD_INSERTED, **vars(SessionData()))
             try:
                 self.reader.power_on()
                 holder = self.reader.read_holder()
@@ -192,14 +192,14 @@ class Booth:
             if self.state in CANCELLABLE and self.data.role != "pass":
                 self.cancel()
             elif self.state in FINISHED and self.data.role != "pass":
-                self._fire(Event.DISMISS)
+                self.fire(Event.DISMISS)
 
     def on_pass_scanned(self, payload: str) -> None:
         """A one-time pass from the check-in desk: canonical JSON of its signed envelope."""
         with self.session.lock:
             if self.state is not State.IDLE:
                 return
-            self._fire(Event.PASS_SCANNED, **vars(SessionData(role="pass")))
+            self.fire(Event.PASS_SCANNED, **vars(SessionData(role="pass")))
         try:
             qr_pass = SignedEnvelope.from_json(parse_json(payload)).to_json()
         except CryptoError:
@@ -223,7 +223,7 @@ class Booth:
             try:
                 self.reader.verify_pin(pin)
             except WrongPin as error:
-                self._fire(Event.PIN_WRONG, tries_left=error.tries_left)
+                self.fire(Event.PIN_WRONG, tries_left=error.tries_left)
                 return
             except PinBlocked:
                 self.refuse(Notice.of("pin_blocked"))
@@ -235,9 +235,9 @@ class Booth:
                 self.refuse(Notice.of(error.code))
                 return
             with self.session.lock:
-                self._fire(Event.PIN_OK, tries_left=None)
+                self.fire(Event.PIN_OK, tries_left=None)
                 if self.data.role == "official":
-                    self._fire(Event.OFFICIAL_AUTHORIZED)
+                    self.fire(Event.OFFICIAL_AUTHORIZED)
                     return
         self._worker.submit(self._inquire, self._check_in_with_card)
 
@@ -256,7 +256,7 @@ class Booth:
             holder.certificate.to_json(), signature, str(challenge["challenge_id"])
         )
 
-    def _inquire(self, ask: Any) -> None:
+    def _inquire(self, ask: Callable[[], dict[str, Any]]) -> None:
         try:
             answer = ask()
             authorization = SignedEnvelope.from_json(answer["authorization"])
@@ -302,10 +302,10 @@ class Booth:
                 choices,
                 previous,
             )
-            self._fire(Event.REVIEW, choices=choices, pending=pending, prepared=None)
+            self.fire(Event.REVIEW, choices=choices, pending=pending, prepared=None)
 
     def edit(self) -> None:
-        self._fire(Event.EDIT, pending=None, prepared=None)
+        self.fire(Event.EDIT, pending=None, prepared=None)
 
     def confirm(self) -> None:
         """Reviewed: show the tracking code as soon as the encryption is done."""
@@ -313,7 +313,7 @@ class Booth:
             pending = self.data.pending
             if pending is None:
                 raise IllegalTransition(self.state.value, Event.CONFIRM.value)
-            self._fire(Event.CONFIRM)
+            self.fire(Event.CONFIRM)
             if pending.done():
                 self._encrypted(pending)
                 return
@@ -327,34 +327,9 @@ class Booth:
             if error is not None:
                 self.refuse(Notice.of(getattr(error, "code", "terminal_error")))
                 return
-            self._fire(Event.ENCRYPTED, prepared=pending.result())
+            self.fire(Event.ENCRYPTED, prepared=pending.result())
 
-    # --- cast and challenge --------------------------------------------------------
-
-    def _journal_submission(self, action: str, prepared: PreparedBallot) -> int:
-        """Sign and journal (fsync) one submission; returns its sequence number."""
-        sequence, head = self.journal.head()
-        if head != prepared.previous_tracking_code or self.data.authorization is None:
-            raise TerminalError("the journal moved under a prepared ballot", code="journal_error")
-        body = protocol.ballot_body(
-            self.station.station_id,
-            sequence + 1,
-            prepared.previous_tracking_code,
-            prepared.ballot,
-            self.data.authorization,
-            prepared.secrets if action == protocol.ACTION_CHALLENGE else None,
-        )
-        envelope = self.client.sign(action, body)
-        self.journal.append(
-            sequence + 1,
-            action,
-            prepared.previous_tracking_code,
-            prepared.tracking_code,
-            canonical_json(envelope).decode("utf-8"),
-        )
-        if self.uplink is not None:
-            self.uplink.kick()
-        return sequence + 1
+    # --- printing and the end of a session ------------------------------------------
 
     def print_document(self, document: ReceiptDocument) -> str | None:
         """Print; a printer fault is reported (the driver keeps the job), never fatal."""
@@ -367,58 +342,11 @@ class Booth:
                 return error.code
         return None
 
-    def _take_prepared(self, event: Event) -> PreparedBallot:
-        with self.session.lock:
-            prepared = self.data.prepared
-            if prepared is None:
-                raise IllegalTransition(self.state.value, event.value)
-            self._fire(event)
-            return prepared
-
-    def cast(self) -> None:
-        """Journal, sign, print the receipt; the uplink delivers in the background."""
-        prepared = self._take_prepared(Event.CAST)
-        try:
-            sequence = self._journal_submission(protocol.ACTION_CAST, prepared)
-        except (TerminalError, OSError, sqlite3.Error) as error:
-            self.refuse(Notice.of(getattr(error, "code", "journal_error")))
-            raise
-        code = prepared.tracking_code.hex()
-        document = printing.cast_receipt(
-            self.station,
-            self.config.terminal_id,
-            sequence,
-            code,
-            f"{self.config.track_base_url}/{code}",
-        )
-        printer_problem = self.print_document(document)
-        printed = {"tracking_code": code, "sequence": sequence, "printer_problem": printer_problem}
-        self._fire(Event.PRINTED, printed=printed, pending=None)
-
-    def challenge(self) -> None:
-        """Spoil the ballot: journal it with its secrets, print the check slip, vote again."""
-        prepared = self._take_prepared(Event.CHALLENGE)
-        try:
-            sequence = self._journal_submission(protocol.ACTION_CHALLENGE, prepared)
-        except (TerminalError, OSError, sqlite3.Error) as error:
-            self.refuse(Notice.of(getattr(error, "code", "journal_error")))
-            raise
-        document = printing.challenge_slip(
-            self.election.manifest, self.station, self.config.terminal_id, sequence, prepared
-        )
-        printer_problem = self.print_document(document)
-        self.data.printed = {
-            "tracking_code": prepared.tracking_code.hex(),
-            "sequence": sequence,
-            "printer_problem": printer_problem,
-        }
-        self.session.touch()
-
     def vote_again(self) -> None:
-        self._fire(Event.VOTE_AGAIN, pending=None, prepared=None, printed=None)
+        self.fire(Event.VOTE_AGAIN, pending=None, prepared=None, printed=None)
 
     def dismiss(self) -> None:
-        self._fire(Event.DISMISS)
+        self.fire(Event.DISMISS)
 
     # --- timeouts ------------------------------------------------------------------
 
@@ -436,7 +364,7 @@ class Booth:
                     and idle_s > self.config.finished_timeout_s
                 )
             ):
-                self._fire(Event.DISMISS)
+                self.fire(Event.DISMISS)
 
     def note_activity(self) -> None:
         with self.session.lock:
