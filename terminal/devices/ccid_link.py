@@ -114,8 +114,12 @@ class CcidLink:
         """
         while True:
             first = self._read(1, deadline)[0]
+            # Once a message has begun, its remaining bytes get their own short
+            # window: a caller's deadline falling between two bytes of a slot
+            # notification must not swallow the notification.
+            completion = time.monotonic() + FRAME_COMPLETION_S
             if first == NOTIFY_SLOT_CHANGE:
-                state = self._read(1, deadline)[0]
+                state = self._read(1, completion)[0]
                 if state in SLOT_EVENTS:
                     self.events.append(SLOT_EVENTS[state])
                     if stop_on_event:
@@ -123,22 +127,21 @@ class CcidLink:
                 continue
             if first != SYNC:
                 continue
-            control = self._read(1, deadline)[0]
+            control = self._read(1, completion)[0]
             if control == NAK:
-                if self._read(1, deadline)[0] == SYNC ^ NAK:
+                if self._read(1, completion)[0] == SYNC ^ NAK:
                     raise _Nak()
                 continue
             if control != ACK:
                 self._pending[:0] = bytes([control])
                 continue
-            deadline = min(deadline, time.monotonic() + FRAME_COMPLETION_S)
-            header = self._read(HEADER_LENGTH, deadline)
+            header = self._read(HEADER_LENGTH, completion)
             length = int.from_bytes(header[1:5], "little")
             if length > MAX_MESSAGE_LENGTH - HEADER_LENGTH:
                 # An impossible length is garbage; rescan from the byte after SYNC ACK.
                 self._pending[:0] = header
                 raise _BadFrame()
-            rest = self._read(length + 1, deadline)
+            rest = self._read(length + 1, completion)
             message = header + rest[:-1]
             check = SYNC ^ ACK
             for byte in message:

@@ -1,0 +1,365 @@
+"""A complete simulated election on this machine, through the real code paths.
+
+Nothing here is a shortcut: trustees run the file-based key ceremony, the
+ballot server runs on loopback with SQLite, every station has a terminal with
+a simulated card reader and receipt printer on real ptys, and each simulated
+voter goes through the kiosk API a touchscreen uses, with a card in the reader
+and a PIN. At the end the record is exported, 2 of 3 trustees decrypt the
+totals, the verifier checks everything, and the decrypted counts are compared
+with a plaintext count of what the voters chose.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ballot_server.config import ServerConfig
+from ballot_server.keys import KeySet, save_keys
+from ballot_server.record import export_record
+from ballot_server.runner import RunningServer, start_server
+from ballot_server.setup import create_election, register_terminal, sign_manifest
+from crypto.signing import SigningKey
+from evote.demo_plan import PlaintextCount, Visit, plan_visits
+from evote.link import CuttableLink
+from evote.manifest import Manifest
+from evote.sample import Official, Person, roll_csv, sample_manifest, sample_people
+from firmware_sim.card import SimulatedCard
+from firmware_sim.cards import RollRow, issue_card, write_card_file
+from firmware_sim.printer import PrinterSimulator
+from firmware_sim.reader import ReaderSimulator
+from tally.ceremony import CeremonyResult, decrypt_with_trustees, run_ceremony
+from tally.pipeline import finish_tally, write_totals
+from tally.record import Record, add_trustees
+from tally.verifier import verify_record
+from terminal.config import TerminalConfig
+from terminal.kiosk_client import KioskClient
+from terminal.runner import RunningTerminal, start_terminal
+
+Echo = Callable[[str], None]
+DECRYPTING_TRUSTEES = (1, 2)
+
+
+class DemoMismatch(Exception):
+    """The election did not come out as the simulated voters voted."""
+
+    code = "demo_mismatch"
+
+
+@dataclass
+class DemoStation:
+    """One polling station: its devices, the link to HQ, its terminal."""
+
+    station_id: str
+    official: Official
+    reader: ReaderSimulator
+    printer: PrinterSimulator
+    link: CuttableLink
+    terminal: RunningTerminal
+    kiosk: KioskClient
+    log: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        self.terminal.stop()
+        self.link.close()
+        self.reader.stop()
+        self.printer.stop()
+
+
+@dataclass
+class DemoOutcome:
+    output: Path
+    results: dict[str, Any]
+    count: PlaintextCount
+    refusals: Counter[str]
+    verifier_lines: list[str]
+    seconds: float
+
+
+def _passphrases() -> dict[int, bytes]:
+    return {index: f"demo trustee {index} passphrase".encode() for index in range(1, 4)}
+
+
+class Demo:
+    """Builds the election, runs polling day, tallies and verifies."""
+
+    def __init__(self, output: Path, *, voters: int, turnout: float, echo: Echo) -> None:
+        self.output = output
+        self.voters = voters
+        self.turnout = turnout
+        self.echo = echo
+        self.election_day = date.today()
+        self.document = sample_manifest(self.election_day)
+        self.manifest = Manifest.from_json(self.document)
+        self.people, self.officials = sample_people(self.election_day, size=voters)
+        self.keys = KeySet.generate()
+        self.cards: dict[str, SimulatedCard] = {}
+        self.stations: dict[str, DemoStation] = {}
+        self.count = PlaintextCount()
+        self.refusals: Counter[str] = Counter()
+        self.server: RunningServer | None = None
+        self._count_lock = threading.Lock()
+
+    # --- set-up -------------------------------------------------------------------
+
+    def key_ceremony(self) -> CeremonyResult:
+        self.echo("• key ceremony: 3 trustees, quorum 2 (files exchanged under trustees/)")
+        return run_ceremony(
+            self.document, _passphrases(), self.output / "trustees", strength="interactive"
+        )
+
+    def start_headquarters(self, ceremony: CeremonyResult) -> RunningServer:
+        server_dir = self.output / "server"
+        save_keys(server_dir / "keys", self.keys)
+        config = ServerConfig(
+            database_url=f"sqlite:///{(server_dir / 'ballot.sqlite').resolve()}",
+            registry_database_url=f"sqlite:///{(server_dir / 'registry.sqlite').resolve()}",
+            keys=self.keys,
+        )
+        server = start_server(config)
+        assert self.keys.hq is not None
+        create_election(
+            server.state,
+            sign_manifest(self.keys.hq, self.document),
+            ceremony.trustees,
+            roll_csv(self.people),
+        )
+        on_roll = sum(person.on_roll for person in self.people)
+        self.echo(f"• ballot server and inquiry service on {server.url}; roll of {on_roll}")
+        return server
+
+    def issue_cards(self) -> None:
+        assert self.keys.registry is not None
+        card_dir = self.output / "cards"
+        card_dir.mkdir(parents=True, exist_ok=True)
+        holders: list[Person | Official] = [*self.people, *self.officials]
+        for holder in holders:
+            official = isinstance(holder, Official)
+            row = RollRow(
+                national_code=holder.national_code,
+                name_fa=holder.name_fa,
+                name_en=holder.name_en,
+                birth_date=holder.birth_date,
+                role="official" if official else "voter",
+                station_id=holder.station_id if isinstance(holder, Official) else None,
+                pin=holder.pin,
+            )
+            card_id = f"card-{holder.national_code}"
+            image = issue_card(self.keys.registry, row, card_id)
+            path = card_dir / f"{card_id}.json"
+            write_card_file(path, image)
+            self.cards[holder.national_code] = SimulatedCard(image, path)
+        self.echo(f"• {len(holders)} national cards issued by the registry key (cards/)")
+
+    def open_station(self, server: RunningServer, official: Official) -> DemoStation:
+        station_id = official.station_id
+        terminal_key = SigningKey.generate()
+        terminal_id = f"T-{station_id}-1"
+        register_terminal(server.state, terminal_id, station_id, terminal_key.public_key)
+        station_dir = self.output / "stations" / station_id
+        reader = ReaderSimulator()
+        printer = PrinterSimulator(station_dir / "printed")
+        reader.start()
+        printer.start()
+        host, port = server.url.removeprefix("http://").split(":")
+        link = CuttableLink(host, int(port))
+        terminal = start_terminal(
+            TerminalConfig(
+                reader_url=reader.path,
+                printer_url=printer.path,
+                server_url=link.url,
+                data_dir=station_dir / "terminal",
+                terminal_id=terminal_id,
+                signing_key=terminal_key,
+                lookup_url=f"{server.url}/track",
+                server_timeout_s=3.0,
+                uplink_initial_backoff_s=0.2,
+                uplink_max_backoff_s=1.0,
+            )
+        )
+        station = DemoStation(
+            station_id, official, reader, printer, link, terminal, KioskClient(terminal.url)
+        )
+        self.officials_action(station, "open")
+        self.echo(
+            f"• {station_id}: reader {reader.path}, printer {printer.path}, "
+            f"kiosk {terminal.url} — polls opened, zero report printed"
+        )
+        return station
+
+    def officials_action(self, station: DemoStation, action: str) -> None:
+        kiosk = station.kiosk
+        kiosk.wait_for("idle")
+        station.reader.insert(self.cards[station.official.national_code])
+        kiosk.wait_for("pin")
+        kiosk.enter_pin(station.official.pin)
+        kiosk.wait_for("officials")
+        kiosk.post(f"officials/{action}")
+        station.reader.remove()
+        kiosk.wait_for("idle")
+
+    # --- polling day --------------------------------------------------------------
+
+    def visit(self, station: DemoStation, visit: Visit) -> None:
+        kiosk = station.kiosk
+        kiosk.wait_for("idle")
+        station.link.heal()
+        station.reader.insert(self.cards[visit.person.national_code])
+        kiosk.wait_for("pin")
+        if visit.wrong_pin_first:
+            wrong = "0000" if visit.person.pin != "0000" else "1111"
+            view = kiosk.enter_pin(wrong)
+            station.log.append(f"wrong PIN shown with {view['tries_left']} tries left")
+        kiosk.enter_pin(visit.person.pin)
+        view = kiosk.wait_for("ballot", "refused")
+        outcome = "cast" if view["state"] == "ballot" else view["notice"]["code"]
+        if outcome != visit.expect:
+            raise DemoMismatch(
+                f"{visit.person.national_code} at {station.station_id}: "
+                f"expected {visit.expect}, terminal showed {outcome}"
+            )
+        if outcome == "cast":
+            if visit.during_outage:
+                station.link.cut()
+            kiosk.vote(visit.choices, challenge_first=visit.challenge_first)
+            contest_ids = [c.contest_id for c in self.manifest.contests]
+            with self._count_lock:
+                self.count.add(station.station_id, visit.choices, contest_ids)
+        else:
+            with self._count_lock:
+                self.refusals[outcome] += 1
+        if visit.note:
+            station.log.append(f"{visit.person.name_en}: {visit.note} → {outcome}")
+        station.reader.remove()
+        kiosk.wait_for("idle")
+
+    def run_station(self, station: DemoStation, visits: list[Visit], errors: list[str]) -> None:
+        current = "start"
+        try:
+            for number, visit in enumerate(visits):
+                current = f"visit {number} ({visit.expect}, {visit.note or 'plain'})"
+                self.visit(station, visit)
+            station.link.heal()
+        except Exception as error:  # reported by the main thread, which stops the demo
+            view = station.kiosk.state()
+            errors.append(
+                f"{station.station_id} {current}: {type(error).__name__}: {error} "
+                f"(terminal {view['state']}, notice {view['notice']})"
+            )
+
+    def polling_day(self) -> None:
+        visits = plan_visits(self.manifest, self.people, self.turnout)
+        early = [v for v in visits if v.expect != "already_voted"]
+        late = [v for v in visits if v.expect == "already_voted"]
+        self.echo(f"• polling day: {len(visits)} visits at {len(self.stations)} stations")
+        errors: list[str] = []
+        threads = [
+            threading.Thread(
+                target=self.run_station,
+                args=(station, [v for v in early if v.station_id == sid], errors),
+                name=f"voters-{sid}",
+            )
+            for sid, station in self.stations.items()
+        ]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for visit in late:
+            self.visit(self.stations[visit.station_id], visit)
+        if errors:
+            raise DemoMismatch("; ".join(errors))
+        for station in self.stations.values():
+            for line in station.log:
+                self.echo(f"  {station.station_id}: {line}")
+        cast = sum(self.count.ballots.values())
+        refused = ", ".join(f"{code} {n}" for code, n in sorted(self.refusals.items()))
+        self.echo(f"  {cast} ballots cast, refused: {refused} ({time.monotonic() - started:.1f} s)")
+
+    def close_polls(self) -> None:
+        for station in self.stations.values():
+            deadline = time.monotonic() + 30
+            while station.terminal.booth.journal.counts().waiting:
+                if time.monotonic() > deadline:
+                    raise DemoMismatch(f"{station.station_id}: journaled ballots never delivered")
+                time.sleep(0.1)
+            self.officials_action(station, "close")
+        self.echo("• polls closed at every station; closing reports printed as poll tapes")
+
+    # --- after the polls ----------------------------------------------------------
+
+    def tally(self, server: RunningServer, ceremony: CeremonyResult) -> dict[str, Any]:
+        record_dir = self.output / "record"
+        export_record(server.state, record_dir)
+        add_trustees(record_dir, ceremony.exchange, self.manifest.trustee_count)
+        record = Record(record_dir)
+        totals = write_totals(record)
+        passphrases = {i: p for i, p in _passphrases().items() if i in DECRYPTING_TRUSTEES}
+        shares = decrypt_with_trustees(ceremony, passphrases, totals)
+        results = finish_tally(record, shares)
+        self.echo(f"• tally: trustees {DECRYPTING_TRUSTEES} decrypted the totals (quorum 2 of 3)")
+        return results
+
+    def run(self) -> DemoOutcome:
+        started = time.monotonic()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        if self.output.exists():
+            shutil.rmtree(self.output)
+        self.output.mkdir(parents=True)
+        ceremony = self.key_ceremony()
+        server = self.start_headquarters(ceremony)
+        try:
+            self.issue_cards()
+            for official in self.officials:
+                self.stations[official.station_id] = self.open_station(server, official)
+            self.polling_day()
+            self.close_polls()
+            results = self.tally(server, ceremony)
+        finally:
+            for station in self.stations.values():
+                station.stop()
+            server.stop()
+        lines: list[str] = []
+        verify_record(self.output / "record", workers=2, echo=lines.append)
+        check_results(results, self.count)
+        return DemoOutcome(
+            self.output, results, self.count, self.refusals, lines, time.monotonic() - started
+        )
+
+
+def check_results(results: dict[str, Any], count: PlaintextCount) -> None:
+    """Compare every station's and the national decrypted counts with the plaintext count."""
+    for unit in results["units"]:
+        if unit["level"] not in ("station", "national"):
+            continue
+        for contest in unit["contests"]:
+            decrypted = {**contest["votes"], "blank": contest["blank"]}
+            if unit["level"] == "station":
+                expected_ballots = count.ballots.get(unit["unit_id"], 0)
+            else:
+                expected_ballots = sum(count.ballots.values())
+            if contest["ballots_cast"] != expected_ballots:
+                raise DemoMismatch(
+                    f"{unit['unit_id']} {contest['contest_id']}: {contest['ballots_cast']} "
+                    f"ballots decrypted, {expected_ballots} voters got a receipt"
+                )
+            for selection_id, votes in decrypted.items():
+                if unit["level"] == "station":
+                    key = (unit["unit_id"], contest["contest_id"], selection_id)
+                    expected = count.votes.get(key, 0)
+                else:
+                    expected = count.national().get((contest["contest_id"], selection_id), 0)
+                if votes != expected:
+                    raise DemoMismatch(
+                        f"{unit['unit_id']} {contest['contest_id']} {selection_id}: "
+                        f"decrypted {votes}, voters chose {expected}"
+                    )
