@@ -30,7 +30,6 @@ from terminal.devices.errors import (
     DeviceError,
     NoCard,
     PinBlocked,
-    PrinterError,
     WrongPin,
 )
 from terminal.devices.holder import CardHolder
@@ -90,6 +89,7 @@ class Booth:
         self.printer_lock = threading.Lock()
         self.polls_state = journal.get_meta(POLLS_META_KEY) or "not_opened"
         self.uplink: Uplink | None = None
+        self.printing_held = False
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="session")
         self._encryptor = ThreadPoolExecutor(1, thread_name_prefix="encrypt")
 
@@ -336,11 +336,21 @@ class Booth:
         with self.printer_lock:
             try:
                 self.printer.print_receipt(document)
-            except PrinterError as error:
-                return error.code
             except DeviceError as error:
+                self.printing_held = True
                 return error.code
         return None
+
+    def retry_printing(self) -> None:
+        """Finish held receipts once the fault is cleared (paper loaded, cover closed)."""
+        if not self.printing_held:
+            return
+        with self.printer_lock:
+            try:
+                self.printer.resume()
+            except DeviceError:
+                return
+            self.printing_held = False
 
     def vote_again(self) -> None:
         self.fire(Event.VOTE_AGAIN, pending=None, prepared=None, printed=None)
@@ -352,6 +362,7 @@ class Booth:
 
     def check_timeouts(self) -> None:
         """Called periodically: an abandoned session is cancelled, a finished one cleared."""
+        self.retry_printing()
         with self.session.lock:
             idle_s = time.monotonic() - self.data.last_activity
             if self.state in CANCELLABLE and idle_s > self.config.session_timeout_s:

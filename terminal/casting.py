@@ -89,9 +89,10 @@ def challenge(booth: Booth) -> None:
         booth.election.manifest, booth.station, booth.config.terminal_id, sequence, prepared
     )
     printer_problem = booth.print_document(document)
-    booth.data.printed = {
-        "tracking_code": prepared.tracking_code.hex(),
-        "sequence": sequence,
-        "printer_problem": printer_problem,
-    }
-    booth.session.touch()
+    with booth.session.lock:
+        booth.data.printed = {
+            "tracking_code": prepared.tracking_code.hex(),
+            "sequence": sequence,
+            "printer_problem": printer_problem,
+        }
+        booth.session.touch()

@@ -128,6 +128,19 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "no_card": ("کارتی در دستگاه نیست", "No card in the reader"),
     "card_error": ("کارت پاسخ نادرست داد", "The card gave an unexpected answer"),
     "card_data_invalid": ("اطلاعات کارت معتبر نیست", "The card's data is not valid"),
+    "paper_out": (
+        "کاغذ چاپگر تمام شده؛ رأی شما ثبت شده است. رسید پس از تعویض کاغذ چاپ می‌شود",
+        "The printer is out of paper; your vote is recorded."
+        " The receipt prints once paper is loaded",
+    ),
+    "cover_open": (
+        "درِ چاپگر باز است؛ رأی شما ثبت شده است. به مسئول شعبه بگویید",
+        "The printer cover is open; your vote is recorded. Tell an official",
+    ),
+    "printer_offline": (
+        "چاپگر پاسخ نمی‌دهد؛ رأی شما ثبت شده است. به مسئول شعبه بگویید",
+        "The printer does not answer; your vote is recorded. Tell an official",
+    ),
     "device_timeout": ("دستگاه پاسخ نداد", "A device did not answer"),
     "device_communication": ("ارتباط با دستگاه مختل است", "Device communication failed"),
     "server_unreachable": (

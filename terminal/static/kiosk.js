@@ -254,6 +254,9 @@ function finishedScreen(key, ok) {
     el("h1", { class: "center", text: t(key) }),
     notice(view.notice, ok),
     key === "receipt_done" ? trackingBlock() : null,
+    view.printed && view.printed.printer_problem
+      ? notice({ fa: t(view.printed.printer_problem), en: t(view.printed.printer_problem) })
+      : null,
     el("div", { class: "actions" }, button("finish", () => post("dismiss"), { class: "primary", id: "finish" })),
   ];
 }
@@ -262,6 +265,9 @@ function challengedScreen() {
   return [
     el("h1", { class: "center", text: t("challenged_done") }),
     trackingBlock(),
+    view.printed && view.printed.printer_problem
+      ? notice({ fa: t(view.printed.printer_problem), en: t(view.printed.printer_problem) })
+      : null,
     el("div", { class: "actions" },
       button("cancel", () => post("cancel"), { class: "danger" }),
       button("vote_again", () => { contestIndex = 0; post("vote-again"); }, { class: "primary", id: "vote-again" })),

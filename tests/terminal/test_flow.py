@@ -179,3 +179,27 @@ def test_an_abandoned_session_times_out_and_casts_nothing(
         assert running.booth.journal.head()[0] == 0
     finally:
         running.stop()
+
+
+def test_out_of_paper_the_vote_still_counts_and_the_receipt_prints_after_reloading(
+    station: StationHarness, kiosk: KioskClient, running: RunningTerminal
+) -> None:
+    import time
+
+    station.sign_in(kiosk, station.next_voter())
+    kiosk.wait_for("ballot")
+    kiosk.review(CHOICES)
+    kiosk.post("confirm")
+    kiosk.wait_for("tracking")
+    printed = len(station.printer.receipts)
+    with station.printer.lock:
+        station.printer.paper_out = True
+    view = kiosk.post("cast")
+    assert view["state"] == "receipt"
+    assert view["printed"]["printer_problem"] == "paper_out"
+    assert running.booth.journal.head()[0] == 1
+    station.printer.load_paper()
+    deadline = time.monotonic() + 10
+    while len(station.printer.receipts) == printed:
+        assert time.monotonic() < deadline, "the held receipt was never printed"
+        time.sleep(0.05)
