@@ -171,7 +171,7 @@ def check_chunk(lines: list[tuple[int, str]]) -> ChunkResult:
             facts.append(_check_entry(_context, line, text, accumulator))
         except (TallyError, CryptoError) as error:
             return ChunkResult(facts, (line, error.code, str(error)), accumulator)
-        except (KeyError, TypeError, AttributeError) as error:
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
             return ChunkResult(
                 facts, (line, "malformed_entry", f"missing or bad field {error}"), accumulator
             )
