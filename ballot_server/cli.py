@@ -6,6 +6,7 @@ Errors end with exit status 1 and one line saying what and where.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,11 @@ def _state(data_dir: Path) -> ServerState:
 
 def _load_trustees(directory: Path) -> list[TrusteePublicKeys]:
     trustees = []
-    for path in sorted(directory.glob("*.json")):
+    # The ceremony's exchange directory also holds signer bindings and
+    # confirmations; the public keys are exactly trustee-<index>.json.
+    for path in sorted(directory.glob("trustee-*.json")):
+        if not re.fullmatch(r"trustee-[0-9]+\.json", path.name):
+            continue
         try:
             trustees.append(TrusteePublicKeys.from_json(json.loads(path.read_text("utf-8"))))
         except (ValueError, CryptoError) as error:

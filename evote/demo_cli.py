@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import click
 
 from evote.demo import Demo, DemoOutcome
 from evote.manifest import Manifest
+from evote.sample import card_roll_csv, roll_csv, sample_manifest, sample_people
 
 
 def _results_table(outcome: DemoOutcome, manifest: Manifest) -> list[str]:
@@ -37,6 +40,19 @@ def _describe(decision: dict[str, Any]) -> str:
     return text + (f"; runoff between {', '.join(map(str, runoff))}" if runoff else "")
 
 
+def write_sample_election(directory: Path, election_day: date, voters: int) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    people, officials = sample_people(election_day, size=voters)
+    files = {
+        "manifest.json": json.dumps(sample_manifest(election_day), ensure_ascii=False, indent=2),
+        "roll.csv": roll_csv(people),
+        "card-roll.csv": card_roll_csv(people, officials),
+    }
+    for name, text in files.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    return [directory / name for name in files]
+
+
 @click.command()
 @click.option(
     "--output",
@@ -47,11 +63,21 @@ def _describe(decision: dict[str, Any]) -> str:
 )
 @click.option("--voters", type=click.IntRange(30, 2000), default=300, show_default=True)
 @click.option("--turnout", type=click.FloatRange(0.1, 1.0), default=0.7, show_default=True)
-def demo(output: Path, voters: int, turnout: float) -> None:
+@click.option(
+    "--write-sample",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Only write the sample election's files (manifest.json, roll.csv, card-roll.csv) "
+    "into this directory, for walking through the roles by hand (README).",
+)
+def demo(output: Path, voters: int, turnout: float, write_sample: Path | None) -> None:
     """Run a complete simulated election: key ceremony, polling day at three
     stations (cards and printers on ptys), closing, tally by 2 of 3 trustees,
     record export and verification. Checks the decrypted counts against what
     the simulated voters chose."""
+    if write_sample is not None:
+        for path in write_sample_election(write_sample, date.today(), voters):
+            click.echo(path)
+        return
     started = time.monotonic()
     runner = Demo(output, voters=voters, turnout=turnout, echo=click.echo)
     outcome = runner.run()

@@ -227,3 +227,41 @@ def roll_csv(people: list[Person]) -> str:
         if person.on_roll:
             writer.writerow(person.roll_row())
     return out.getvalue()
+
+
+CARD_ROLL_COLUMNS = (
+    "national_code",
+    "name_fa",
+    "name_en",
+    "birth_date",
+    "role",
+    "station_id",
+    "pin",
+)
+
+
+def card_roll_csv(people: list[Person], officials: list[Official]) -> str:
+    """Everyone who gets a card, with the PIN the card is issued with (for the card issuer).
+
+    Unlike the registry's roll this includes people who are not on the roll:
+    they hold a card like anyone else, and the inquiry is what refuses them.
+    """
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CARD_ROLL_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for person in people:
+        row = {k: v for k, v in person.roll_row().items() if k in CARD_ROLL_COLUMNS}
+        writer.writerow({**row, "role": "voter", "station_id": "", "pin": person.pin})
+    for official in officials:
+        writer.writerow(
+            {
+                "national_code": official.national_code,
+                "name_fa": official.name_fa,
+                "name_en": official.name_en,
+                "birth_date": official.birth_date,
+                "role": "official",
+                "station_id": official.station_id,
+                "pin": official.pin,
+            }
+        )
+    return out.getvalue()
