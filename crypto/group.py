@@ -54,7 +54,8 @@ def _call(function: Callable[..., int], *inputs: bytes) -> bytes:
     output = _ffi.new("unsigned char[32]")
     if function(output, *inputs) != 0:
         raise InvalidPoint("libsodium refused the point (not in the prime-order subgroup)")
-    return bytes(_ffi.buffer(output))
+    result: bytes = _ffi.buffer(output)[:]
+    return result
 
 
 class Point:
