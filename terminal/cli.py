@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from pathlib import Path
 
 import click
 
+from crypto.signing import SigningKey
 from terminal.config import TerminalConfig, load_signing_key
 from terminal.errors import TerminalError
 from terminal.runner import start_terminal
@@ -71,3 +73,18 @@ def run(
         signal.signal(number, lambda *_: stopped.set())
     stopped.wait()
     running.stop()
+
+
+@terminal.command()
+@click.argument("key_file", type=click.Path(dir_okay=False, path_type=Path))
+def keygen(key_file: Path) -> None:
+    """Create this terminal's Ed25519 key in KEY_FILE (mode 0600) and print the
+    public key, which HQ registers with `evote server register-terminal`."""
+    key = SigningKey.generate()
+    try:
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as error:
+        raise click.ClickException(f"{key_file} exists; a terminal keeps its key") from error
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(key.seed.hex() + "\n")
+    click.echo(key.public_key.hex())
