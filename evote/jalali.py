@@ -84,3 +84,13 @@ def format_jalali(value: date) -> str:
 def age_on(birth: date, on: date) -> int:
     """Full years completed on ``on``."""
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def format_jalali_for_reading(value: date) -> str:
+    """'1405/09/02': the form Persian readers expect on screen and paper.
+
+    Slashes, not hyphens, on purpose: after Persian letters, the Unicode bidi
+    algorithm turns the digits into Arabic numbers, which a slash keeps
+    together but a hyphen splits — '1405-09-02' would show as '02-09-1405'.
+    """
+    return format_jalali(value).replace("-", "/")

@@ -11,24 +11,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from PIL import Image, ImageDraw, ImageFont, features
+from PIL import Image, ImageDraw
 
 from evote.manifest import Manifest
-from tally.errors import TallyError
+from evote.typeface import persian_font
 from tally.presentation import persian_digits
 
 TAPE_WIDTH_PX: Final = 576
 """80 mm paper at 203 dpi."""
 _MARGIN: Final = 16
-_FONT_DIRECTORY: Final = Path(__file__).resolve().parent.parent / "evote" / "fonts"
-_REGULAR: Final = _FONT_DIRECTORY / "NotoSansArabic-Regular.ttf"
-_BOLD: Final = _FONT_DIRECTORY / "NotoSansArabic-Bold.ttf"
-
-
-def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
-    if not features.check("raqm"):
-        raise TallyError("Pillow lacks libraqm: Persian cannot be shaped", code="no_raqm")
-    return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.RAQM)
 
 
 def _lines(
@@ -60,8 +51,8 @@ def _lines(
 
 def render_poll_tape(manifest: Manifest, unit: Mapping[str, Any], path: Path) -> None:
     """Write one station's tape as a 1-bit-friendly grayscale PNG."""
-    fonts = {False: [_font(_REGULAR, size) for size in (24, 20, 16)]}
-    fonts[True] = [_font(_BOLD, size) for size in (26, 22, 18)]
+    fonts = {False: [persian_font(size) for size in (24, 20, 16)]}
+    fonts[True] = [persian_font(size, bold=True) for size in (26, 22, 18)]
     lines = _lines(manifest, manifest.name.fa, unit)
     line_height = 40
     image = Image.new("L", (TAPE_WIDTH_PX, 2 * _MARGIN + line_height * len(lines)), 255)

@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request, send_from_directory
 
-import evote
+from evote.typeface import FONT_DIRECTORY
 from terminal import casting
 from terminal.booth import Booth
 from terminal.errors import IllegalTransition, InvalidChoices, TerminalError
@@ -32,7 +32,6 @@ from terminal.officials import poll_action
 from terminal.view import booth_view
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-FONT_DIR = Path(evote.__file__).resolve().parent / "fonts"
 MAX_WAIT_S = 25.0
 
 
@@ -116,7 +115,7 @@ def create_app(booth: Booth) -> Flask:
 
     @app.get("/fonts/<name>")
     def font(name: str) -> Response:
-        return send_from_directory(FONT_DIR, name)
+        return send_from_directory(FONT_DIRECTORY, name)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

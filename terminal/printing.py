@@ -12,7 +12,7 @@ from datetime import datetime
 
 from crypto.canonical import canonical_json
 from crypto.hashing import hash_bytes
-from evote.jalali import format_jalali
+from evote.jalali import format_jalali_for_reading
 from evote.manifest import Manifest, Station
 from terminal.ballot import PreparedBallot, challenge_qr_payload
 from terminal.devices.receipt import QrBlock, ReceiptDocument, Rule, TextLine
@@ -35,7 +35,7 @@ def _when(timestamp: float) -> tuple[str, str]:
     moment = datetime.fromtimestamp(timestamp)
     clock = moment.strftime("%H:%M:%S")
     return (
-        persian_digits(f"{format_jalali(moment.date())}  {clock}"),
+        persian_digits(f"{format_jalali_for_reading(moment.date())}  {clock}"),
         f"{moment.date().isoformat()} {clock}",
     )
 

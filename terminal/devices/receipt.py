@@ -9,16 +9,13 @@ Noto Sans. The fonts ship in ``evote/fonts`` (OFL).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 import qrcode
-from PIL import Image, ImageDraw, ImageFont, ImageOps, features
+from PIL import Image, ImageDraw, ImageOps
 
-import evote
+from evote.typeface import persian_font
 
-FONT_DIR = Path(evote.__file__).resolve().parent / "fonts"
 RECEIPT_WIDTH_DOTS = 384
 MARGIN_DOTS = 8
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -70,19 +67,9 @@ class ReceiptDocument:
     items: tuple[ReceiptItem, ...] = field(default_factory=tuple)
 
 
-@lru_cache(maxsize=16)
-def _font(arabic: bool, bold: bool, size: int) -> ImageFont.FreeTypeFont:
-    family = "NotoSansArabic" if arabic else "NotoSans"
-    name = f"{family}-{'Bold' if bold else 'Regular'}.ttf"
-    if not features.check("raqm"):
-        # Unshaped Persian is unreadable: refuse rather than print disjoint reversed letters.
-        raise RuntimeError("Pillow has no libraqm (needs libfribidi0): cannot shape Persian")
-    return ImageFont.truetype(str(FONT_DIR / name), size, layout_engine=ImageFont.Layout.RAQM)
-
-
 def _render_text(line: TextLine, width: int) -> Image.Image:
     arabic = has_arabic_script(line.text)
-    font = _font(arabic, line.bold, line.size)
+    font = persian_font(line.size, line.bold)
     direction, language = ("rtl", "fa") if arabic else (None, None)
     left, top, right, _ = font.getbbox(line.text, direction=direction, language=language)
     height = int(line.size * 1.6)
