@@ -150,12 +150,22 @@ def commitment_value(commitments: Sequence[Point], at: int) -> Point:
     return total
 
 
+def _box(own_secret_key: bytes, other: TrusteePublicKeys) -> nacl.public.Box:
+    """The Box between two trustees; a low-order box key of ``other`` is its fault."""
+    try:
+        return nacl.public.Box(
+            nacl.public.PrivateKey(own_secret_key), nacl.public.PublicKey(other.box_public_key)
+        )
+    except nacl.exceptions.CryptoError as error:
+        # libsodium refuses a key whose shared secret would be all zeros.
+        raise BadTrusteeShare(
+            f"trustee {other.index}: unusable box public key", trustee_index=other.index
+        ) from error
+
+
 def seal_share(sender: TrusteeSecrets, recipient: TrusteePublicKeys) -> bytes:
     """Sender's P(recipient) encrypted and authenticated for the recipient only."""
-    box = nacl.public.Box(
-        nacl.public.PrivateKey(sender.box_secret_key),
-        nacl.public.PublicKey(recipient.box_public_key),
-    )
+    box = _box(sender.box_secret_key, recipient)
     return bytes(box.encrypt(scalar_to_bytes(sender.evaluate(recipient.index))))
 
 
@@ -164,10 +174,7 @@ def open_share(recipient: TrusteeSecrets, sender: TrusteePublicKeys, sealed: byt
 
     Raises BadTrusteeShare naming the sender: this is the complaint evidence.
     """
-    box = nacl.public.Box(
-        nacl.public.PrivateKey(recipient.box_secret_key),
-        nacl.public.PublicKey(sender.box_public_key),
-    )
+    box = _box(recipient.box_secret_key, sender)
     try:
         share = scalar_from_bytes(box.decrypt(sealed))
     except (nacl.exceptions.CryptoError, DecodingError) as error:

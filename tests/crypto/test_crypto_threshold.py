@@ -285,3 +285,20 @@ def test_trustee_secrets_do_not_appear_in_their_repr(ceremony: Ceremony) -> None
     text = repr(secret)
     assert secret.box_secret_key.hex() not in text
     assert all(str(coefficient) not in text for coefficient in secret.coefficients)
+
+
+@pytest.mark.parametrize("sealed", [b"", b"\x00" * 10, b"\x00" * 40])
+def test_truncated_sealed_shares_name_their_sender(ceremony: Ceremony, sealed: bytes) -> None:
+    with pytest.raises(BadTrusteeShare) as caught:
+        open_share(ceremony.secrets[0], ceremony.published[1], sealed)
+    assert caught.value.trustee_index == 2
+
+
+def test_a_low_order_box_key_names_its_trustee(ceremony: Ceremony) -> None:
+    broken = dataclasses.replace(ceremony.published[2], box_public_key=bytes(32))
+    with pytest.raises(BadTrusteeShare) as caught:
+        seal_share(ceremony.secrets[0], broken)
+    assert caught.value.trustee_index == 3
+    with pytest.raises(BadTrusteeShare) as caught:
+        open_share(ceremony.secrets[0], broken, b"\x00" * 60)
+    assert caught.value.trustee_index == 3
