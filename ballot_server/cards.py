@@ -39,6 +39,16 @@ def verify_card(
     registry_session: Session, registry_key: VerifyKey, answer: CardAnswer, challenge: bytes
 ) -> Card:
     """The certificate's holder, once the certificate and the card's signature check out."""
+    card, card_key = read_certificate(registry_key, answer)
+    if registry_session.get(RevokedCard, card.card_id) is not None:
+        raise ServerError("card_revoked")
+    check_card_signature(card_key, answer, challenge)
+    return card
+
+
+def read_certificate(registry_key: VerifyKey, answer: CardAnswer) -> tuple[Card, VerifyKey]:
+    """The holder and card key named by a registry-signed certificate (no revocation check:
+    the caller looks that up, possibly in the same query as the voter's roll entry)."""
     try:
         payload = answer.certificate.verify("card-certificate", registry_key)
         if not isinstance(payload, dict) or set(payload) != CERTIFICATE_FIELDS:
@@ -49,14 +59,8 @@ def verify_card(
     for name in CERTIFICATE_FIELDS - {"station_id"}:
         if not isinstance(payload[name], str):
             raise ServerError("card_not_genuine", f"certificate {name}")
-    if registry_session.get(RevokedCard, payload["card_id"]) is not None:
-        raise ServerError("card_revoked")
-    try:
-        card_key.verify_bytes(challenge, answer.card_signature)
-    except CryptoError as error:
-        raise ServerError("card_signature_invalid") from error
     station = payload["station_id"]
-    return Card(
+    card = Card(
         payload["card_id"],
         payload["role"],
         payload["national_code"],
@@ -65,3 +69,12 @@ def verify_card(
         payload["birth_date"],
         station if isinstance(station, str) else None,
     )
+    return card, card_key
+
+
+def check_card_signature(card_key: VerifyKey, answer: CardAnswer, challenge: bytes) -> None:
+    """The card signed exactly this challenge (INTERNAL AUTHENTICATE), or ServerError."""
+    try:
+        card_key.verify_bytes(challenge, answer.card_signature)
+    except CryptoError as error:
+        raise ServerError("card_signature_invalid") from error

@@ -13,17 +13,20 @@ PostgreSQL so that several gunicorn workers starting at once do not race.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLES = {"main": "alembic_version_ballot", "registry": "alembic_version_registry"}
 _MIGRATION_LOCK_ID = 0x65766F7465
+PING_AFTER_IDLE_S = 10.0
 
 
 def make_engine(url: str) -> Engine:
@@ -51,7 +54,50 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return _postgres_engine(url)
+
+
+def make_ephemeral_engine(url: str, durable: Engine) -> Engine:
+    """An engine for single-statement writes whose loss in a crash is harmless (request
+    nonces, card challenges): on PostgreSQL each statement commits on its own
+    (autocommit: one round trip instead of BEGIN, SET LOCAL, INSERT, COMMIT) without
+    waiting for the WAL flush. On SQLite it is ``durable`` itself. Never used for
+    check-ins, authorizations or ballots."""
+    if not url.startswith("postgresql"):
+        return durable
+    engine = _postgres_engine(url, isolation_level="AUTOCOMMIT")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit = off")
+
+    return engine
+
+
+def _postgres_engine(url: str, **options: Any) -> Engine:
+    """A pooled PostgreSQL engine that pings a connection only after it sat idle.
+
+    ``pool_pre_ping`` would add a round trip to every checkout (four per check-in);
+    a connection in steady use is known to be alive, and one that died under load
+    fails its request, invalidates the pool and the terminal retries."""
+    engine = create_engine(url, pool_size=10, max_overflow=20, **options)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError() from error
+
+    return engine
 
 
 def is_postgres(engine: Engine) -> bool:

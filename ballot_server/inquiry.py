@@ -13,18 +13,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, bindparam, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from ballot_server.cards import verify_card
-from ballot_server.db import skip_commit_flush
+from ballot_server.cards import check_card_signature, read_certificate
 from ballot_server.errors import ServerError
 from ballot_server.registry_models import (
     CheckIn,
     InquiryChallenge,
     IssuedAuthorization,
     IssuedPass,
+    RevokedCard,
     RollEntry,
 )
 from ballot_server.state import ServerState, TerminalKey
@@ -40,6 +39,37 @@ from evote.protocol import (
 VOTING_AGE = 18
 PASS_FIELDS = {"pass_id", "election_id", "station_id", "ballot_style_id", "expires_at"}
 
+# Statements built once: building one per request costs as much as executing it.
+_INSERT_CHALLENGE = insert(InquiryChallenge)
+_INSERT_CHECK_IN = insert(CheckIn)
+_INSERT_AUTHORIZATION = insert(IssuedAuthorization)
+_TAKE_CHALLENGE = (
+    delete(InquiryChallenge)
+    .where(
+        InquiryChallenge.challenge_id == bindparam("challenge_id"),
+        InquiryChallenge.terminal_id == bindparam("terminal_id"),
+        InquiryChallenge.expires_at >= bindparam("now"),
+    )
+    .returning(InquiryChallenge.challenge)
+)
+_REVOKED = select(exists().where(RevokedCard.card_id == bindparam("card_id")))
+_VOTER = (
+    select(
+        exists().where(RevokedCard.card_id == bindparam("card_id")).label("revoked"),
+        RollEntry.birth_date,
+        RollEntry.alive,
+        RollEntry.district_id,
+        CheckIn.station_id.label("checked_in_station"),
+        CheckIn.checked_in_at,
+    )
+    .select_from(RollEntry)
+    .outerjoin(CheckIn, CheckIn.national_code == RollEntry.national_code)
+    .where(RollEntry.national_code == bindparam("national_code"))
+)
+_CHECK_IN_OF = select(CheckIn.station_id, CheckIn.checked_in_at).where(
+    CheckIn.national_code == bindparam("national_code")
+)
+
 
 def _round_up_to_minute(moment: int) -> int:
     return (moment // 60 + 1) * 60
@@ -49,29 +79,32 @@ def issue_challenge(state: ServerState, terminal: TerminalKey) -> dict[str, Any]
     """A fresh 32-byte challenge for the voter's card, valid at this terminal only."""
     challenge_id, challenge = os.urandom(16).hex(), os.urandom(CHALLENGE_BYTES)
     expires_at = state.now() + state.config.challenge_ttl_s
-    with state.registry_sessions.begin() as session:
-        skip_commit_flush(session)
-        session.add(
-            InquiryChallenge(
-                challenge_id=challenge_id,
-                terminal_id=terminal.terminal_id,
-                challenge=challenge.hex(),
-                expires_at=expires_at,
-            )
+    with state.registry_ephemeral_engine.begin() as connection:
+        connection.execute(
+            _INSERT_CHALLENGE,
+            {
+                "challenge_id": challenge_id,
+                "terminal_id": terminal.terminal_id,
+                "challenge": challenge.hex(),
+                "expires_at": expires_at,
+            },
         )
     return {"challenge_id": challenge_id, "challenge": challenge.hex(), "expires_at": expires_at}
 
 
-def _authorize(state: ServerState, session: Session, station_id: str, style: str, now: int) -> Any:
+def _authorize(
+    state: ServerState, connection: Connection, station_id: str, style: str, now: int
+) -> Any:
     authorization_id = os.urandom(16).hex()
     expires_at = _round_up_to_minute(now + state.config.authorization_ttl_s)
-    session.add(
-        IssuedAuthorization(
-            authorization_id=authorization_id,
-            station_id=station_id,
-            ballot_style_id=style,
-            expires_at=expires_at,
-        )
+    connection.execute(
+        _INSERT_AUTHORIZATION,
+        {
+            "authorization_id": authorization_id,
+            "station_id": station_id,
+            "ballot_style_id": style,
+            "expires_at": expires_at,
+        },
     )
     payload = {
         "authorization_id": authorization_id,
@@ -84,11 +117,13 @@ def _authorize(state: ServerState, session: Session, station_id: str, style: str
     return {"authorization": envelope, "expires_at": expires_at}
 
 
-def _issue_pass(state: ServerState, session: Session, station_id: str, style: str, now: int) -> Any:
+def _issue_pass(
+    state: ServerState, connection: Connection, station_id: str, style: str, now: int
+) -> Any:
     pass_id = os.urandom(16).hex()
     expires_at = _round_up_to_minute(now + state.config.pass_ttl_s)
-    session.add(
-        IssuedPass(
+    connection.execute(
+        insert(IssuedPass).values(
             pass_id=pass_id,
             station_id=station_id,
             ballot_style_id=style,
@@ -111,7 +146,13 @@ def check_in(
     state: ServerState, request: TerminalRequest, terminal: TerminalKey, *, as_pass: bool = False
 ) -> dict[str, Any]:
     """Check the card's holder in at the terminal's station; answer an authorization
-    (booth) or a QR pass (check-in desk)."""
+    (booth) or a QR pass (check-in desk).
+
+    Core statements, not the ORM, and four round trips in the transaction: take the
+    challenge (DELETE … RETURNING), read revocation + roll entry + any check-in in
+    one query, insert the check-in, insert the authorization; then the durable commit.
+    Refusals keep their order: challenge, certificate, revoked, card signature, role,
+    roll, birth date, alive, age, ballot style, already voted."""
     try:
         answer = parse_card_answer(request.body)
     except DecodingError as error:
@@ -121,24 +162,25 @@ def check_in(
     now = state.now()
     national_code = ""
     try:
-        with state.registry_sessions.begin() as session:
-            challenge = session.get(InquiryChallenge, answer.challenge_id)
-            if (
-                challenge is None
-                or challenge.terminal_id != terminal.terminal_id
-                or challenge.expires_at < now
-            ):
+        with state.registry_engine.begin() as connection:
+            challenge = connection.execute(
+                _TAKE_CHALLENGE,
+                {
+                    "challenge_id": answer.challenge_id,
+                    "terminal_id": terminal.terminal_id,
+                    "now": now,
+                },
+            ).scalar_one_or_none()
+            if challenge is None:
                 raise ServerError("unknown_challenge")
-            session.delete(challenge)
-            card = verify_card(
-                session,
-                state.config.keys.registry_public,
-                answer,
-                bytes.fromhex(challenge.challenge),
-            )
+            card, card_key = read_certificate(state.config.keys.registry_public, answer)
+            voter = _voter(connection, card.card_id, card.national_code)
+            revoked = voter.revoked if voter is not None else _revoked(connection, card.card_id)
+            if revoked:
+                raise ServerError("card_revoked")
+            check_card_signature(card_key, answer, bytes.fromhex(challenge))
             if card.role != "voter":
                 raise ServerError("not_a_voter_card")
-            voter = session.get(RollEntry, card.national_code)
             if voter is None:
                 raise ServerError("not_on_roll")
             if voter.birth_date != card.birth_date:
@@ -149,29 +191,44 @@ def check_in(
                 raise ServerError("underage")
             if manifest.district(voter.district_id).ballot_style_id != station.ballot_style_id:
                 raise ServerError("wrong_ballot_style")
-            national_code = voter.national_code
-            _refuse_if_checked_in(session, national_code)
-            session.add(
-                CheckIn(
-                    national_code=national_code, station_id=station.station_id, checked_in_at=now
-                )
+            national_code = card.national_code
+            if voter.checked_in_station is not None:
+                raise _already_voted(voter.checked_in_station, voter.checked_in_at)
+            connection.execute(
+                _INSERT_CHECK_IN,
+                {
+                    "national_code": national_code,
+                    "station_id": station.station_id,
+                    "checked_in_at": now,
+                },
             )
-            session.flush()
             issue = _issue_pass if as_pass else _authorize
-            return issue(state, session, station.station_id, station.ballot_style_id, now)  # type: ignore[no-any-return]
+            return issue(state, connection, station.station_id, station.ballot_style_id, now)  # type: ignore[no-any-return]
     except IntegrityError as error:
-        with Session(state.registry_engine) as session:
-            _refuse_if_checked_in(session, national_code)
+        with state.registry_engine.connect() as connection:
+            existing = connection.execute(
+                _CHECK_IN_OF, {"national_code": national_code}
+            ).one_or_none()
+        if existing is not None:
+            raise _already_voted(existing.station_id, existing.checked_in_at) from error
         raise ServerError("malformed_request", "conflicting insert") from error
 
 
-def _refuse_if_checked_in(session: Session, national_code: str) -> None:
-    existing = session.get(CheckIn, national_code)
-    if existing is not None:
-        raise ServerError(
-            "already_voted",
-            details={"station_id": existing.station_id, "checked_in_at": existing.checked_in_at},
-        )
+def _voter(connection: Connection, card_id: str, national_code: str) -> Any:
+    """The roll entry, whether the card is revoked and any check-in, in one query."""
+    return connection.execute(
+        _VOTER, {"card_id": card_id, "national_code": national_code}
+    ).one_or_none()
+
+
+def _revoked(connection: Connection, card_id: str) -> bool:
+    return bool(connection.execute(_REVOKED, {"card_id": card_id}).scalar_one())
+
+
+def _already_voted(station_id: str, checked_in_at: int) -> ServerError:
+    return ServerError(
+        "already_voted", details={"station_id": station_id, "checked_in_at": checked_in_at}
+    )
 
 
 def redeem_pass(
@@ -193,14 +250,16 @@ def redeem_pass(
         raise ServerError("pass_wrong_station")
     if not isinstance(payload["expires_at"], int) or payload["expires_at"] < now:
         raise ServerError("pass_expired")
-    with state.registry_sessions.begin() as session:
-        marked = session.execute(
+    with state.registry_engine.begin() as connection:
+        marked = connection.execute(
             update(IssuedPass)
             .where(IssuedPass.pass_id == payload["pass_id"], IssuedPass.redeemed.is_(False))
             .values(redeemed=True)
         )
-        if marked.rowcount != 1:  # type: ignore[attr-defined]
-            known = session.get(IssuedPass, payload["pass_id"]) is not None
+        if marked.rowcount != 1:
+            known = connection.execute(
+                select(exists().where(IssuedPass.pass_id == payload["pass_id"]))
+            ).scalar_one()
             raise ServerError("pass_used" if known else "pass_invalid")
         style = info.manifest.station(terminal.station_id).ballot_style_id
-        return _authorize(state, session, terminal.station_id, style, now)  # type: ignore[no-any-return]
+        return _authorize(state, connection, terminal.station_id, style, now)  # type: ignore[no-any-return]

@@ -56,6 +56,10 @@ class ServerState:
         if config.run_migrations:
             db.upgrade(self.engine, "main")
             db.upgrade(self.registry_engine, "registry")
+        self.ephemeral_engine = db.make_ephemeral_engine(config.database_url, self.engine)
+        self.registry_ephemeral_engine = db.make_ephemeral_engine(
+            config.registry_database_url, self.registry_engine
+        )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.registry_sessions = sessionmaker(self.registry_engine, expire_on_commit=False)
         self._election: ElectionInfo | None = None
@@ -95,8 +99,13 @@ class ServerState:
         return found
 
     def dispose(self) -> None:
-        self.engine.dispose()
-        self.registry_engine.dispose()
+        for engine in {
+            self.engine,
+            self.registry_engine,
+            self.ephemeral_engine,
+            self.registry_ephemeral_engine,
+        }:
+            engine.dispose()
 
 
 def load_election_info(row: Election) -> ElectionInfo:
