@@ -361,6 +361,6 @@ def verify_challenge(
 
 def tracking_code(ballot: EncryptedBallot, previous: bytes) -> bytes:
     """H(previous tracking code ‖ canonical ballot): one chain per terminal."""
-    if len(previous) != 32:
+    if not isinstance(previous, bytes) or len(previous) != 32:
         raise DecodingError("a tracking code is 32 bytes")
     return hash_bytes(TRACKING_DOMAIN, previous, ballot.canonical_bytes())

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crypto.errors import DecodingError, DiscreteLogOutOfRange
-from crypto.group import IDENTITY, G, Point, base_mul
+from crypto.group import IDENTITY, G, Point, add_in_constant_work, base_mul
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +39,20 @@ ZERO_CIPHERTEXT = Ciphertext(IDENTITY, IDENTITY)
 """The neutral element: a trivial encryption of 0 with nonce 0 (start of every sum)."""
 
 
+_BIT_POINTS = (IDENTITY, G)
+
+
 def encrypt(message: int, public_key: Point, nonce: int) -> Ciphertext:
-    """Enc(message; nonce); the caller owns the nonce (ballots keep it for a challenge)."""
-    return Ciphertext(base_mul(nonce), base_mul(message) + public_key.multiply(nonce))
+    """Enc(message; nonce); the caller owns the nonce (ballots keep it for a challenge).
+
+    A selection's 0 and 1 cost the same work (a table lookup and one libsodium
+    addition), so the time to encrypt a ballot does not tell how many
+    selections were chosen.
+    """
+    message_point = _BIT_POINTS[message] if message in (0, 1) else base_mul(message)
+    return Ciphertext(
+        base_mul(nonce), add_in_constant_work(message_point, public_key.multiply(nonce))
+    )
 
 
 def sum_ciphertexts(ciphertexts: Iterable[Ciphertext]) -> Ciphertext:

@@ -361,8 +361,9 @@ def test_tracking_codes_chain_per_terminal(honest: tuple[EncryptedBallot, Ballot
     assert tracking_code(ballot, first) != first
     tampered = EncryptedBallot("style-2", ballot.contests)
     assert tracking_code(tampered, bytes(32)) != first
-    with pytest.raises(DecodingError):
-        tracking_code(ballot, bytes(31))
+    for previous in (bytes(31), bytes(33), "00" * 16):
+        with pytest.raises(DecodingError):
+            tracking_code(ballot, previous)
 
 
 @pytest.mark.parametrize(
