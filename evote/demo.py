@@ -84,6 +84,21 @@ class DemoOutcome:
     seconds: float
 
 
+def issue_card_for(registry: SigningKey, holder: Person | Official) -> dict[str, Any]:
+    """The card the registry issues to a sample voter or official (a card image)."""
+    official = isinstance(holder, Official)
+    row = RollRow(
+        national_code=holder.national_code,
+        name_fa=holder.name_fa,
+        name_en=holder.name_en,
+        birth_date=holder.birth_date,
+        role="official" if official else "voter",
+        station_id=holder.station_id if isinstance(holder, Official) else None,
+        pin=holder.pin,
+    )
+    return issue_card(registry, row, f"card-{holder.national_code}")
+
+
 def _passphrases() -> dict[int, bytes]:
     return {index: f"demo trustee {index} passphrase".encode() for index in range(1, 4)}
 
@@ -142,19 +157,8 @@ class Demo:
         card_dir.mkdir(parents=True, exist_ok=True)
         holders: list[Person | Official] = [*self.people, *self.officials]
         for holder in holders:
-            official = isinstance(holder, Official)
-            row = RollRow(
-                national_code=holder.national_code,
-                name_fa=holder.name_fa,
-                name_en=holder.name_en,
-                birth_date=holder.birth_date,
-                role="official" if official else "voter",
-                station_id=holder.station_id if isinstance(holder, Official) else None,
-                pin=holder.pin,
-            )
-            card_id = f"card-{holder.national_code}"
-            image = issue_card(self.keys.registry, row, card_id)
-            path = card_dir / f"{card_id}.json"
+            image = issue_card_for(self.keys.registry, holder)
+            path = card_dir / f"{image['card_id']}.json"
             write_card_file(path, image)
             self.cards[holder.national_code] = SimulatedCard(image, path)
         self.echo(f"• {len(holders)} national cards issued by the registry key (cards/)")

@@ -6,8 +6,6 @@ PostgreSQL tests use ``EVOTE_TEST_DATABASE_URL`` and a fresh schema per test
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import uuid
 from collections.abc import Iterator
@@ -35,11 +33,10 @@ from evote.client import BallotServerClient
 from evote.jalali import age_on, parse_jalali
 from evote.manifest import Manifest
 from evote.protocol import ballot_body
-from evote.sample import Person, sample_manifest, sample_people
+from evote.sample import Person, roll_csv, sample_manifest, sample_people
 
 ELECTION_DATE = date(2028, 3, 1)
 POSTGRES_URL = os.environ.get("EVOTE_TEST_DATABASE_URL")
-ROLL_COLUMNS = ["national_code", "name_fa", "name_en", "birth_date", "alive", "district_id"]
 
 
 @dataclass
@@ -83,16 +80,6 @@ class Election:
             for p in self.people
             if p.on_roll and p.alive and age_on(parse_jalali(p.birth_date), ELECTION_DATE) >= 18
         ]
-
-
-def roll_csv(people: list[Person]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, ROLL_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for person in people:
-        if person.on_roll:
-            writer.writerow(person.roll_row())
-    return out.getvalue()
 
 
 @pytest.fixture(scope="session")

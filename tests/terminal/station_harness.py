@@ -8,8 +8,6 @@ the server. Nothing is mocked: the terminal talks HTTP and serial bytes.
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,10 +21,10 @@ from ballot_server.keys import KeySet, save_keys
 from ballot_server.setup import create_election, register_terminal, sign_manifest
 from crypto.signing import SigningKey
 from crypto.threshold import generate_trustee
+from evote.demo import issue_card_for
 from evote.manifest import Manifest
-from evote.sample import Official, Person, sample_manifest, sample_people
+from evote.sample import Official, Person, roll_csv, sample_manifest, sample_people
 from firmware_sim.card import SimulatedCard
-from firmware_sim.cards import RollRow, issue_card
 from firmware_sim.printer import PrintedReceipt, PrinterSimulator
 from firmware_sim.reader import ReaderSimulator
 from firmware_sim.scanner import ScannerSimulator
@@ -38,18 +36,6 @@ ELECTION_DAY = date(2026, 3, 1)
 STATION_ID = "S-101"
 TERMINAL_ID = "T-101-1"
 ROLL_SIZE = 120
-
-
-def roll_csv(people: list[Person]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, ["national_code", "name_fa", "name_en", "birth_date", "alive", "district_id"]
-    )
-    writer.writeheader()
-    for person in people:
-        if person.on_roll:
-            writer.writerow(person.roll_row())
-    return out.getvalue()
 
 
 @dataclass
@@ -125,18 +111,8 @@ class StationHarness:
 
     def card(self, person: Person | Official) -> SimulatedCard:
         if person.national_code not in self.cards:
-            official = isinstance(person, Official)
-            row = RollRow(
-                national_code=person.national_code,
-                name_fa=person.name_fa,
-                name_en=person.name_en,
-                birth_date=person.birth_date,
-                role="official" if official else "voter",
-                station_id=person.station_id if isinstance(person, Official) else None,
-                pin=person.pin,
-            )
             assert self.keys.registry is not None
-            image = issue_card(self.keys.registry, row, f"card-{person.national_code}")
+            image = issue_card_for(self.keys.registry, person)
             self.cards[person.national_code] = SimulatedCard(image)
         return self.cards[person.national_code]
 
