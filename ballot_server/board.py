@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ballot_server.audit import record_event
-from ballot_server.chains import GENESIS_HASH, advance_chain, lock_chain
+from ballot_server.chains import GENESIS_HASH, ChainHead, advance_chain, lock_chain
 from ballot_server.errors import ServerError
 from ballot_server.models import BoardEntry, Checkpoint
 from ballot_server.state import ServerState
@@ -24,6 +24,8 @@ from crypto.hashing import hash_bytes
 
 BOARD_DOMAIN = "evote/board-entry/v1"
 MAX_PAGE = 1000
+_INSERT_ENTRY = insert(BoardEntry)
+_ENTRY_COLUMNS = tuple(column.key for column in BoardEntry.__table__.columns)
 
 
 def entry_hash(previous_hash: str, position: int, kind: str, payload: bytes) -> str:
@@ -33,6 +35,7 @@ def entry_hash(previous_hash: str, position: int, kind: str, payload: bytes) -> 
 def append(
     state: ServerState,
     session: Session,
+    chain: ChainHead,
     *,
     kind: str,
     payload: dict[str, Any],
@@ -42,8 +45,8 @@ def append(
     tracking_code: str,
     now: int,
 ) -> BoardEntry:
-    """Append one entry in the caller's transaction (the chain head must be locked)."""
-    chain = lock_chain(session, "board")
+    """Append one entry in the caller's transaction; ``chain`` is the head the caller
+    locked with ``lock_chain(session, "board")``."""
     position = chain.length
     payload_bytes = canonical_json(payload)
     digest = entry_hash(chain.head_hash, position, kind, payload_bytes)
@@ -59,7 +62,9 @@ def append(
         tracking_code=tracking_code,
         received_at=now,
     )
-    session.add(entry)
+    session.connection().execute(
+        _INSERT_ENTRY, {column: getattr(entry, column) for column in _ENTRY_COLUMNS}
+    )
     advance_chain(session, "board", position + 1, digest)
     if (position + 1) % state.config.checkpoint_interval == 0:
         _sign_checkpoint(state, session, position, digest, now)

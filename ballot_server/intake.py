@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ballot_server import board
@@ -39,6 +40,27 @@ AUTHORIZATION_FIELDS = {
 }
 KIND_OF_ACTION = {"cast": "ballot", "challenge": "challenged"}
 
+# Statements built once: building one per ballot costs as much as executing it.
+_AT_SEQUENCE = select(BoardEntry.position).where(
+    BoardEntry.terminal_id == bindparam("terminal_id"),
+    BoardEntry.sequence == bindparam("sequence"),
+)
+_TERMINAL_AND_STATION = (
+    select(Terminal.last_sequence, Terminal.chain_head, Station.poll_state, Station.closed_at)
+    .join_from(Terminal, Station, Terminal.station_id == Station.station_id)
+    .where(
+        Terminal.terminal_id == bindparam("terminal_id"),
+        Station.station_id == bindparam("station_id"),
+    )
+)
+_SPEND_AUTHORIZATION = insert(SpentAuthorization)
+_ADVANCE_TERMINAL = (
+    update(Terminal)
+    .where(Terminal.terminal_id == bindparam("terminal"))
+    .values(last_sequence=bindparam("last_sequence"), chain_head=bindparam("chain_head"))
+)
+_INSERT_RECEIPT = insert(Receipt)
+
 
 def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
     """Take one cast or challenge request; answer a receipt or the challenge's result."""
@@ -53,10 +75,16 @@ def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
         raise ServerError(code, str(error)) from error
     if submission.station_id != terminal.station_id:
         raise ServerError("wrong_station")
-    with Session(state.engine) as session:
-        stored = _stored(session, terminal.terminal_id, submission)
-    if stored is not None:
-        return _answer(session_answer=stored, state=state)
+    with state.engine.connect() as connection:
+        on_board = connection.execute(
+            _AT_SEQUENCE,
+            {"terminal_id": terminal.terminal_id, "sequence": submission.sequence},
+        ).first()
+    if on_board is not None:
+        with Session(state.engine) as session:
+            stored = _stored(session, terminal.terminal_id, submission)
+        if stored is not None:
+            return _answer(session_answer=stored, state=state)
     authorization_id = _check_authorization(state, request, submission)
     specs = state.specs(submission.ballot.ballot_style_id)
     context = state.election().context
@@ -139,50 +167,64 @@ def _append(
     submission: BallotSubmission,
     authorization_id: str,
 ) -> tuple[BoardEntry, bool]:
-    lock_chain(session, "board")
-    terminal = session.get(Terminal, terminal_key.terminal_id)
-    if terminal is None:
+    """Prebuilt Core statements on the session's connection: lock the board head,
+    read terminal and station in one query, consume the authorization, append,
+    advance the terminal — nine round trips with BEGIN and COMMIT."""
+    chain = lock_chain(session, "board")
+    connection = session.connection()
+    row = connection.execute(
+        _TERMINAL_AND_STATION,
+        {"terminal_id": terminal_key.terminal_id, "station_id": submission.station_id},
+    ).one_or_none()
+    if row is None:
         raise ServerError("unknown_terminal")
-    if _stored(session, terminal.terminal_id, submission) is not None:
-        raise ServerError("replayed_request", "submitted concurrently")
     if (
-        submission.sequence != terminal.last_sequence + 1
-        or submission.previous_tracking_code.hex() != terminal.chain_head
+        submission.sequence != row.last_sequence + 1
+        or submission.previous_tracking_code.hex() != row.chain_head
     ):
+        if _stored(session, terminal_key.terminal_id, submission) is not None:
+            raise ServerError("replayed_request", "submitted concurrently")
         raise ServerError(
             "sequence_conflict",
             f"got sequence {submission.sequence}",
-            details=_expected(terminal),
+            details={"expected_sequence": row.last_sequence + 1, "chain_head": row.chain_head},
         )
-    station = session.get(Station, submission.station_id)
-    assert station is not None
     late = (
-        station.poll_state == PollState.CLOSED.value
-        and station.closed_at is not None
-        and request.timestamp < station.closed_at
+        row.poll_state == PollState.CLOSED.value
+        and row.closed_at is not None
+        and request.timestamp < row.closed_at
     )
-    if station.poll_state != PollState.OPEN.value and not late:
-        raise ServerError("polls_not_open", station.poll_state)
+    if row.poll_state != PollState.OPEN.value and not late:
+        raise ServerError("polls_not_open", row.poll_state)
     action = request.action
     if action == ACTION_CAST:
-        if session.get(SpentAuthorization, authorization_id) is not None:
-            raise ServerError("authorization_used")
-        session.add(
-            SpentAuthorization(authorization_id=authorization_id, station_id=station.station_id)
-        )
+        try:
+            connection.execute(
+                _SPEND_AUTHORIZATION,
+                {"authorization_id": authorization_id, "station_id": submission.station_id},
+            )
+        except IntegrityError as error:  # spent already (a concurrent spender waits, then fails)
+            raise ServerError("authorization_used") from error
     entry = board.append(
         state,
         session,
+        chain,
         kind=KIND_OF_ACTION[action],
         payload=request.envelope.to_json(),
-        station_id=station.station_id,
-        terminal_id=terminal.terminal_id,
+        station_id=submission.station_id,
+        terminal_id=terminal_key.terminal_id,
         sequence=submission.sequence,
         tracking_code=submission.tracking_code.hex(),
         now=state.now(),
     )
-    terminal.last_sequence = submission.sequence
-    terminal.chain_head = submission.tracking_code.hex()
+    connection.execute(
+        _ADVANCE_TERMINAL,
+        {
+            "terminal": terminal_key.terminal_id,
+            "last_sequence": submission.sequence,
+            "chain_head": submission.tracking_code.hex(),
+        },
+    )
     return entry, late
 
 
@@ -202,7 +244,10 @@ def _receipt(
     }
     envelope = state.config.keys.server.sign("receipt", payload).to_json()
     receipt = Receipt(board_position=entry.position, envelope=canonical_json(envelope).decode())
-    session.add(receipt)
+    session.connection().execute(
+        _INSERT_RECEIPT,
+        {"board_position": receipt.board_position, "envelope": receipt.envelope},
+    )
     return receipt
 
 
