@@ -48,8 +48,10 @@ def terminal_status() -> ResponseReturnValue:
             "terminal_id": row.terminal_id,
             "station_id": row.station_id,
             "ballot_style_id": state.election().manifest.station(row.station_id).ballot_style_id,
-            "poll_state": polls.poll_status(state, row.station_id)["state"],
             "last_sequence": row.last_sequence,
             "chain_head": row.chain_head,
         }
+    # Outside the session above: poll_status opens its own, and on SQLite a
+    # nested session waits for the connection the outer one holds.
+    answer["poll_state"] = polls.poll_status(state, answer["station_id"])["state"]
     return jsonify(answer)
