@@ -24,8 +24,8 @@ from crypto.ballot import (
 )
 from crypto.canonical import canonical_json
 from crypto.elgamal import Ciphertext, encrypt
-from crypto.errors import CryptoError, DecodingError, InvalidBallot, InvalidProof
-from crypto.group import IDENTITY, G, random_scalar
+from crypto.errors import DecodingError, InvalidBallot, InvalidProof
+from crypto.group import IDENTITY, G, random_scalar, scalar_from_hex, scalar_hex
 from crypto.proofs import prove_range
 
 CHOICES = {"A": ["A3"], "B": ["B2", "B7"]}
@@ -70,11 +70,16 @@ def _replaced(document: object, path: tuple[object, ...], new: object) -> object
     ]
 
 
-def _another_value(old: str) -> str:
-    """A different value of the same kind: a valid point for a point, a scalar for a scalar."""
-    if len(old) == 64:
-        point = G.hex()
-        return point if old != point else (G + G).hex()
+def _another_value(path: tuple[object, ...], old: str) -> str:
+    """A different value that still decodes: a valid point, a canonical scalar, another id.
+
+    So every change reaches verify_ballot, and the test shows the proofs (or the
+    shape check) catch it, not merely the decoder.
+    """
+    if path[-1] in ("alpha", "beta"):
+        return G.hex() if old != G.hex() else (G + G).hex()
+    if path[-2] in ("challenges", "responses"):
+        return scalar_hex(scalar_from_hex(old) + 1)
     return old + "x"
 
 
@@ -91,9 +96,9 @@ def test_changing_any_field_of_a_ballot_is_rejected(
         for step in path:
             value = value[step]
         assert isinstance(value, str)
-        tampered = _replaced(document, path, _another_value(value))
-        with pytest.raises(CryptoError):
-            verify_ballot(context, STANDARD_CONTESTS, EncryptedBallot.from_json(tampered))
+        tampered = EncryptedBallot.from_json(_replaced(document, path, _another_value(path, value)))
+        with pytest.raises((InvalidProof, InvalidBallot)):
+            verify_ballot(context, STANDARD_CONTESTS, tampered)
 
 
 def test_a_ballot_verifies_only_in_its_own_election(
