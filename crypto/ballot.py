@@ -57,7 +57,9 @@ class ContestSpec:
         # refusing "/" and a leading "@" keeps every label naming exactly one position.
         for name in (self.contest_id, *self.selection_ids):
             if not name or "/" in name or name.startswith("@"):
-                raise ValueError(f"contest {self.contest_id}: id {name!r} has '/' or leading '@'")
+                raise ValueError(
+                    f"contest {self.contest_id}: id {name!r} is empty or has '/' or '@'"
+                )
 
     @property
     def limit_values(self) -> tuple[int, ...]:
