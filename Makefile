@@ -2,20 +2,25 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml
+# The demo needs only the runtime dependencies; the tests add pytest, Playwright,
+# pyscard (built against libpcsclite) and friends.
+$(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -e .
+	touch $@
 
-demo: $(STAMP)
+$(VENV)/.test: $(VENV)/.runtime
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.runtime
 	$(BIN)/evote demo --output demo-output
 
-lint: $(STAMP)
+lint: $(VENV)/.test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict crypto
@@ -23,8 +28,8 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q tests
 
-bench: $(STAMP)
+bench: $(VENV)/.test
 	$(BIN)/evote bench
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) demo-output test-artifacts .pytest_cache .mypy_cache .hypothesis
