@@ -18,9 +18,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ballot_server import board
-from ballot_server.chains import lock_chain
+from ballot_server.chains import ChainHead
 from ballot_server.errors import ServerError
-from ballot_server.models import BoardEntry, Receipt, SpentAuthorization, Station, Terminal
+from ballot_server.models import (
+    BoardEntry,
+    Chain,
+    Receipt,
+    SpentAuthorization,
+    Station,
+    Terminal,
+)
 from ballot_server.polls import PollState
 from ballot_server.reports import reissue_closing_report
 from ballot_server.requests import authenticate
@@ -45,13 +52,23 @@ _AT_SEQUENCE = select(BoardEntry.position).where(
     BoardEntry.terminal_id == bindparam("terminal_id"),
     BoardEntry.sequence == bindparam("sequence"),
 )
-_TERMINAL_AND_STATION = (
-    select(Terminal.last_sequence, Terminal.chain_head, Station.poll_state, Station.closed_at)
+# The board head, locked (as chains.lock_chain does), with terminal and station: one round trip.
+_LOCK_BOARD_WITH_TERMINAL = (
+    select(
+        Chain.length,
+        Chain.head_hash,
+        Terminal.last_sequence,
+        Terminal.chain_head,
+        Station.poll_state,
+        Station.closed_at,
+    )
     .join_from(Terminal, Station, Terminal.station_id == Station.station_id)
+    .join(Chain, Chain.name == "board")
     .where(
         Terminal.terminal_id == bindparam("terminal_id"),
         Station.station_id == bindparam("station_id"),
     )
+    .with_for_update(of=Chain)
 )
 _SPEND_AUTHORIZATION = insert(SpentAuthorization)
 _ADVANCE_TERMINAL = (
@@ -167,17 +184,17 @@ def _append(
     submission: BallotSubmission,
     authorization_id: str,
 ) -> tuple[BoardEntry, bool]:
-    """Prebuilt Core statements on the session's connection: lock the board head,
+    """Prebuilt Core statements on the session's connection: lock the board head and
     read terminal and station in one query, consume the authorization, append,
-    advance the terminal — nine round trips with BEGIN and COMMIT."""
-    chain = lock_chain(session, "board")
+    advance the terminal — eight round trips with BEGIN and COMMIT."""
     connection = session.connection()
     row = connection.execute(
-        _TERMINAL_AND_STATION,
+        _LOCK_BOARD_WITH_TERMINAL,
         {"terminal_id": terminal_key.terminal_id, "station_id": submission.station_id},
     ).one_or_none()
     if row is None:
         raise ServerError("unknown_terminal")
+    chain = ChainHead(row.length, row.head_hash)
     if (
         submission.sequence != row.last_sequence + 1
         or submission.previous_tracking_code.hex() != row.chain_head
