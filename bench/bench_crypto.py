@@ -248,7 +248,7 @@ def compare(ours: dict[str, object], peer: dict[str, object] | None) -> dict[str
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--ballots", type=int, default=100)
+    parser.add_argument("--ballots", type=int, default=300)
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--peer-ballots", type=int, default=20)
     parser.add_argument("--no-peer", action="store_true", help="skip ElectionGuard")
