@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
-from strategies import STANDARD_CONTESTS, ballot_choices
+from hypothesis import strategies as st
+from strategies import STANDARD_CONTESTS, ballot_choices, contest_choices, contest_specs
 
 from crypto.ballot import (
     BLANK_KEY,
@@ -396,3 +397,16 @@ def test_the_blank_indicator_is_one_exactly_when_nothing_is_chosen(
     _, full = encrypt_ballot(context, "s", STANDARD_CONTESTS, CHOICES)
     assert empty.values["A"][BLANK_KEY] == empty.values["B"][BLANK_KEY] == 1
     assert full.values["A"][BLANK_KEY] == full.values["B"][BLANK_KEY] == 0
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_every_contest_shape_encrypts_verifies_and_opens(
+    context: ElectionContext, data: st.DataObject
+) -> None:
+    spec = data.draw(contest_specs())
+    choices = {spec.contest_id: data.draw(contest_choices(spec))}
+    ballot, secrets = encrypt_ballot(context, "style-x", (spec,), choices)
+    verify_ballot(context, (spec,), ballot)
+    revealed = verify_challenge(context, (spec,), ballot, secrets)
+    assert sorted(revealed[spec.contest_id]) == choices[spec.contest_id]
