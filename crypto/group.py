@@ -181,6 +181,8 @@ def base_mul(scalar: int) -> Point:
     scalar %= ORDER
     if scalar == 0:
         return IDENTITY
+    if scalar == 1:
+        return G
     return Point(_call(_lib.crypto_scalarmult_ed25519_base_noclamp, scalar_to_bytes(scalar)))
 
 

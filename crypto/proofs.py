@@ -234,12 +234,11 @@ def verify_range(
     for candidate, challenge, response in zip(
         allowed, proof.challenges, proof.responses, strict=True
     ):
+        # u·K − c·(β − v·G) equals u·K − c·β + c·v·G, and β − 1·G is a subtraction
+        # where c·v·G would be a multiplication: most branches test v = 0 or 1.
+        shifted_beta = ciphertext.beta - base_mul(candidate)
         commitments.append(base_mul(response) - ciphertext.alpha.multiply(challenge))
-        commitments.append(
-            public_key.multiply(response)
-            - ciphertext.beta.multiply(challenge)
-            + base_mul(challenge * candidate)
-        )
+        commitments.append(public_key.multiply(response) - shifted_beta.multiply(challenge))
     expected = _range_challenge(base_hash, label, public_key, ciphertext, allowed, commitments)
     if sum(proof.challenges) % ORDER != expected:
         raise InvalidProof(f"{label}: range proof does not verify")
