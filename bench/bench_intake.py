@@ -1,17 +1,31 @@
-"""Intake and check-in throughput of the ballot server, one core, in-process.
+"""Intake and check-in throughput of one ballot-server process (one core: one Python
+process, so one GIL, however many client threads call it).
 
-Ballots: the sample election's standard ballot (Majlis up to 3 of 10 +
-Assembly of Experts 1 of 8), each a signed cast request going through the same
-service function the HTTP endpoint calls — signature, parsing with point
-validation, every proof, the transaction and commit. Check-ins: challenge +
-card answer + checks + atomic check-in + signed authorization, from 8 concurrent
-clients (as several stations would; PostgreSQL group-commits their flushes). PostgreSQL
-figures need EVOTE_BENCH_DATABASE_URL or EVOTE_TEST_DATABASE_URL (else null).
-Prints one JSON line.
+Transport (``--transport``, reported as ``"transport"``): ``wsgi`` (default) posts
+each request through the Flask app in-process (``app.test_client()``: routing,
+strict JSON parsing, the endpoint, ``jsonify``) — everything the server does
+except sockets and HTTP parsing; ``service`` calls the functions the endpoints
+call. Neither counts a dev server.
+
+Ballots: the sample election's standard ballot (Majlis up to 3 of 10 + Assembly
+of Experts 1 of 8), each a signed cast request: terminal signature, parsing with
+point validation, every proof, the transaction and its durable commit, the
+signed receipt; one client, in order. ``verify_ms_per_ballot`` is
+``crypto.ballot.verify_ballot`` alone on the same ballots in the same process,
+so ``intake_overhead_ms_per_ballot_*`` (everything else) can be read apart from
+the machine's speed. Check-ins: challenge request + card answer + checks +
+atomic check-in + signed authorization, durable commit; from ``checkin_clients``
+concurrent client threads (several stations at once) and from one. The clients'
+inquiry-challenge requests are signed before timing; the card's signature and
+the check-in request depend on the fresh challenge and are signed inside the
+timed loop (client work on the server's core: the figure is a lower bound).
+PostgreSQL figures need EVOTE_BENCH_DATABASE_URL or EVOTE_TEST_DATABASE_URL
+(else null). Prints one JSON line.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import tempfile
@@ -24,6 +38,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from ballot_server.app import create_app
 from ballot_server.config import ServerConfig
 from ballot_server.inquiry import check_in, issue_challenge
 from ballot_server.intake import submit
@@ -37,17 +52,19 @@ from ballot_server.setup import (
     sign_manifest,
 )
 from ballot_server.state import ServerState
-from crypto.ballot import GENESIS_TRACKING_CODE, encrypt_ballot, tracking_code
+from crypto.ballot import GENESIS_TRACKING_CODE, encrypt_ballot, tracking_code, verify_ballot
 from crypto.signing import SigningKey
 from crypto.threshold import generate_trustee
+from evote import protocol
 from evote.jalali import age_on, parse_jalali
 from evote.manifest import Manifest
 from evote.protocol import ballot_body, build_terminal_request, card_answer_body
 from evote.sample import sample_manifest, sample_people
 
-BALLOTS = 60
-CHECK_INS = 300
+BALLOTS = 80
+CHECK_INS = 400
 CHECK_IN_CLIENTS = 8
+TRANSPORTS = ("wsgi", "service")
 ELECTION_DATE = date(2028, 3, 1)
 
 
@@ -57,7 +74,40 @@ def _roll(people: list[Any]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def _prepare(urls: tuple[str, str]) -> tuple[ServerState, SigningKey, KeySet, list[Any]]:
+class Server:
+    """The server under test and how requests reach it."""
+
+    def __init__(self, config: ServerConfig, transport: str) -> None:
+        self.transport = transport
+        self.app = create_app(config)
+        self.state: ServerState = self.app.extensions["evote"]
+
+    def _post(self, path: str, request: dict[str, Any]) -> dict[str, Any]:
+        response = self.app.test_client().post(path, json=request)
+        body: dict[str, Any] = response.get_json()
+        if response.status_code != 200:
+            raise RuntimeError(f"{path}: {response.status_code} {body}")
+        return body
+
+    def cast(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.transport == "wsgi":
+            return self._post(protocol.PATH_CAST, request)
+        return submit(self.state, request, protocol.ACTION_CAST)
+
+    def challenge(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.transport == "wsgi":
+            return self._post(protocol.PATH_INQUIRY_CHALLENGE, request)
+        _, terminal = authenticate(self.state, request, protocol.ACTION_INQUIRY_CHALLENGE)
+        return issue_challenge(self.state, terminal)
+
+    def check_in(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.transport == "wsgi":
+            return self._post(protocol.PATH_CHECK_IN, request)
+        parsed, terminal = authenticate(self.state, request, protocol.ACTION_CHECK_IN)
+        return check_in(self.state, parsed, terminal)
+
+
+def _prepare(urls: tuple[str, str], transport: str) -> tuple[Server, SigningKey, KeySet, list[Any]]:
     keys = KeySet.generate()
     document = sample_manifest(ELECTION_DATE)
     manifest = Manifest.from_json(document)
@@ -68,14 +118,15 @@ def _prepare(urls: tuple[str, str]) -> tuple[ServerState, SigningKey, KeySet, li
         for p in people
         if p.alive and p.on_roll and age_on(parse_jalali(p.birth_date), ELECTION_DATE) >= 18
     ]
-    state = ServerState(ServerConfig(urls[0], urls[1], keys))
+    server = Server(ServerConfig(urls[0], urls[1], keys), transport)
+    state = server.state
     assert keys.hq is not None
     create_election(state, sign_manifest(keys.hq, document), trustees, _roll(eligible))
     terminal_key = SigningKey.generate()
     register_terminal(state, "T1", "S-101", terminal_key.public_key)
     with state.sessions.begin() as session:
         transition(state, session, "S-101", "open", state.now())
-    return state, terminal_key, keys, eligible
+    return server, terminal_key, keys, eligible
 
 
 def _ballot_requests(state: ServerState, key: SigningKey, keys: KeySet) -> list[dict[str, Any]]:
@@ -102,19 +153,36 @@ def _ballot_requests(state: ServerState, key: SigningKey, keys: KeySet) -> list[
     return requests
 
 
-def bench_ballots(urls: tuple[str, str]) -> float:
-    state, key, keys, _ = _prepare(urls)
+def bench_ballots(urls: tuple[str, str], transport: str) -> dict[str, float]:
+    """Ballots per second, and verify_ballot's own time on the same ballots."""
+    server, key, keys, _ = _prepare(urls, transport)
+    state = server.state
     requests = _ballot_requests(state, key, keys)
+    info = state.election()
+    specs = info.specs("tehran-1")
+    ballots = [
+        protocol.parse_ballot_body(request["payload"]["body"], "cast").ballot
+        for request in requests
+    ]
+    start = time.perf_counter()
+    for ballot in ballots:
+        verify_ballot(info.context, specs, ballot)
+    verify_s = time.perf_counter() - start
     start = time.perf_counter()
     for request in requests:
-        submit(state, request, "cast")
+        server.cast(request)
     elapsed = time.perf_counter() - start
     state.dispose()
-    return round(BALLOTS / elapsed, 1)
+    return {
+        "ballots_per_s": round(BALLOTS / elapsed, 1),
+        "verify_ms": round(1000 * verify_s / BALLOTS, 2),
+        "overhead_ms": round(1000 * (elapsed - verify_s) / BALLOTS, 2),
+    }
 
 
-def bench_check_ins(urls: tuple[str, str]) -> float:
-    state, key, keys, voters = _prepare(urls)
+def bench_check_ins(urls: tuple[str, str], transport: str, clients: int) -> float:
+    server, key, keys, voters = _prepare(urls, transport)
+    state = server.state
     assert keys.registry is not None
     cards = []
     for voter in voters[:CHECK_INS]:
@@ -129,22 +197,19 @@ def bench_check_ins(urls: tuple[str, str]) -> float:
             birth_date=voter.birth_date,
             card_public_key=card_key.public_key,
         )
-        cards.append((card_key, certificate))
+        challenge_request = build_terminal_request(key, "T1", "inquiry-challenge", {})
+        cards.append((card_key, certificate, challenge_request))
 
-    def one(card: tuple[SigningKey, dict[str, Any]]) -> None:
-        card_key, certificate = card
-        request = build_terminal_request(key, "T1", "inquiry-challenge", {})
-        _, terminal = authenticate(state, request, "inquiry-challenge")
-        challenge = issue_challenge(state, terminal)
+    def one(card: tuple[SigningKey, dict[str, Any], dict[str, Any]]) -> None:
+        card_key, certificate, challenge_request = card
+        challenge = server.challenge(challenge_request)
         signature = card_key.sign_bytes(bytes.fromhex(challenge["challenge"]))
         body = card_answer_body(challenge["challenge_id"], certificate, signature)
-        parsed, terminal = authenticate(
-            state, build_terminal_request(key, "T1", "check-in", body), "check-in"
-        )
-        check_in(state, parsed, terminal)
+        answer = server.check_in(build_terminal_request(key, "T1", "check-in", body))
+        assert "authorization" in answer
 
     start = time.perf_counter()
-    with ThreadPoolExecutor(CHECK_IN_CLIENTS) as pool:
+    with ThreadPoolExecutor(clients) as pool:
         list(pool.map(one, cards))
     elapsed = time.perf_counter() - start
     state.dispose()
@@ -168,24 +233,40 @@ def _drop(handle: Any) -> None:
 
 
 def main() -> None:
-    result: dict[str, Any] = {"bench": "intake"}
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--transport", choices=TRANSPORTS, default="wsgi")
+    transport = parser.parse_args().transport
+    result: dict[str, Any] = {"bench": "intake", "transport": transport}
     with tempfile.TemporaryDirectory() as directory:
         base = Path(directory)
         urls = (f"sqlite:///{base / 'ballot.sqlite'}", f"sqlite:///{base / 'registry.sqlite'}")
-        result["ballots_per_s_sqlite"] = bench_ballots(urls)
+        sqlite = bench_ballots(urls, transport)
+    result["ballots_per_s_sqlite"] = sqlite["ballots_per_s"]
+    result["ballots_per_s_postgres"] = None
+    result["checkins_per_s_postgres"] = None
+    result["checkin_clients"] = CHECK_IN_CLIENTS
+    result["checkins_per_s_postgres_1_client"] = None
+    result["verify_ms_per_ballot"] = sqlite["verify_ms"]
+    result["intake_overhead_ms_per_ballot_sqlite"] = sqlite["overhead_ms"]
+    result["intake_overhead_ms_per_ballot_postgres"] = None
     postgres = os.environ.get("EVOTE_BENCH_DATABASE_URL") or os.environ.get(
         "EVOTE_TEST_DATABASE_URL"
     )
-    result["ballots_per_s_postgres"] = None
-    result["checkins_per_s_postgres"] = None
     if postgres:
-        for name, function in (
-            ("ballots_per_s_postgres", bench_ballots),
-            ("checkins_per_s_postgres", bench_check_ins),
+        url, handle = _postgres_schema(postgres)
+        try:
+            figures = bench_ballots((url, url), transport)
+        finally:
+            _drop(handle)
+        result["ballots_per_s_postgres"] = figures["ballots_per_s"]
+        result["intake_overhead_ms_per_ballot_postgres"] = figures["overhead_ms"]
+        for name, clients in (
+            ("checkins_per_s_postgres", CHECK_IN_CLIENTS),
+            ("checkins_per_s_postgres_1_client", 1),
         ):
             url, handle = _postgres_schema(postgres)
             try:
-                result[name] = function((url, url))
+                result[name] = bench_check_ins((url, url), transport, clients)
             finally:
                 _drop(handle)
     print(json.dumps(result))
