@@ -66,9 +66,15 @@ def append(
         _INSERT_ENTRY, {column: getattr(entry, column) for column in _ENTRY_COLUMNS}
     )
     advance_chain(session, "board", position + 1, digest)
-    if (position + 1) % state.config.checkpoint_interval == 0:
+    if checkpoint_due(state, position):
         _sign_checkpoint(state, session, position, digest, now)
     return entry
+
+
+def checkpoint_due(state: ServerState, position: int) -> bool:
+    """Whether appending at ``position`` also signs a checkpoint (and so reads the
+    audit chain's head: not inside a ``db.pipelined`` block)."""
+    return (position + 1) % state.config.checkpoint_interval == 0
 
 
 def checkpoint(state: ServerState, session: Session, now: int) -> None:

@@ -14,6 +14,8 @@ PostgreSQL so that several gunicorn workers starting at once do not race.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -116,6 +119,20 @@ def upgrade(engine: Engine, which: str) -> None:
             )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def pipelined(session: Session) -> Iterator[None]:
+    """Send the statements executed inside in one round trip on PostgreSQL (psycopg
+    pipeline mode); elsewhere a no-op. For writes whose failure is not an expected
+    outcome: an error surfaces at the end of the block as the driver's exception (the
+    transaction then rolls back as usual). A read inside waits for what precedes it."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    with connection.connection.driver_connection.pipeline():
+        yield
 
 
 def skip_commit_flush(session: Any) -> None:

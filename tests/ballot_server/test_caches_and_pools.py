@@ -1,9 +1,10 @@
 """Per-process caches and connection pools serve only what they should.
 
 The server caches the election (manifest, context, contest specs) and terminal
-keys per ``ServerState``, and keeps database connections pooled; these tests
-pin that a cache never answers with another server's election or keys, and that
-a pooled PostgreSQL connection that died while idle is replaced, not used.
+keys per ``ServerState``, keeps database connections pooled and pipelines the
+intake's writes on PostgreSQL; these tests pin that a cache never answers with
+another server's election or keys, that a pooled PostgreSQL connection that died
+while idle is replaced, not used, and that checkpoints still get signed.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ELECTION_DATE
+from conftest import ELECTION_DATE, Election, make_setup
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from ballot_server import db
+from ballot_server.audit import audit_lines
 from ballot_server.config import ServerConfig
 from ballot_server.keys import KeySet
 from ballot_server.setup import create_election, register_terminal, sign_manifest
 from ballot_server.state import ServerState
-from crypto.signing import SigningKey
+from crypto.ballot import GENESIS_TRACKING_CODE
+from crypto.signing import SignedEnvelope, SigningKey
 from crypto.threshold import generate_trustee
 from evote.manifest import Manifest
 from evote.sample import sample_manifest
@@ -87,3 +91,37 @@ def test_a_pooled_postgres_connection_that_died_while_idle_is_replaced(
     finally:
         engine.dispose()
         killer.dispose()
+
+
+def test_checkpoints_signed_during_intake_cover_the_board_head(
+    election: Election, database_urls: tuple[str, str]
+) -> None:
+    """Every third append also signs a checkpoint (and logs it): the append path that
+    pipelines its writes on PostgreSQL must not do so for these."""
+    setup, _ = make_setup(election, database_urls, checkpoint_interval=3)
+    try:
+        setup.poll("T1", "open")
+        voters = iter(election.eligible())
+        previous = GENESIS_TRACKING_CODE
+        for sequence in range(1, 8):
+            authorization = setup.check_in("T1", election.card(next(voters)))["authorization"]
+            receipt = setup.terminals["T1"].cast(
+                setup.ballot("T1", authorization, sequence, previous)
+            )
+            assert receipt.board_position == sequence - 1
+            previous = bytes.fromhex(receipt.tracking_code)
+        client = setup.terminals["T1"]
+        board = client._request("GET", "/api/v1/board?start=0&limit=100")
+        checkpoints = client._request("GET", "/api/v1/board/checkpoints")["checkpoints"]
+        server_key = election.keys.server.public_key
+        signed = [
+            SignedEnvelope.from_json(item).verify("checkpoint", server_key) for item in checkpoints
+        ]
+        assert [item["board_position"] for item in signed] == [2, 5]
+        for item in signed:
+            assert item["head_hash"] == board["entries"][item["board_position"]]["entry_hash"]
+        with Session(setup.state.engine) as session:
+            events = [line["event_id"] for line in audit_lines(session)]
+        assert events.count("board.checkpoint") == 2
+    finally:
+        setup.server.stop()
