@@ -7,6 +7,8 @@ strategies only choose what a test is about (plaintexts, shapes, orders).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from hypothesis import strategies as st
 
 from crypto.ballot import ContestSpec
@@ -86,3 +88,11 @@ json_values = st.recursive(
     max_leaves=20,
 )
 """Any value canonical JSON can hold (no floats, no lone surrogates)."""
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """An election key pair for tests (the secret kept out of reprs)."""
+
+    secret: int = field(repr=False)
+    public: Point

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
+from strategies import KeyPair
 
 from crypto.ballot import ElectionContext
-from crypto.group import Point, base_mul, random_scalar
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    secret: int = field(repr=False)
-    public: Point
+from crypto.group import base_mul, random_scalar
 
 
 @pytest.fixture(scope="session")

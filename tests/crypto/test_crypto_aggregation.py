@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from conftest import KeyPair
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import STANDARD_CONTESTS, ballot_choices, small_messages
+from strategies import STANDARD_CONTESTS, KeyPair, ballot_choices, small_messages
 
 from crypto.ballot import BLANK_KEY, ElectionContext, EncryptedBallot, encrypt_ballot
 from crypto.elgamal import (
