@@ -17,12 +17,13 @@ import time
 from pathlib import Path
 
 from crypto.signing import SigningKey
+from evote.digits import persian_digits
 from firmware_sim.cards import RollRow, issue_cards
 from firmware_sim.printer import PrinterSimulator
 from firmware_sim.reader import ReaderSimulator
 from terminal.devices.card_reader import SerialCardReader
 from terminal.devices.printer import SerialPrinter
-from terminal.devices.receipt import QrBlock, ReceiptDocument, Rule, TextLine, to_persian_digits
+from terminal.devices.receipt import QrBlock, ReceiptDocument, Rule, TextLine
 
 ROUNDS = 5
 VOTER = RollRow("0012345679", "علی رضایی", "Ali Rezaei", "1370-05-12", "voter", None, "1234")
@@ -55,7 +56,7 @@ def receipt_ms(output_dir: Path) -> float:
                     f"bench-{index}",
                     (
                         TextLine("رسید رأی", align="center", bold=True, size=30),
-                        TextLine("شعبه " + to_persian_digits("0042")),
+                        TextLine("شعبه " + persian_digits("0042")),
                         Rule(),
                         TextLine(tracking_code, align="center", bold=True),
                         QrBlock(tracking_code),

@@ -13,9 +13,9 @@ from typing import Any, Final
 
 from PIL import Image, ImageDraw
 
+from evote.digits import persian_digits
 from evote.manifest import Manifest
 from evote.typeface import persian_font
-from tally.presentation import persian_digits
 
 TAPE_WIDTH_PX: Final = 576
 """80 mm paper at 203 dpi."""

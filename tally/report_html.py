@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any, Final
 
+from evote.digits import persian_digits
 from evote.manifest import Manifest
-from tally.presentation import percent_text, persian_digits
+from tally.presentation import percent_text
 from tally.totals import LEVELS
 
 _BAR_HEIGHT: Final = 22

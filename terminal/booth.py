@@ -10,6 +10,7 @@ never both win: whichever takes the session lock first decides.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from crypto.canonical import parse_json
 from crypto.errors import CryptoError
 from crypto.signing import SignedEnvelope
 from evote.client import BallotServerClient, ServerRefused, ServerUnreachable
+from evote.digits import ascii_digits
 from evote.manifest import Station
 from terminal.ballot import Choices, PreparedBallot, prepare_ballot, validate_choices
 from terminal.config import TerminalConfig
@@ -216,7 +218,8 @@ class Booth:
 
     def enter_pin(self, pin: str) -> None:
         """Present the PIN once. A wrong PIN is shown with the tries left; never retried."""
-        if not pin.isdigit() or not 4 <= len(pin) <= 8:
+        pin = ascii_digits(pin)
+        if not re.fullmatch(r"[0-9]{4,8}", pin):
             raise TerminalError("a PIN is 4 to 8 digits", code="invalid_pin")
         with self.reader_lock:
             self._require(State.PIN)

@@ -8,7 +8,7 @@ The kiosk fetches the whole catalogue at start-up (``GET /api/catalogue``).
 
 from __future__ import annotations
 
-PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+from evote.digits import persian_digits
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     # Screens and buttons.
@@ -172,10 +172,6 @@ def text(key: str, language: str = "fa", **values: object) -> str:
     template = fa if language == "fa" else en
     filled = template.format(**{name: str(value) for name, value in values.items()})
     return persian_digits(filled) if language == "fa" else filled
-
-
-def persian_digits(value: object) -> str:
-    return str(value).translate(PERSIAN_DIGITS)
 
 
 def catalogue_json() -> dict[str, dict[str, str]]:

@@ -12,11 +12,12 @@ from datetime import datetime
 
 from crypto.canonical import canonical_json
 from crypto.hashing import hash_bytes
+from evote.digits import persian_digits
 from evote.jalali import format_jalali_for_reading
 from evote.manifest import Manifest, Station
 from terminal.ballot import PreparedBallot, challenge_qr_payload
 from terminal.devices.receipt import QrBlock, ReceiptDocument, Rule, TextLine
-from terminal.i18n import persian_digits, text
+from terminal.i18n import text
 
 MAX_TAPE_QR_BYTES = 700
 

@@ -161,8 +161,8 @@ class SerialCardReader:
 
     def verify_pin(self, pin: str) -> None:
         """Present the PIN once. Raises WrongPin(tries_left) or PinBlocked; never retries."""
-        if not pin.isdigit() or not 4 <= len(pin) <= 8:
-            raise ValueError("a PIN is 4 to 8 digits")
+        if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+            raise ValueError("a PIN is 4 to 8 ASCII digits")
         block = pin.encode("ascii").ljust(8, b"\xff")
         command = bytes([0x00, 0x20, 0x00, PIN_REFERENCE, 8]) + block
         status = _status_word(self.transmit(command, idempotent=False))

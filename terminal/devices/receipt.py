@@ -18,13 +18,7 @@ from evote.typeface import persian_font
 
 RECEIPT_WIDTH_DOTS = 384
 MARGIN_DOTS = 8
-PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 Align = Literal["left", "center", "right"]
-
-
-def to_persian_digits(text: str) -> str:
-    """Persian first: numbers on screen and paper use Persian digits."""
-    return text.translate(PERSIAN_DIGITS)
 
 
 def has_arabic_script(text: str) -> bool:

@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode
 
+from evote.digits import persian_digits
 from firmware_sim.printer import PrinterSimulator
 from terminal.devices.errors import CoverOpen, PaperOut, PrinterOffline
 from terminal.devices.printer import SerialPrinter
@@ -15,7 +16,6 @@ from terminal.devices.receipt import (
     Rule,
     TextLine,
     render_receipt,
-    to_persian_digits,
 )
 
 TRACKING_CODE = "K7Q2-9XHD-M4TR-0PLA"
@@ -26,7 +26,7 @@ def _receipt(job_id: str = "receipt-1") -> ReceiptDocument:
         job_id,
         (
             TextLine("رسید رأی", align="center", bold=True, size=30),
-            TextLine("شعبه " + to_persian_digits("0042")),
+            TextLine("شعبه " + persian_digits("0042")),
             Rule(),
             TextLine("کد رهگیری / Tracking code", align="center"),
             TextLine(TRACKING_CODE, align="center", bold=True),

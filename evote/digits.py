@@ -1,0 +1,22 @@
+"""Persian digits for people, ASCII digits for machines.
+
+Everything a voter reads uses Persian digits (۰–۹); anything a voter types may
+arrive in Persian, Arabic-Indic (٠–٩) or ASCII digits, and is turned into ASCII
+before it goes anywhere near a card or a database.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+_TO_PERSIAN: Final = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+_TO_ASCII: Final = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+
+
+def persian_digits(value: object) -> str:
+    return str(value).translate(_TO_PERSIAN)
+
+
+def ascii_digits(text: str) -> str:
+    """Persian and Arabic-Indic digits as ASCII; every other character unchanged."""
+    return text.translate(_TO_ASCII)
