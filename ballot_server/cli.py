@@ -20,6 +20,7 @@ from ballot_server.state import ServerState
 from crypto.errors import CryptoError
 from crypto.signing import VerifyKey
 from crypto.threshold import TrusteePublicKeys
+from evote.errors import ModelError
 
 DATA_DIR = click.option(
     "--data-dir",
@@ -95,21 +96,26 @@ def init(
     keys = load_keys(keys_from) if keys_from else KeySet.generate()
     if (data_dir / "keys" / "server.key").exists():
         keys = load_keys(data_dir / "keys")
-    save_keys(data_dir / "keys", keys)
     try:
         document: Any = json.loads(manifest_path.read_text("utf-8"))
+        roll = roll_path.read_text("utf-8") if roll_path else None
     except (OSError, ValueError) as error:
-        _fail(f"{manifest_path}: {error}")
+        _fail(f"{error}")
+    if not isinstance(document, dict):
+        _fail(f"{manifest_path}: expected a JSON object")
     if "signature" not in document:
         if keys.hq is None:
             _fail(f"{manifest_path}: not signed and no HQ key to sign it")
         assert keys.hq is not None
-        document = sign_manifest(keys.hq, document)
-    roll = roll_path.read_text("utf-8") if roll_path else None
+        try:
+            document = sign_manifest(keys.hq, document)
+        except ModelError as error:
+            _fail(f"{manifest_path}: {error}")
+    trustees = _load_trustees(trustees_dir)
+    # Keys are written only once the inputs have been read and checked.
+    save_keys(data_dir / "keys", keys)
     try:
-        election_id = create_election(
-            _state(data_dir), document, _load_trustees(trustees_dir), roll
-        )
+        election_id = create_election(_state(data_dir), document, trustees, roll)
     except SetupError as error:
         _fail(str(error), error.problems)
     click.echo(f"election {election_id} created in {data_dir}")

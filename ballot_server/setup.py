@@ -21,7 +21,7 @@ from ballot_server.keys import KeySet
 from ballot_server.models import Election, Station, Terminal
 from ballot_server.polls import PollState
 from ballot_server.registry_models import RevokedCard
-from ballot_server.roll import insert_roll, parse_roll
+from ballot_server.roll import RollRow, insert_roll, parse_roll
 from ballot_server.state import ServerState
 from crypto.canonical import canonical_json
 from crypto.errors import CryptoError
@@ -81,6 +81,10 @@ def create_election(
     """Create the election this server serves; returns its id."""
     keys = state.config.keys
     manifest = _verified_manifest(signed_manifest, keys)
+    # Every input is checked before anything is stored: a bad roll row must not
+    # leave an election behind without its roll.
+    district_ids = {district.district_id for district in manifest.districts}
+    rows = parse_roll(roll_csv_text, district_ids) if roll_csv_text is not None else None
     try:
         for trustee in trustees:
             trustee.verify(manifest.manifest_hash, manifest.quorum)
@@ -128,8 +132,8 @@ def create_election(
             manifest_hash=manifest.manifest_hash.hex(),
             base_hash=context.base_hash.hex(),
         )
-    if roll_csv_text is not None:
-        import_roll(state, roll_csv_text)
+    if rows is not None:
+        _store_roll(state, rows)
     return manifest.election_id
 
 
@@ -137,6 +141,10 @@ def import_roll(state: ServerState, csv_text: str) -> int:
     """Import roll rows into the registry database; all or nothing. Returns the count."""
     manifest = state.election().manifest
     rows = parse_roll(csv_text, {district.district_id for district in manifest.districts})
+    return _store_roll(state, rows)
+
+
+def _store_roll(state: ServerState, rows: list[RollRow]) -> int:
     with state.registry_sessions.begin() as session:
         insert_roll(session, rows)
     with state.sessions.begin() as session:
