@@ -136,10 +136,25 @@ def write_card_file(path: Path, image: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
+CARD_ROLL_COLUMNS = (
+    "national_code",
+    "name_fa",
+    "name_en",
+    "birth_date",
+    "role",
+    "station_id",
+    "pin",
+)
+
+
 def read_roll_csv(path: Path) -> list[RollRow]:
     """Read a roll CSV with columns national_code,name_fa,name_en,birth_date,role,station_id,pin."""
     with open(path, newline="", encoding="utf-8") as handle:
-        return [
+        reader = csv.DictReader(handle)
+        missing = set(CARD_ROLL_COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            raise CardIssueError(f"{path}: header lacks {', '.join(sorted(missing))}")
+        rows = [
             RollRow(
                 national_code=row["national_code"].strip(),
                 name_fa=row["name_fa"].strip(),
@@ -149,8 +164,11 @@ def read_roll_csv(path: Path) -> list[RollRow]:
                 station_id=(row.get("station_id") or "").strip() or None,
                 pin=row["pin"].strip(),
             )
-            for row in csv.DictReader(handle)
+            for row in reader
         ]
+    if not rows:
+        raise CardIssueError(f"{path}: no rows")
+    return rows
 
 
 def issue_cards(registry: SigningKey, rows: list[RollRow], out_dir: Path) -> list[Path]:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from crypto.signing import SignedEnvelope, SigningKey
-from firmware_sim.cards import CardIssueError, RollRow, issue_cards
+from firmware_sim.cards import CardIssueError, RollRow, issue_cards, read_roll_csv
 from firmware_sim.cli import firmware_sim
 
 ROLL = """national_code,name_fa,name_en,birth_date,role,station_id,pin
@@ -70,3 +70,13 @@ def test_issue_cards_command_reports_a_bad_key_in_one_line(tmp_path: Path) -> No
          str(tmp_path / "roll.csv"), "--out", str(tmp_path / "cards")],
     )  # fmt: skip
     assert result.exit_code != 0 and "Error:" in result.output
+
+
+@pytest.mark.parametrize(
+    "text", ["national_code,x\n", "national_code,name_fa,name_en,birth_date,role,station_id,pin\n"]
+)
+def test_a_roll_with_a_wrong_header_or_no_rows_is_refused(tmp_path: Path, text: str) -> None:
+    roll = tmp_path / "roll.csv"
+    roll.write_text(text, encoding="utf-8")
+    with pytest.raises(CardIssueError):
+        read_roll_csv(roll)
