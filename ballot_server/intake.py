@@ -94,7 +94,7 @@ def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
         raise ServerError(code, str(error)) from error
     if submission.station_id != terminal.station_id:
         raise ServerError("wrong_station")
-    with state.engine.connect() as connection:
+    with state.ephemeral_engine.connect() as connection:  # one statement, no BEGIN
         on_board = connection.execute(
             _AT_SEQUENCE,
             {"terminal_id": terminal.terminal_id, "sequence": submission.sequence},
