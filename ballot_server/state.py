@@ -1,8 +1,13 @@
-"""What one server process holds: configuration, the two engines, cached election data.
+"""What one server process holds: configuration, the engines, cached election data.
 
-The election (manifest, trustees, context) never changes once created, so it
+Each database has a durable engine and an "ephemeral" one (``db.make_ephemeral_engine``:
+autocommit without waiting for the WAL flush on PostgreSQL, the durable engine
+itself on SQLite) for nonces, challenges and single reads. The election
+(manifest, trustees, context, contest specs) never changes once created, so it
 is read from the database once and cached; terminal keys are cached once seen
-(a terminal registered later by the CLI is found on the next miss).
+(a terminal registered later by the CLI is found on the next miss). The caches
+live in this object, never at module level, so two servers in one process
+(tests, the demo) never see each other's.
 """
 
 from __future__ import annotations
