@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from crypto.elgamal import Ciphertext, DiscreteLogTable
-from crypto.errors import CryptoError, DiscreteLogOutOfRange
+from crypto.errors import CryptoError, DiscreteLogOutOfRange, ThresholdError
 from crypto.group import Point
 from crypto.signing import SignedEnvelope, SigningKey, VerifyKey
 from crypto.threshold import (
+    BadTrusteeShare,
     DecryptionShare,
     TrusteePublicKeys,
-    combine_decryption_shares,
+    decrypt_with_shares,
     partial_decrypt,
     public_share,
-    verify_decryption_share,
 )
 from tally.errors import DecryptionError
 from tally.totals import EncryptedTotals
@@ -114,6 +114,61 @@ def _accepted_envelopes(
     return accepted
 
 
+def _combine(
+    label: str,
+    ciphertext: Ciphertext,
+    accepted: Mapping[int, Mapping[str, Any]],
+    publics: Mapping[int, Point],
+    base_hash: bytes,
+    quorum: int,
+    result: Decryption,
+) -> Point:
+    """m·G for one total from the accepted trustees' shares, bad ones named and dropped.
+
+    ``decrypt_with_shares`` checks every share it is given (so the rejections do
+    not depend on which quorum is used) and stops at the first bad one; that
+    one is recorded and the rest are tried again. Rejections are recorded in
+    trustee order, as results.json lists them.
+    """
+    shares: list[DecryptionShare] = []
+    rejected: list[RejectedShare] = []
+    for index in sorted(accepted):
+        try:
+            share = DecryptionShare.from_json(accepted[index][label])
+        except KeyError:
+            rejected.append(RejectedShare(index, label, "share missing"))
+            continue
+        except CryptoError as error:
+            rejected.append(RejectedShare(index, label, str(error)))
+            continue
+        if share.trustee_index != index:
+            rejected.append(RejectedShare(index, label, "share names another trustee"))
+            continue
+        shares.append(share)
+    while shares:
+        try:
+            element = decrypt_with_shares(ciphertext, shares, publics, quorum, base_hash, label)
+        except BadTrusteeShare as error:
+            rejected.append(RejectedShare(error.trustee_index, label, str(error)))
+            shares = [share for share in shares if share.trustee_index != error.trustee_index]
+            continue
+        except ThresholdError:
+            break  # every share left is good, but fewer than the quorum
+        result.rejected.extend(sorted(rejected, key=lambda item: item.trustee_index))
+        result.trustees_used.update(sorted(share.trustee_index for share in shares)[:quorum])
+        return element
+    result.rejected.extend(sorted(rejected, key=lambda item: item.trustee_index))
+    first = result.rejected[0] if result.rejected else None
+    named = (
+        f"first rejected: trustee {first.trustee_index} at {first.label}: {first.reason}"
+        if first
+        else "no shares given"
+    )
+    raise DecryptionError(
+        f"{label}: {len(shares)} good decryption shares, {quorum} needed ({named})"
+    )
+
+
 def decrypt_totals(
     totals: EncryptedTotals,
     envelopes: Sequence[SignedEnvelope],
@@ -135,36 +190,9 @@ def decrypt_totals(
         if ciphertext.alpha.is_identity:
             element = ciphertext.beta
         else:
-            good = []
-            for index in sorted(accepted):
-                try:
-                    share = DecryptionShare.from_json(accepted[index][label])
-                    if share.trustee_index != index:
-                        raise DecryptionError("share names another trustee")
-                    verify_decryption_share(
-                        share, publics[index], ciphertext, totals.base_hash, label
-                    )
-                except KeyError:
-                    result.rejected.append(RejectedShare(index, label, "share missing"))
-                    continue
-                except (CryptoError, DecryptionError) as error:
-                    result.rejected.append(RejectedShare(index, label, str(error)))
-                    continue
-                good.append(share)
-            if len(good) < quorum:
-                first = result.rejected[0] if result.rejected else None
-                named = (
-                    f"first rejected: trustee {first.trustee_index} at {first.label}: "
-                    f"{first.reason}"
-                    if first
-                    else "no shares given"
-                )
-                raise DecryptionError(
-                    f"{label}: {len(good)} good decryption shares, {quorum} needed ({named})"
-                )
-            chosen = good[:quorum]
-            result.trustees_used.update(share.trustee_index for share in chosen)
-            element = combine_decryption_shares(ciphertext, chosen, quorum)
+            element = _combine(
+                label, ciphertext, accepted, publics, totals.base_hash, quorum, result
+            )
         try:
             value = table.log(element)
         except DiscreteLogOutOfRange as error:

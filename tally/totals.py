@@ -1,12 +1,14 @@
 """Homomorphic totals: per station from ballots, then county → province → national.
 
 Adding ciphertexts adds the votes inside them, so every level's totals are
-computed without opening a single ballot. Station sums are accumulated on raw
-point encodings with libsodium's addition (which rejects off-curve input):
-full subgroup validation of every ballot point costs more than the whole
-tally, and it is the verifier's job, which re-derives every station total
-from fully validated ballots through this same accumulator. Every sum is then
-decoded with full validation before anything is built on it.
+computed without opening a single ballot. The verifier sums the ballots it has
+fully decoded (``add_encrypted``). The tally sums raw encodings from the record
+(``add_ballot``): full subgroup validation of every ballot point costs more
+than the whole tally, and it is the verifier's job, which re-derives every
+station total from fully validated ballots through this same accumulator.
+Either way the sums go through ``Point`` addition (libsodium via cffi, which
+refuses off-curve input), and every sum is decoded with full validation
+before anything is built on it.
 """
 
 from __future__ import annotations
@@ -16,13 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-import nacl.bindings as sodium
-import nacl.exceptions
-
-from crypto.ballot import BLANK_KEY
+from crypto.ballot import BLANK_KEY, EncryptedBallot
 from crypto.canonical import canonical_json
 from crypto.elgamal import ZERO_CIPHERTEXT, Ciphertext
-from crypto.errors import DecodingError
+from crypto.errors import DecodingError, InvalidPoint
 from crypto.group import Point
 from crypto.hashing import hash_bytes
 from crypto.hexcodec import bytes_from_hex
@@ -32,22 +31,22 @@ from tally.errors import TallyError
 TOTALS_FORMAT: Final = "evote-encrypted-totals/1"
 LEVELS: Final = ("station", "county", "province", "national")
 NATIONAL_ID: Final = "national"
-_IDENTITY: Final = ZERO_CIPHERTEXT.alpha.to_bytes()
 
 
-def _add_encoded(left: bytes, right: bytes) -> bytes:
-    if left == _IDENTITY:
-        return right
-    if right == _IDENTITY:
-        return left
-    try:
-        return bytes(sodium.crypto_core_ed25519_add(left, right))
-    except nacl.exceptions.RuntimeError as error:
-        raise TallyError("a ballot point is not on the curve", code="bad_point") from error
+def _summand(text: object) -> Point:
+    """A ballot point for summing only: 32 bytes of hex, not yet validated.
+
+    libsodium's addition refuses an encoding off the curve (InvalidPoint), and
+    ``station_units`` validates every sum with ``Point.from_bytes``, so a point
+    outside the subgroup cannot reach a total unnoticed.
+    """
+    return Point(bytes_from_hex(text, 32, "point"))
 
 
-def _hex_point(text: object) -> bytes:
-    return bytes_from_hex(text, 32, "point")
+def _validated(ciphertext: Ciphertext) -> Ciphertext:
+    return Ciphertext(
+        Point.from_bytes(ciphertext.alpha.to_bytes()), Point.from_bytes(ciphertext.beta.to_bytes())
+    )
 
 
 class StationAccumulator:
@@ -57,32 +56,43 @@ class StationAccumulator:
     """
 
     def __init__(self) -> None:
-        self.sums: dict[tuple[str, str, str], tuple[bytes, bytes]] = {}
+        self.sums: dict[tuple[str, str, str], Ciphertext] = {}
         self.ballots: Counter[tuple[str, str]] = Counter()
 
-    def _add(self, key: tuple[str, str, str], alpha: bytes, beta: bytes) -> None:
+    def _add(self, key: tuple[str, str, str], ciphertext: Ciphertext) -> None:
         current = self.sums.get(key)
-        if current is None:
-            self.sums[key] = (alpha, beta)
-        else:
-            self.sums[key] = (_add_encoded(current[0], alpha), _add_encoded(current[1], beta))
+        try:
+            self.sums[key] = ciphertext if current is None else current + ciphertext
+        except InvalidPoint as error:
+            raise TallyError("a ballot point is not on the curve", code="bad_point") from error
 
     def add_ballot(self, station_id: str, ballot: Mapping[str, Any]) -> None:
-        """Add one cast ballot given as ``EncryptedBallot.to_json()``."""
+        """Add one cast ballot given as ``EncryptedBallot.to_json()`` (points unvalidated)."""
         try:
             for contest in ballot["contests"]:
                 contest_id = contest["contest_id"]
                 items = [(s["selection_id"], s["ciphertext"]) for s in contest["selections"]]
                 for key, ciphertext in [*items, (BLANK_KEY, contest["blank"])]:
-                    alpha, beta = _hex_point(ciphertext["alpha"]), _hex_point(ciphertext["beta"])
-                    self._add((station_id, contest_id, key), alpha, beta)
+                    summand = Ciphertext(
+                        _summand(ciphertext["alpha"]), _summand(ciphertext["beta"])
+                    )
+                    self._add((station_id, contest_id, key), summand)
                 self.ballots[(station_id, contest_id)] += 1
         except (KeyError, TypeError, DecodingError) as error:
             raise TallyError(f"malformed ballot: {error}", code="malformed_ballot") from error
 
+    def add_encrypted(self, station_id: str, ballot: EncryptedBallot) -> None:
+        """Add one cast ballot already decoded (and so validated) by the verifier."""
+        for contest in ballot.contests:
+            contest_id = contest.contest_id
+            for selection in contest.selections:
+                self._add((station_id, contest_id, selection.selection_id), selection.ciphertext)
+            self._add((station_id, contest_id, BLANK_KEY), contest.blank)
+            self.ballots[(station_id, contest_id)] += 1
+
     def merge(self, other: StationAccumulator) -> None:
-        for key, (alpha, beta) in other.sums.items():
-            self._add(key, alpha, beta)
+        for key, ciphertext in other.sums.items():
+            self._add(key, ciphertext)
         self.ballots.update(other.ballots)
 
     def station_units(self, manifest: Manifest) -> list[UnitTotals]:
@@ -95,12 +105,8 @@ class StationAccumulator:
                 for key in (*spec.selection_ids, BLANK_KEY):
                     triple = (station.station_id, spec.contest_id, key)
                     used.add(triple)
-                    encoded = self.sums.get(triple)
-                    ciphertexts[key] = (
-                        ZERO_CIPHERTEXT
-                        if encoded is None
-                        else Ciphertext(Point.from_bytes(encoded[0]), Point.from_bytes(encoded[1]))
-                    )
+                    total = self.sums.get(triple)
+                    ciphertexts[key] = ZERO_CIPHERTEXT if total is None else _validated(total)
                 count = self.ballots[(station.station_id, spec.contest_id)]
                 contests[spec.contest_id] = ContestTotals(count, ciphertexts)
             units.append(UnitTotals("station", station.station_id, station.county_id, contests))

@@ -12,25 +12,27 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from crypto.ballot import (
+    TRACKING_DOMAIN,
     BallotSecrets,
     ContestSpec,
     ElectionContext,
     EncryptedBallot,
-    tracking_code,
     verify_ballot,
     verify_challenge,
 )
-from crypto.canonical import canonical_json, parse_json
-from crypto.errors import CryptoError
+from crypto.canonical import canonical_json, canonical_member, parse_json
+from crypto.errors import CryptoError, InvalidSignature
 from crypto.group import Point
 from crypto.hashing import hash_bytes
 from crypto.hexcodec import bytes_from_hex
-from crypto.signing import SignedEnvelope, VerifyKey
+from crypto.signing import SIGNATURE_DOMAIN, SignedEnvelope, VerifyKey
 from tally.errors import TallyError
 from tally.totals import StationAccumulator
 
 ENTRY_DOMAIN: Final = "evote/board-entry/v1"
 ACTIONS: Final = {"ballot": "cast", "challenged": "challenge"}
+REQUEST_KIND: Final = "terminal-request"
+ENVELOPE_FIELDS: Final = frozenset({"kind", "payload", "signer", "signature"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class EntryFacts:
     previous_tracking_code: str
     tracking_code: str
     authorization_id: str
+    alphas: tuple[bytes, ...]
+    """Every ciphertext's alpha (selections and blanks): no two may be equal on a board."""
 
 
 @dataclass
@@ -95,6 +99,19 @@ def _require(condition: bool, message: str, code: str) -> None:
         raise EntryError(message, code=code)
 
 
+def _verify_request(key: VerifyKey, envelope: dict[str, Any], payload_bytes: bytes) -> None:
+    """``SignedEnvelope.verify(REQUEST_KIND, key)`` on payload bytes already canonical.
+
+    The message is ``crypto.signing.signing_message``'s layout; building it from
+    bytes cut out of the entry saves encoding the whole ballot twice more.
+    """
+    _require(envelope["kind"] == REQUEST_KIND, "not a terminal request", "bad_signature")
+    if VerifyKey.from_hex(envelope["signer"]).key != key.key:
+        raise InvalidSignature("envelope signed by an unexpected key")
+    message = SIGNATURE_DOMAIN + REQUEST_KIND.encode("ascii") + b"\x00" + payload_bytes
+    key.verify_bytes(message, bytes_from_hex(envelope["signature"], 64, "signature"))
+
+
 def _check_entry(
     context: _Context, line: int, text: str, accumulator: StationAccumulator
 ) -> EntryFacts:
@@ -109,15 +126,22 @@ def _check_entry(
     _require(kind in ACTIONS and isinstance(position, int), "bad kind or position", "bad_entry")
     previous = bytes_from_hex(entry["previous_hash"], 32, "previous_hash")
     payload = entry["payload"]
-    computed = hash_bytes(ENTRY_DOMAIN, previous, position, kind, canonical_json(payload))
-    _require(computed.hex() == entry["entry_hash"], "entry hash does not match", "bad_entry_hash")
-    envelope = SignedEnvelope.from_json(payload)
-    terminal_id = (
-        envelope.payload.get("terminal_id") if isinstance(envelope.payload, dict) else None
+    _require(
+        isinstance(payload, dict) and set(payload) == ENVELOPE_FIELDS,
+        "payload is not a signed envelope",
+        "malformed_entry",
     )
+    # Encoded once: the entry hash, the terminal's signature and the tracking code
+    # each read their own part of these bytes.
+    payload_bytes = canonical_json(payload)
+    computed = hash_bytes(ENTRY_DOMAIN, previous, position, kind, payload_bytes)
+    _require(computed.hex() == entry["entry_hash"], "entry hash does not match", "bad_entry_hash")
+    request = payload["payload"]
+    terminal_id = request.get("terminal_id") if isinstance(request, dict) else None
     _require(terminal_id in context.terminals, f"unknown terminal {terminal_id!r}", "bad_terminal")
     station_id, terminal_key = context.terminals[terminal_id]
-    request = envelope.verify("terminal-request", terminal_key)
+    request_bytes = canonical_member(payload_bytes, payload, "payload")
+    _verify_request(terminal_key, payload, request_bytes)
     _require(request["action"] == ACTIONS[kind], "action does not match kind", "bad_action")
     body = request["body"]
     _require(body["station_id"] == station_id, "terminal's station differs", "bad_station")
@@ -134,17 +158,28 @@ def _check_entry(
         "authorization is for another election, station or ballot style",
         "bad_authorization",
     )
+    timestamp, expires_at = request["timestamp"], authorization["expires_at"]
+    _require(
+        type(timestamp) is int and type(expires_at) is int and timestamp <= expires_at,
+        f"signed at {timestamp}, after its authorization expired at {expires_at}",
+        "authorization_expired",
+    )
     ballot = EncryptedBallot.from_json(body["ballot"])
     _require(ballot.ballot_style_id == style, "wrong ballot style", "bad_ballot_style")
     verify_ballot(context.election, context.specs[style], ballot)
     previous_code = bytes_from_hex(body["previous_tracking_code"], 32, "previous_tracking_code")
-    code = tracking_code(ballot, previous_code)
+    # crypto.ballot.tracking_code hashes ballot.canonical_bytes(); decoding is strict
+    # (exact fields, canonical hex and scalars), so those are exactly these bytes.
+    ballot_bytes = canonical_member(
+        canonical_member(request_bytes, request, "body"), body, "ballot"
+    )
+    code = hash_bytes(TRACKING_DOMAIN, previous_code, ballot_bytes)
     _require(code.hex() == body["tracking_code"], "tracking code does not match", "bad_tracking")
     if kind == "challenged":
         secrets = BallotSecrets.from_json(body["secrets"])
         verify_challenge(context.election, context.specs[style], ballot, secrets)
     else:
-        accumulator.add_ballot(station_id, body["ballot"])
+        accumulator.add_encrypted(station_id, ballot)
     return EntryFacts(
         line,
         position,
@@ -157,6 +192,11 @@ def _check_entry(
         body["previous_tracking_code"],
         body["tracking_code"],
         str(authorization["authorization_id"]),
+        tuple(
+            ciphertext.alpha.to_bytes()
+            for contest in ballot.contests
+            for ciphertext in (*(s.ciphertext for s in contest.selections), contest.blank)
+        ),
     )
 
 
