@@ -132,7 +132,9 @@ def pipelined(session: Session) -> Iterator[None]:
     if connection.dialect.name != "postgresql":
         yield
         return
-    with connection.connection.driver_connection.pipeline():
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a checked-out connection always has one
+    with driver.pipeline():
         yield
 
 
