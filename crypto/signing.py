@@ -39,22 +39,20 @@ class SigningKey:
     """An Ed25519 private key; holds the seed so it can be stored encrypted."""
 
     seed: bytes = field(repr=False)
+    # Deriving the key pair from the seed costs a scalar multiplication: do it once.
+    _nacl: nacl.signing.SigningKey = field(init=False, repr=False, compare=False)
+    public_key: VerifyKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.seed, bytes) or len(self.seed) != 32:
             raise DecodingError("an Ed25519 seed is 32 bytes")
+        key = nacl.signing.SigningKey(self.seed)
+        object.__setattr__(self, "_nacl", key)
+        object.__setattr__(self, "public_key", VerifyKey(bytes(key.verify_key)))
 
     @classmethod
     def generate(cls, random_bytes: bytes | None = None) -> SigningKey:
         return cls(random_bytes if random_bytes is not None else os.urandom(32))
-
-    @property
-    def _nacl(self) -> nacl.signing.SigningKey:
-        return nacl.signing.SigningKey(self.seed)
-
-    @property
-    def public_key(self) -> VerifyKey:
-        return VerifyKey(bytes(self._nacl.verify_key))
 
     def sign_bytes(self, message: bytes) -> bytes:
         return bytes(self._nacl.sign(message).signature)
