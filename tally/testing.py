@@ -33,6 +33,8 @@ from evote.manifest import Manifest
 from evote.sample import sample_manifest
 from tally.ceremony import CeremonyResult
 from tally.record import RECORD_FORMAT, add_trustees
+from tally.totals import StationAccumulator
+from tally.verify_audit import SUBTOTALS, audit_entry_hash
 from tally.verify_ballots import ENTRY_DOMAIN
 from tally.verify_board import REPORT_NAMES
 
@@ -149,6 +151,28 @@ def _write_lines(path: Path, items: Sequence[Any]) -> None:
             handle.write(canonical_json(item) + b"\n")
 
 
+def audit_log(
+    server: SigningKey, events: Sequence[tuple[str, dict[str, Any]]], *, at: int
+) -> list[dict[str, Any]]:
+    """Lines of ``audit.jsonl`` as the ballot server writes them (docs/record.md)."""
+    lines, previous = [], bytes(32)
+    for position, (event_id, fields) in enumerate(events):
+        digest = audit_entry_hash(previous, position, event_id, at + position, fields)
+        lines.append(
+            {
+                "position": position,
+                "event_id": event_id,
+                "at": at + position,
+                "fields": fields,
+                "previous_hash": previous.hex(),
+                "entry_hash": digest.hex(),
+                "signature": server.sign_bytes(digest).hex(),
+            }
+        )
+        previous = digest
+    return lines
+
+
 def build_record(
     root: Path,
     ceremony: CeremonyResult,
@@ -245,6 +269,17 @@ def build_record(
             }
             checkpoints.append(keys.server.sign("checkpoint", checkpoint).to_json())
     _write_lines(root / "board/entries.jsonl", entries)
+    sums = StationAccumulator()
+    for vote, (ballot_json, _) in zip(votes, encrypted, strict=True):
+        if not vote.challenged:
+            sums.add_ballot(vote.station_id, ballot_json)
+    subtotals = {
+        unit.unit_id: {
+            contest_id: {key: value.to_json() for key, value in totals.ciphertexts.items()}
+            for contest_id, totals in unit.contests.items()
+        }
+        for unit in sums.station_units(manifest)
+    }
     _write_lines(root / "board/receipts.jsonl", receipts)
     _write_lines(root / "board/checkpoints.jsonl", checkpoints)
     for station in manifest.stations:
@@ -269,6 +304,8 @@ def build_record(
                     for terminal_id in terminals[station.station_id]
                 ],
             }
+            if which == "closing":
+                report[SUBTOTALS] = subtotals[station.station_id]
             _write_lines(
                 root / f"reports/{station.station_id}-{which}.json",
                 [keys.server.sign("poll-report", report).to_json()],
@@ -297,6 +334,18 @@ def build_record(
     }
     _write_lines(root / "election.json", [election])
     (root / "FORMAT").write_text(RECORD_FORMAT + "\n", encoding="ascii")
-    (root / "audit.jsonl").write_bytes(b"")
+    events: list[tuple[str, dict[str, Any]]] = [
+        (
+            "election.created",
+            {"election_id": manifest.election_id, "manifest_hash": manifest.manifest_hash.hex()},
+        ),
+        *(("poll.opened", {"station_id": s.station_id}) for s in manifest.stations),
+        *(
+            ("board.checkpoint", {k: item["payload"][k] for k in ("board_position", "head_hash")})
+            for item in checkpoints
+        ),
+        *(("poll.closed", {"station_id": s.station_id}) for s in manifest.stations),
+    ]
+    _write_lines(root / "audit.jsonl", audit_log(keys.server, events, at=1_790_000_000))
     add_trustees(root, ceremony.exchange, manifest.trustee_count)
     return keys

@@ -41,6 +41,7 @@ from tally.record import (
 from tally.report_html import render_report
 from tally.results import build_results, results_csv
 from tally.totals import StationAccumulator, roll_up
+from tally.verify_audit import check_audit_log, check_closing_subtotals
 from tally.verify_ballots import ChunkResult, EntryFacts, check_chunk, initialize
 from tally.verify_board import (
     check_authorizations,
@@ -49,6 +50,7 @@ from tally.verify_board import (
     check_poll_reports,
     check_receipts,
     check_terminal_chains,
+    check_unique_ciphertexts,
 )
 
 CHUNK_LINES: Final = 25
@@ -103,6 +105,7 @@ class Verifier:
         self.echo = echo or (lambda _: None)
         self.progress = progress
         self.results: list[CheckResult] = []
+        self.reported_stations: list[str] = []
 
     def _passed(self, name: str, count: int) -> None:
         self.results.append(CheckResult(name, count))
@@ -128,7 +131,11 @@ class Verifier:
         self._check_trustees()
         facts, accumulator = self._check_ballots()
         self._check_board(facts)
+        self._passed("audit log chain and signatures", check_audit_log(record, self._server_key()))
         self._check_totals_and_results(accumulator)
+
+    def _server_key(self) -> VerifyKey:
+        return self._key("server_public_key")
 
     def _key(self, name: str) -> VerifyKey:
         try:
@@ -257,16 +264,18 @@ class Verifier:
         cast = sum(1 for item in facts if item.kind == "ballot")
         self._passed("ballot signatures, authorizations, proofs, tracking codes", cast)
         self._passed("challenged ballots decrypt to what they reveal", len(facts) - cast)
+        self._passed("authorizations unexpired at the terminal's signed timestamp", len(facts))
         return facts, accumulator
 
     def _check_board(self, facts: list[EntryFacts]) -> None:
         record, election = self.record, self.record.election
-        server_key = self._key("server_public_key")
+        server_key = self._server_key()
         check_hash_chain(facts)
         self._passed("board hash chain", len(facts))
         heads = check_terminal_chains(facts)
         self._passed("terminal tracking-code chains", len(heads))
         self._passed("one cast ballot per authorization", check_authorizations(facts))
+        self._passed("no ciphertext on two ballots", check_unique_ciphertexts(facts))
         self._passed("receipts", check_receipts(record, facts, server_key, election["election_id"]))
         self._passed("checkpoints", check_checkpoints(record, facts, server_key))
         stations = sorted(
@@ -278,11 +287,19 @@ class Verifier:
             }
         )
         self._passed("poll reports", check_poll_reports(record, stations, heads, server_key, facts))
+        self.reported_stations = stations
 
     def _check_totals_and_results(self, accumulator: StationAccumulator) -> None:
         record, manifest = self.record, self.record.manifest
         recorded = load_totals(record)
-        recomputed = roll_up(manifest, accumulator.station_units(manifest))
+        station_units = accumulator.station_units(manifest)
+        self._passed(
+            "closing reports' encrypted subtotals",
+            check_closing_subtotals(
+                record, station_units, self.reported_stations, self._server_key()
+            ),
+        )
+        recomputed = roll_up(manifest, station_units)
         if len(recorded.units) != len(recomputed):
             raise VerificationFailure("totals", TOTALS, "wrong number of units", code="mismatch")
         for index, (mine, theirs) in enumerate(zip(recomputed, recorded.units, strict=True)):

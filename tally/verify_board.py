@@ -98,6 +98,35 @@ def check_authorizations(facts: Sequence[EntryFacts]) -> int:
     return len(seen)
 
 
+def check_unique_ciphertexts(facts: Sequence[EntryFacts]) -> int:
+    """No ciphertext alpha twice on the board, cast or challenged.
+
+    An honest terminal draws a fresh nonce for every ciphertext, so a repeated
+    alpha means a contest copied from another ballot: its proofs still verify
+    (they are bound to the election, not to the ballot), and whoever cast the
+    copy learns the victim's vote from how the tally moves.
+    """
+    seen: dict[bytes, int] = {}
+    for item in facts:
+        if len(set(item.alphas)) != len(item.alphas):
+            raise _fail(
+                "unique ciphertexts",
+                f"{ENTRIES}:{item.line}",
+                "one ciphertext alpha appears twice in this ballot",
+                "copied_ciphertext",
+            )
+        for alpha in item.alphas:
+            first = seen.setdefault(alpha, item.line)
+            if first != item.line:
+                raise _fail(
+                    "unique ciphertexts",
+                    f"{ENTRIES}:{item.line}",
+                    f"ciphertext alpha {alpha.hex()[:16]}… already appears at line {first}",
+                    "copied_ciphertext",
+                )
+    return len(seen)
+
+
 def _signed_lines(
     record: Record, relative: str, kind: str, key: VerifyKey
 ) -> Iterator[tuple[str, Any]]:

@@ -19,7 +19,7 @@ from tally.ceremony import CeremonyResult, decrypt_with_trustees, run_ceremony
 from tally.keystore import read_secret
 from tally.pipeline import finish_tally, write_totals
 from tally.record import Record
-from tally.testing import build_record, random_votes, synthetic_manifest
+from tally.testing import RecordKeys, build_record, random_votes, synthetic_manifest
 
 PASSPHRASES = {1: b"first trustee", 2: b"second trustee", 3: b"third trustee"}
 
@@ -55,14 +55,23 @@ def secret_shares(ceremony: CeremonyResult) -> dict[int, int]:
 
 
 @pytest.fixture(scope="session")
+def record_keys() -> RecordKeys:
+    """The keys that signed the pristine record, for tests that forge a consistent change."""
+    return RecordKeys()
+
+
+@pytest.fixture(scope="session")
 def pristine_record(
     tmp_path_factory: pytest.TempPathFactory,
     ceremony: CeremonyResult,
     manifest_document: dict[str, Any],
+    record_keys: RecordKeys,
 ) -> Path:
     root = tmp_path_factory.mktemp("record") / "record"
     votes = random_votes(Manifest.from_json(manifest_document), 16, challenged_every=6)
-    build_record(root, ceremony, manifest_document, votes, terminals_per_station=2)
+    build_record(
+        root, ceremony, manifest_document, votes, terminals_per_station=2, keys=record_keys
+    )
     record = Record(root)
     totals = write_totals(record)
     envelopes = decrypt_with_trustees(ceremony, {1: PASSPHRASES[1], 3: PASSPHRASES[3]}, totals)

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from ballot_server.audit import EVENTS
+from ballot_server.audit import entry_hash as server_entry_hash
+from crypto.ballot import EncryptedBallot, tracking_code
 from crypto.canonical import canonical_json
 from crypto.hashing import hash_bytes
+from crypto.signing import SigningKey
 from tally.cli import verify
 from tally.errors import VerificationFailure
 from tally.record import ENTRIES, RESULTS_JSON, SHARES
+from tally.testing import RecordKeys, audit_log
 from tally.verifier import verify_record
+from tally.verify_audit import AUDIT_EVENTS, AUDIT_LOG, SUBTOTALS, audit_entry_hash
 from tally.verify_ballots import ENTRY_DOMAIN
 
 
@@ -147,3 +154,136 @@ def test_the_cli_exits_non_zero_naming_the_first_failure(record_copy: Path) -> N
     result = CliRunner().invoke(verify, [str(record_copy), "--no-progress"])
     assert result.exit_code == 1
     assert f"FAIL  board chain: {ENTRIES}:5" in result.output
+
+
+def _entries(root: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in _lines(root)]
+
+
+def _resign(entry: dict[str, Any], keys: RecordKeys) -> str:
+    """Re-sign an edited request and recompute its tracking code, as a rogue terminal could."""
+    request = entry["payload"]["payload"]
+    body = request["body"]
+    ballot = EncryptedBallot.from_json(body["ballot"])
+    previous = bytes.fromhex(body["previous_tracking_code"])
+    body["tracking_code"] = tracking_code(ballot, previous).hex()
+    signed = keys.terminals[request["terminal_id"]].sign("terminal-request", request)
+    entry["payload"] = signed.to_json()
+    return canonical_json(entry).decode("utf-8")
+
+
+def _last_cast_of_a_terminal(entries: list[dict[str, Any]]) -> int:
+    last: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        last[entry["payload"]["payload"]["terminal_id"]] = index
+    return next(i for i in sorted(last.values()) if entries[i]["kind"] == "ballot")
+
+
+def test_a_contest_copied_from_another_ballot_is_caught(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    entries = _entries(record_copy)
+    target = _last_cast_of_a_terminal(entries)
+    station = entries[target]["payload"]["payload"]["body"]["station_id"]
+    source = next(
+        i
+        for i, entry in enumerate(entries)
+        if i != target
+        and entry["kind"] == "ballot"
+        and entry["payload"]["payload"]["body"]["station_id"] == station
+    )
+    contests = entries[target]["payload"]["payload"]["body"]["ballot"]["contests"]
+    contests[0] = entries[source]["payload"]["payload"]["body"]["ballot"]["contests"][0]
+    lines = _lines(record_copy)
+    lines[target] = _resign(entries[target], record_keys)
+    _write(record_copy, _rechain(lines))
+    failure = _failure(record_copy)
+    assert (failure.check, failure.code) == ("unique ciphertexts", "copied_ciphertext")
+    first, second = sorted((source + 1, target + 1))
+    assert failure.location == f"{ENTRIES}:{second}"
+    assert f"line {first}" in failure.detail
+
+
+def test_a_ballot_signed_after_its_authorization_expired_is_named(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    entries = _entries(record_copy)
+    index = next(i for i, entry in enumerate(entries) if entry["kind"] == "ballot")
+    request = entries[index]["payload"]["payload"]
+    authorization = dict(request["body"]["authorization"]["payload"])
+    authorization["expires_at"] = request["timestamp"] - 1
+    request["body"]["authorization"] = record_keys.inquiry.sign(
+        "authorization", authorization
+    ).to_json()
+    lines = _lines(record_copy)
+    lines[index] = _resign(entries[index], record_keys)
+    _write(record_copy, _rechain(lines))
+    failure = _failure(record_copy)
+    assert failure.code == "authorization_expired"
+    assert failure.location == f"{ENTRIES}:{index + 1}"
+
+
+def _audit(root: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (root / AUDIT_LOG).read_text("utf-8").splitlines()]
+
+
+def _write_audit(root: Path, entries: list[dict[str, Any]]) -> None:
+    text = "".join(canonical_json(entry).decode("utf-8") + "\n" for entry in entries)
+    (root / AUDIT_LOG).write_text(text, encoding="utf-8")
+
+
+def test_a_changed_audit_line_is_named(record_copy: Path) -> None:
+    entries = _audit(record_copy)
+    entries[2]["at"] += 1
+    _write_audit(record_copy, entries)
+    failure = _failure(record_copy)
+    assert (failure.check, failure.location) == ("audit log", f"{AUDIT_LOG}:3")
+    assert failure.code == "bad_entry_hash"
+
+
+def test_a_dropped_audit_line_breaks_the_audit_chain(record_copy: Path) -> None:
+    entries = _audit(record_copy)
+    del entries[1]
+    _write_audit(record_copy, entries)
+    failure = _failure(record_copy)
+    assert (failure.location, failure.code) == (f"{AUDIT_LOG}:2", "bad_position")
+
+
+def test_an_audit_log_rewritten_without_the_server_key_fails_its_signature(
+    record_copy: Path,
+) -> None:
+    forged = audit_log(SigningKey.generate(), [("poll.opened", {"station_id": "x"})], at=1)
+    _write_audit(record_copy, forged)
+    failure = _failure(record_copy)
+    assert (failure.location, failure.code) == (f"{AUDIT_LOG}:1", "invalid_signature")
+
+
+def test_an_event_outside_the_catalogue_is_named(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    _write_audit(record_copy, audit_log(record_keys.server, [("ballot.peeked", {})], at=1))
+    failure = _failure(record_copy)
+    assert (failure.location, failure.code) == (f"{AUDIT_LOG}:1", "unknown_event")
+
+
+def test_the_verifier_knows_the_servers_audit_format() -> None:
+    assert set(EVENTS) == AUDIT_EVENTS
+    fields = {"station_id": "S-1", "count": 3}
+    expected = server_entry_hash("00" * 32, 4, "poll.closed", 1_790_000_000, fields)
+    assert audit_entry_hash(bytes(32), 4, "poll.closed", 1_790_000_000, fields).hex() == expected
+
+
+def test_a_wrong_closing_subtotal_is_named(record_copy: Path, record_keys: RecordKeys) -> None:
+    relative = next(
+        f"reports/{path.name}" for path in sorted((record_copy / "reports").glob("*-closing.json"))
+    )
+    payload = json.loads((record_copy / relative).read_text("utf-8"))["payload"]
+    contest_id, sums = next(iter(payload[SUBTOTALS].items()))
+    first, second = list(sums)[:2]
+    sums[first], sums[second] = sums[second], sums[first]
+    envelope = record_keys.server.sign("poll-report", payload).to_json()
+    (record_copy / relative).write_bytes(canonical_json(envelope))
+    failure = _failure(record_copy)
+    assert (failure.check, failure.code) == ("closing subtotals", "subtotals_mismatch")
+    assert failure.location == f"{relative}:{SUBTOTALS}"
+    assert f"{contest_id}/{first}" in failure.detail

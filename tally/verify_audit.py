@@ -1,0 +1,134 @@
+"""The audit log (``audit.jsonl``) and the closing reports' encrypted subtotals.
+
+The ballot server writes the audit log (``ballot_server/audit.py``); the
+verifier reads only the record, so the entry hash and the event catalogue
+are restated here (``tests/tally/test_verify_audit.py`` holds them equal to
+the server's). Line format: docs/record.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from crypto.canonical import canonical_json, parse_json
+from crypto.errors import CryptoError
+from crypto.hashing import hash_bytes
+from crypto.hexcodec import bytes_from_hex
+from crypto.signing import VerifyKey
+from tally.errors import VerificationFailure
+from tally.record import Record
+from tally.totals import UnitTotals
+
+AUDIT_LOG: Final = "audit.jsonl"
+AUDIT_DOMAIN: Final = "evote/audit-entry/v1"
+AUDIT_FIELDS: Final = frozenset(
+    {"position", "event_id", "at", "fields", "previous_hash", "entry_hash", "signature"}
+)
+AUDIT_EVENTS: Final = frozenset(
+    {
+        "election.created",
+        "roll.imported",
+        "card.revoked",
+        "terminal.registered",
+        "poll.opened",
+        "poll.paused",
+        "poll.resumed",
+        "poll.closed",
+        "poll.reopened",
+        "report.reissued",
+        "board.checkpoint",
+    }
+)
+SUBTOTALS: Final = "encrypted_subtotals"
+
+
+def audit_entry_hash(
+    previous_hash: bytes, position: int, event_id: str, at: int, fields: Any
+) -> bytes:
+    """BLAKE2b over the previous hash, position, event id and canonical ``{at, fields}``."""
+    return hash_bytes(
+        AUDIT_DOMAIN,
+        previous_hash,
+        position,
+        event_id,
+        canonical_json({"at": at, "fields": fields}),
+    )
+
+
+def _fail(location: str, message: str, code: str) -> VerificationFailure:
+    return VerificationFailure("audit log", location, message, code=code)
+
+
+def check_audit_log(record: Record, server_key: VerifyKey) -> int:
+    """Every line chained to the one before, a catalogued event, signed by the server."""
+    previous = bytes(32)
+    count = 0
+    for line, text in record.lines(AUDIT_LOG):
+        location = f"{AUDIT_LOG}:{line}"
+        try:
+            entry = parse_json(text)
+        except CryptoError as error:
+            raise _fail(location, str(error), "malformed_audit_entry") from error
+        if not isinstance(entry, dict) or set(entry) != AUDIT_FIELDS:
+            raise _fail(
+                location, f"expected exactly {sorted(AUDIT_FIELDS)}", "malformed_audit_entry"
+            )
+        position, event_id, at = entry["position"], entry["event_id"], entry["at"]
+        if type(position) is not int or position != count:
+            raise _fail(location, f"position {position!r}, expected {count}", "bad_position")
+        if event_id not in AUDIT_EVENTS:
+            raise _fail(location, f"event {event_id!r} is not in the catalogue", "unknown_event")
+        if type(at) is not int:
+            raise _fail(location, "at must be an integer (unix seconds)", "malformed_audit_entry")
+        if entry["previous_hash"] != previous.hex():
+            raise _fail(
+                location, "previous_hash does not link to the entry before it", "broken_chain"
+            )
+        digest = audit_entry_hash(previous, position, event_id, at, entry["fields"])
+        if entry["entry_hash"] != digest.hex():
+            raise _fail(location, "entry hash does not match", "bad_entry_hash")
+        try:
+            server_key.verify_bytes(digest, bytes_from_hex(entry["signature"], 64, "signature"))
+        except CryptoError as error:
+            raise _fail(location, str(error), error.code) from error
+        previous = digest
+        count += 1
+    return count
+
+
+def check_closing_subtotals(
+    record: Record, stations: Sequence[UnitTotals], reported: Sequence[str], server_key: VerifyKey
+) -> int:
+    """Each closing report's encrypted subtotals equal the sum of its station's cast ballots."""
+    by_station = {unit.unit_id: unit for unit in stations}
+    for station_id in reported:
+        relative = f"reports/{station_id}-closing.json"
+        try:
+            payload = record.read_envelope(relative).verify("poll-report", server_key)
+        except CryptoError as error:
+            raise VerificationFailure(
+                "closing subtotals", relative, str(error), code=error.code
+            ) from error
+        expected = {
+            contest_id: {key: value.to_json() for key, value in totals.ciphertexts.items()}
+            for contest_id, totals in by_station[station_id].contests.items()
+        }
+        found = payload.get(SUBTOTALS) if isinstance(payload, dict) else None
+        if found != expected:
+            detail = "missing" if found is None else "differ from the sum of the station's ballots"
+            if isinstance(found, dict):
+                for contest_id, sums in expected.items():
+                    theirs = found.get(contest_id)
+                    keys = [
+                        k for k in sums if not isinstance(theirs, dict) or theirs.get(k) != sums[k]
+                    ]
+                    if keys or not isinstance(theirs, dict) or set(theirs) != set(sums):
+                        detail = (
+                            f"{contest_id}/{(keys or ['*'])[0]} differs from the sum of the ballots"
+                        )
+                        break
+            raise VerificationFailure(
+                "closing subtotals", f"{relative}:{SUBTOTALS}", detail, code="subtotals_mismatch"
+            )
+    return len(reported)
