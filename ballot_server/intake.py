@@ -25,6 +25,7 @@ from ballot_server.errors import ServerError
 from ballot_server.models import (
     BoardEntry,
     Chain,
+    CiphertextAlpha,
     Receipt,
     SpentAuthorization,
     Station,
@@ -73,6 +74,7 @@ _LOCK_BOARD_WITH_TERMINAL = (
     .with_for_update(of=Chain)
 )
 _SPEND_AUTHORIZATION = insert(SpentAuthorization)
+_RECORD_ALPHAS = insert(CiphertextAlpha)
 _ADVANCE_TERMINAL = (
     update(Terminal)
     .where(Terminal.terminal_id == bindparam("terminal"))
@@ -227,6 +229,17 @@ def _append(
             )
         except IntegrityError as error:  # spent already (a concurrent spender waits, then fails)
             raise ServerError("authorization_used") from error
+    try:  # every alpha once on the board: a repeat is a contest copied from another ballot
+        connection.execute(
+            _RECORD_ALPHAS,
+            [
+                {"alpha": ciphertext.alpha.hex(), "board_position": chain.length}
+                for contest in submission.ballot.contests
+                for ciphertext in (*(s.ciphertext for s in contest.selections), contest.blank)
+            ],
+        )
+    except IntegrityError as error:
+        raise ServerError("copied_ciphertext") from error
     writes = nullcontext() if board.checkpoint_due(state, chain.length) else pipelined(session)
     with writes:
         entry = board.append(

@@ -132,6 +132,21 @@ class SpentAuthorization(Base):
     station_id: Mapped[str] = mapped_column(String(64), index=True)
 
 
+class CiphertextAlpha(Base):
+    """Every ciphertext alpha on the board (selections and blank indicators), once.
+
+    Honest terminals draw a fresh nonce per ciphertext, so an alpha seen twice is
+    a contest copied from another ballot; its proofs still verify. The primary key
+    refuses it in the append's transaction (``copied_ciphertext``). Alphas are
+    public on the board already; nothing here names a voter.
+    """
+
+    __tablename__ = "ciphertext_alphas"
+
+    alpha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    board_position: Mapped[int] = mapped_column(BigInteger)
+
+
 class Checkpoint(Base):
     __tablename__ = "checkpoints"
 

@@ -109,6 +109,12 @@ _ENTRIES = [
     Refusal("invalid_proof", 422, "اثبات رمزنگاری نادرست است.", "A ballot proof does not verify."),
     Refusal("invalid_point", 422, "عنصر گروه نامعتبر است.", "A group element is invalid."),
     Refusal(
+        "copied_ciphertext",
+        409,
+        "این برگه رأی رمزی از برگه رأی دیگری را تکرار می‌کند.",
+        "The ballot repeats a ciphertext of another ballot on the board.",
+    ),
+    Refusal(
         "tracking_code_mismatch",
         422,
         "کد رهگیری با برگه رأی مطابقت ندارد.",
