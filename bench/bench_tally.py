@@ -26,7 +26,7 @@ from tally.testing import build_record, random_votes, synthetic_manifest
 from tally.verifier import verify_record
 
 PASSPHRASES = {1: b"bench one", 2: b"bench two", 3: b"bench three"}
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 def _prepare(ballots: int, stations: int) -> Path:

@@ -284,7 +284,7 @@ def build_record(
     _write_lines(root / "board/checkpoints.jsonl", checkpoints)
     for station in manifest.stations:
         for which in ("opening", "closing"):
-            report = {
+            report: dict[str, Any] = {
                 "election_id": manifest.election_id,
                 "station_id": station.station_id,
                 "report": REPORT_NAMES[which],

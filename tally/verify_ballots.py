@@ -137,8 +137,9 @@ def _check_entry(
     computed = hash_bytes(ENTRY_DOMAIN, previous, position, kind, payload_bytes)
     _require(computed.hex() == entry["entry_hash"], "entry hash does not match", "bad_entry_hash")
     request = payload["payload"]
-    terminal_id = request.get("terminal_id") if isinstance(request, dict) else None
-    _require(terminal_id in context.terminals, f"unknown terminal {terminal_id!r}", "bad_terminal")
+    terminal = request.get("terminal_id") if isinstance(request, dict) else None
+    _require(terminal in context.terminals, f"unknown terminal {terminal!r}", "bad_terminal")
+    terminal_id = str(terminal)
     station_id, terminal_key = context.terminals[terminal_id]
     request_bytes = canonical_member(payload_bytes, payload, "payload")
     _verify_request(terminal_key, payload, request_bytes)
