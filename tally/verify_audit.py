@@ -116,18 +116,18 @@ def check_closing_subtotals(
         }
         found = payload.get(SUBTOTALS) if isinstance(payload, dict) else None
         if found != expected:
-            detail = "missing" if found is None else "differ from the sum of the station's ballots"
-            if isinstance(found, dict):
-                for contest_id, sums in expected.items():
-                    theirs = found.get(contest_id)
-                    keys = [
-                        k for k in sums if not isinstance(theirs, dict) or theirs.get(k) != sums[k]
-                    ]
-                    if keys or not isinstance(theirs, dict) or set(theirs) != set(sums):
-                        detail = (
-                            f"{contest_id}/{(keys or ['*'])[0]} differs from the sum of the ballots"
-                        )
-                        break
+            wrong = next(
+                (
+                    f"{contest_id}/{key}"
+                    for contest_id, sums in expected.items()
+                    for key in sums
+                    if not isinstance(found, dict)
+                    or not isinstance(found.get(contest_id), dict)
+                    or found[contest_id].get(key) != sums[key]
+                ),
+                "a total not on the station's ballot",
+            )
+            detail = "missing" if found is None else f"{wrong} differs from the sum of the ballots"
             raise VerificationFailure(
                 "closing subtotals", f"{relative}:{SUBTOTALS}", detail, code="subtotals_mismatch"
             )
