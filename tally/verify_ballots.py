@@ -105,7 +105,8 @@ def _verify_request(key: VerifyKey, envelope: dict[str, Any], payload_bytes: byt
     The message is ``crypto.signing.signing_message``'s layout; building it from
     bytes cut out of the entry saves encoding the whole ballot twice more.
     """
-    _require(envelope["kind"] == REQUEST_KIND, "not a terminal request", "bad_signature")
+    if envelope["kind"] != REQUEST_KIND:
+        raise InvalidSignature(f"expected a {REQUEST_KIND!r} envelope, got {envelope['kind']!r}")
     if VerifyKey.from_hex(envelope["signer"]).key != key.key:
         raise InvalidSignature("envelope signed by an unexpected key")
     message = SIGNATURE_DOMAIN + REQUEST_KIND.encode("ascii") + b"\x00" + payload_bytes
