@@ -41,7 +41,7 @@ from tally.record import (
 from tally.report_html import render_report
 from tally.results import build_results, results_csv
 from tally.totals import StationAccumulator, roll_up
-from tally.verify_audit import check_audit_log, check_closing_subtotals
+from tally.verify_audit import check_audit_covers_record, check_audit_log, check_closing_subtotals
 from tally.verify_ballots import ChunkResult, EntryFacts, check_chunk, initialize
 from tally.verify_board import (
     check_authorizations,
@@ -131,7 +131,12 @@ class Verifier:
         self._check_trustees()
         facts, accumulator = self._check_ballots()
         self._check_board(facts)
-        self._passed("audit log chain and signatures", check_audit_log(record, self._server_key()))
+        audit = check_audit_log(record, self._server_key())
+        self._passed("audit log chain and signatures", len(audit))
+        self._passed(
+            "audit log covers checkpoints and poll reports",
+            check_audit_covers_record(record, audit),
+        )
         self._check_totals_and_results(accumulator)
 
     def _server_key(self) -> VerifyKey:

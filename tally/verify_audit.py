@@ -17,7 +17,7 @@ from crypto.hashing import hash_bytes
 from crypto.hexcodec import bytes_from_hex
 from crypto.signing import VerifyKey
 from tally.errors import VerificationFailure
-from tally.record import Record
+from tally.record import CHECKPOINTS, Record
 from tally.totals import UnitTotals
 
 AUDIT_LOG: Final = "audit.jsonl"
@@ -60,10 +60,14 @@ def _fail(location: str, message: str, code: str) -> VerificationFailure:
     return VerificationFailure("audit log", location, message, code=code)
 
 
-def check_audit_log(record: Record, server_key: VerifyKey) -> int:
-    """Every line chained to the one before, a catalogued event, signed by the server."""
+def check_audit_log(record: Record, server_key: VerifyKey) -> list[dict[str, Any]]:
+    """Every line chained to the one before, a catalogued event, signed by the server.
+
+    Returns the entries, in order, for the checks that compare them with the
+    rest of the record.
+    """
     previous = bytes(32)
-    count = 0
+    entries: list[dict[str, Any]] = []
     for line, text in record.lines(AUDIT_LOG):
         location = f"{AUDIT_LOG}:{line}"
         try:
@@ -75,8 +79,8 @@ def check_audit_log(record: Record, server_key: VerifyKey) -> int:
                 location, f"expected exactly {sorted(AUDIT_FIELDS)}", "malformed_audit_entry"
             )
         position, event_id, at = entry["position"], entry["event_id"], entry["at"]
-        if type(position) is not int or position != count:
-            raise _fail(location, f"position {position!r}, expected {count}", "bad_position")
+        if type(position) is not int or position != len(entries):
+            raise _fail(location, f"position {position!r}, expected {len(entries)}", "bad_position")
         if event_id not in AUDIT_EVENTS:
             raise _fail(location, f"event {event_id!r} is not in the catalogue", "unknown_event")
         if type(at) is not int:
@@ -93,8 +97,48 @@ def check_audit_log(record: Record, server_key: VerifyKey) -> int:
         except CryptoError as error:
             raise _fail(location, str(error), error.code) from error
         previous = digest
-        count += 1
-    return count
+        entries.append(entry)
+    return entries
+
+
+def check_audit_covers_record(record: Record, entries: Sequence[dict[str, Any]]) -> int:
+    """Every checkpoint and every poll report has its audit event.
+
+    The chain and signatures cannot show a log cut short at its end (the
+    remaining prefix is still a valid chain); but the last events of an
+    election — polls closed, the closing checkpoint — are also facts published
+    elsewhere in the record, so a cut log is missing them.
+    """
+    checkpoints = {
+        (e["fields"].get("board_position"), e["fields"].get("head_hash"))
+        for e in entries
+        if e["event_id"] == "board.checkpoint" and isinstance(e["fields"], dict)
+    }
+    stations = {
+        (e["event_id"], e["fields"].get("station_id"))
+        for e in entries
+        if isinstance(e["fields"], dict)
+    }
+    covered = 0
+    for line, text in record.lines(CHECKPOINTS):
+        payload = parse_json(text).get("payload", {})
+        key = (payload.get("board_position"), payload.get("head_hash"))
+        if key not in checkpoints:
+            raise _fail(
+                f"{CHECKPOINTS}:{line}",
+                "no board.checkpoint event in the audit log",
+                "audit_incomplete",
+            )
+        covered += 1
+    for path in sorted(record.path("reports").glob("*.json")):
+        station_id, _, kind = path.stem.rpartition("-")
+        event = {"opening": "poll.opened", "closing": "poll.closed"}.get(kind)
+        if event is not None and (event, station_id) not in stations:
+            raise _fail(
+                f"reports/{path.name}", f"no {event} event in the audit log", "audit_incomplete"
+            )
+        covered += 1
+    return covered
 
 
 def check_closing_subtotals(

@@ -249,6 +249,14 @@ def test_a_dropped_audit_line_breaks_the_audit_chain(record_copy: Path) -> None:
     assert (failure.location, failure.code) == (f"{AUDIT_LOG}:2", "bad_position")
 
 
+def test_an_audit_log_cut_short_misses_the_events_the_record_shows(record_copy: Path) -> None:
+    entries = _audit(record_copy)
+    _write_audit(record_copy, entries[: len(entries) // 2])
+    failure = _failure(record_copy)
+    assert failure.code == "audit_incomplete"
+    assert failure.location.startswith(("board/checkpoints.jsonl:", "reports/"))
+
+
 def test_an_audit_log_rewritten_without_the_server_key_fails_its_signature(
     record_copy: Path,
 ) -> None:
