@@ -7,9 +7,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from conftest import Setup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from server_harness import Setup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ELECTION_DATE, Election, make_setup
+from server_harness import ELECTION_DATE, Election, make_setup
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 

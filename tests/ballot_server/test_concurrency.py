@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import Election, Setup, make_setup
+from server_harness import Election, Setup, make_setup
 
 from ballot_server.board import entry_hash
 from ballot_server.chains import GENESIS_HASH

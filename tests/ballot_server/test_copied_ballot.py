@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Setup
+from server_harness import Setup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from test_refusals import refused

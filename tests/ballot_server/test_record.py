@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Setup
+from server_harness import Setup
 
 from ballot_server.audit import entry_hash as audit_hash
 from ballot_server.board import entry_hash

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Setup
+from server_harness import Setup
 
 from crypto.ballot import GENESIS_TRACKING_CODE
 from crypto.signing import SigningKey

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Setup
+from server_harness import Setup
 
 from crypto.ballot import GENESIS_TRACKING_CODE
 from evote.client import ServerRefused
