@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -72,6 +73,7 @@ BALLOTS = 80
 CHECK_INS = 400
 CHECK_IN_CLIENTS = 8
 TRANSPORTS = ("wsgi", "service")
+ALL_CPUS = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
 ELECTION_DATE = date(2028, 3, 1)
 
 
@@ -216,12 +218,14 @@ def bench_ballots(urls: tuple[str, str], transport: str) -> dict[str, float]:
     }
 
 
-def bench_check_ins(urls: tuple[str, str], transport: str, clients: int) -> float:
-    server, key, keys, voters = _prepare(urls, transport)
-    state = server.state
+Card = tuple[SigningKey, dict[str, Any], dict[str, Any]]
+
+
+def _cards(keys: KeySet, terminal_key: SigningKey, voters: list[Any]) -> list[Card]:
+    """Each voter's card key and certificate, and a pre-signed challenge request."""
     assert keys.registry is not None
     cards = []
-    for voter in voters[:CHECK_INS]:
+    for voter in voters:
         card_key = SigningKey.generate()
         certificate = issue_card_certificate(
             keys.registry,
@@ -233,22 +237,67 @@ def bench_check_ins(urls: tuple[str, str], transport: str, clients: int) -> floa
             birth_date=voter.birth_date,
             card_public_key=card_key.public_key,
         )
-        challenge_request = build_terminal_request(key, "T1", "inquiry-challenge", {})
+        challenge_request = build_terminal_request(terminal_key, "T1", "inquiry-challenge", {})
         cards.append((card_key, certificate, challenge_request))
+    return cards
 
-    def one(card: tuple[SigningKey, dict[str, Any], dict[str, Any]]) -> None:
-        card_key, certificate, challenge_request = card
-        challenge = server.challenge(challenge_request)
-        signature = card_key.sign_bytes(bytes.fromhex(challenge["challenge"]))
-        body = card_answer_body(challenge["challenge_id"], certificate, signature)
-        answer = server.check_in(build_terminal_request(key, "T1", "check-in", body))
-        assert "authorization" in answer
 
+def _check_in_one(server: Server, terminal_key: SigningKey, card: Card) -> None:
+    card_key, certificate, challenge_request = card
+    challenge = server.challenge(challenge_request)
+    signature = card_key.sign_bytes(bytes.fromhex(challenge["challenge"]))
+    body = card_answer_body(challenge["challenge_id"], certificate, signature)
+    answer = server.check_in(build_terminal_request(terminal_key, "T1", "check-in", body))
+    assert "authorization" in answer
+
+
+def bench_check_ins(urls: tuple[str, str], transport: str, clients: int) -> float:
+    server, key, keys, voters = _prepare(urls, transport)
+    cards = _cards(keys, key, voters[:CHECK_INS])
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(one, cards))
+        list(pool.map(lambda card: _check_in_one(server, key, card), cards))
     elapsed = time.perf_counter() - start
-    state.dispose()
+    server.state.dispose()
+    return round(len(cards) / elapsed, 1)
+
+
+def bench_check_ins_workers(urls: tuple[str, str], transport: str, workers: int) -> float | None:
+    """Check-ins/s from ``workers`` server processes on one database, as gunicorn runs
+    them in production; each process has its own app and CHECK_IN_CLIENTS threads."""
+    if not hasattr(os, "fork"):
+        return None
+    server, key, keys, voters = _prepare(urls, transport)
+    cards = _cards(keys, key, voters[:CHECK_INS])
+    spare = _cards(keys, key, voters[CHECK_INS : CHECK_INS + workers * CHECK_IN_CLIENTS])
+    server.state.dispose()
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(workers + 1)
+
+    def worker(part: list[Card], warm_up: list[Card]) -> None:
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, ALL_CPUS)
+        child = Server(ServerConfig(urls[0], urls[1], keys, run_migrations=False), transport)
+        with ThreadPoolExecutor(CHECK_IN_CLIENTS) as pool:
+            # Open the pool's connections and fill the caches before the clock starts.
+            list(pool.map(lambda card: _check_in_one(child, key, card), warm_up))
+            ready.wait()
+            list(pool.map(lambda card: _check_in_one(child, key, card), part))
+        child.state.dispose()
+
+    processes = [
+        context.Process(target=worker, args=(cards[index::workers], spare[index::workers]))
+        for index in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    ready.wait()
+    start = time.perf_counter()
+    for process in processes:
+        process.join()
+    elapsed = time.perf_counter() - start
+    if any(process.exitcode != 0 for process in processes):
+        raise RuntimeError("a check-in worker process failed")
     return round(len(cards) / elapsed, 1)
 
 
@@ -288,6 +337,7 @@ def main() -> None:
     result["checkins_per_s_postgres"] = None
     result["checkin_clients"] = CHECK_IN_CLIENTS
     result["checkins_per_s_postgres_1_client"] = None
+    result["checkins_per_s_postgres_2_workers"] = None
     result["verify_ms_per_ballot"] = sqlite["verify_ms"]
     result["intake_overhead_ms_per_ballot_sqlite"] = sqlite["overhead_ms"]
     result["intake_overhead_ms_per_ballot_postgres"] = None
@@ -311,6 +361,13 @@ def main() -> None:
                 result[name] = bench_check_ins((url, url), transport, clients)
             finally:
                 _drop(handle)
+        url, handle = _postgres_schema(postgres)
+        try:
+            result["checkins_per_s_postgres_2_workers"] = bench_check_ins_workers(
+                (url, url), transport, 2
+            )
+        finally:
+            _drop(handle)
     print(json.dumps(result))
 
 
