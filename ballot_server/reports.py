@@ -101,10 +101,10 @@ def closing_report(
     ).all()
     per_terminal: dict[str, dict[str, int]] = defaultdict(lambda: {"ballot": 0, "challenged": 0})
     cast_ballots = []
-    for terminal_id, kind, payload in rows:
+    for terminal_id, kind, entry_payload in rows:
         per_terminal[terminal_id][kind] += 1
         if kind == "ballot":
-            body = json.loads(payload)["payload"]["body"]
+            body = json.loads(entry_payload)["payload"]["body"]
             cast_ballots.append(EncryptedBallot.from_json(body["ballot"]))
     spent = session.execute(
         select(func.count()).where(SpentAuthorization.station_id == station_id)

@@ -59,7 +59,9 @@ def parse_roll(csv_text: str, district_ids: set[str]) -> list[RollRow]:
     reader = csv.DictReader(io.StringIO(csv_text))
     if tuple(reader.fieldnames or ()) != COLUMNS:
         raise SetupError(f"line 1: expected the header {','.join(COLUMNS)}")
-    rows, problems, seen = [], [], set()
+    rows: list[RollRow] = []
+    problems: list[str] = []
+    seen: set[str] = set()
     for row in reader:
         line = reader.line_num
         row_problems = _row_problems(row, district_ids)

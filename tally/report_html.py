@@ -26,7 +26,7 @@ td,th{border:1px solid #bbb;padding:.2em .6em}
 .elected{font-weight:bold;color:#135e2b}.runoff{color:#8a5a00}
 section{margin-bottom:3em}
 """
-_TEXT: Final = {
+_TEXT: Final[dict[str, dict[str, Any]]] = {
     "fa": {
         "results": "نتایج",
         "turnout": "مشارکت (آرای مأخوذه) در هر سطح",

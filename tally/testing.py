@@ -196,7 +196,9 @@ def build_record(
             terminals.setdefault(station.station_id, []).append(terminal_id)
     chains: dict[str, tuple[int, bytes]] = {}
     visits: dict[str, int] = {}
-    entries, receipts, checkpoints = [], [], []
+    entries: list[dict[str, Any]] = []
+    receipts: list[dict[str, Any]] = []
+    checkpoints: list[dict[str, Any]] = []
     previous_hash = bytes(32)
     for number, (vote, (ballot_json, secrets_json)) in enumerate(
         zip(votes, encrypted, strict=True)

@@ -9,6 +9,7 @@ its file and line.
 
 from __future__ import annotations
 
+import io
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -257,7 +258,7 @@ class Verifier:
         facts: list[EntryFacts] = []
         accumulator = StationAccumulator()
         with click.progressbar(
-            length=total, label="ballots", file=sys.stderr if self.progress else _Null()
+            length=total, label="ballots", file=sys.stderr if self.progress else io.StringIO()
         ) as bar:
             for result in self._chunk_results(self._ballot_context()):
                 facts.extend(result.facts)
@@ -369,16 +370,6 @@ class Verifier:
                     code="missing_file",
                 )
         self._passed("results.csv, report.html, poll tapes", 2 + stations)
-
-
-class _Null:
-    """A sink for the progress bar when it is not wanted."""
-
-    def write(self, _: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None
 
 
 def verify_record(

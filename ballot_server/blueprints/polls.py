@@ -53,5 +53,5 @@ def terminal_status() -> ResponseReturnValue:
         }
     # Outside the session above: poll_status opens its own, and on SQLite a
     # nested session waits for the connection the outer one holds.
-    answer["poll_state"] = polls.poll_status(state, answer["station_id"])["state"]
+    answer["poll_state"] = polls.poll_status(state, terminal.station_id)["state"]
     return jsonify(answer)
