@@ -3,45 +3,59 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from evote.cli import main
-from evote.demo import Demo
+from evote.demo import Demo, DemoOutcome
+
+SPREAD = 8
 
 
-def _flip_one_hex_digit_in_first_ballot(entries: Path) -> None:
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoOutcome:
+    output = tmp_path_factory.mktemp("demo") / "demo"
+    return Demo(output, voters=48, turnout=0.8, echo=lambda _: None).run()
+
+
+def verify(record: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["verify", str(record), "--no-progress"])
+    return result.exit_code, result.output
+
+
+def first_ballot_line(entries: Path) -> int:
     lines = entries.read_text(encoding="utf-8").splitlines()
-    index = next(i for i, line in enumerate(lines) if json.loads(line)["kind"] == "ballot")
-    marker = '"alpha":"'
-    position = lines[index].index(marker) + len(marker) + 10
-    digit = lines[index][position]
-    lines[index] = (
-        lines[index][:position] + ("0" if digit != "0" else "1") + lines[index][position + 1 :]
-    )
-    entries.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return next(i for i, line in enumerate(lines) if json.loads(line)["kind"] == "ballot")
 
 
-def test_demo_election_matches_the_voters_and_any_changed_ballot_byte_fails_verification(
-    tmp_path: Path,
-) -> None:
-    outcome = Demo(tmp_path / "demo", voters=48, turnout=0.8, echo=lambda _: None).run()
-
-    national = next(u for u in outcome.results["units"] if u["level"] == "national")
-    assert {c["ballots_cast"] for c in national["contests"]} == {
-        sum(outcome.count.ballots.values())
-    }
-    assert set(outcome.refusals) >= {"already_voted", "underage", "not_on_roll"}
-    record = tmp_path / "demo" / "record"
+def test_demo_election_matches_the_voters_and_its_record_verifies(demo: DemoOutcome) -> None:
+    national = next(u for u in demo.results["units"] if u["level"] == "national")
+    assert {c["ballots_cast"] for c in national["contests"]} == {sum(demo.count.ballots.values())}
+    assert set(demo.refusals) >= {"already_voted", "underage", "not_on_roll"}
+    record = demo.output / "record"
     assert (record / "results" / "report.html").is_file()
     assert len(list((record / "results" / "poll-tapes").glob("*.png"))) == 3
+    code, output = verify(record)
+    assert code == 0, output
 
-    runner = CliRunner()
-    passed = runner.invoke(main, ["verify", str(record), "--no-progress"])
-    assert passed.exit_code == 0, passed.output
 
-    _flip_one_hex_digit_in_first_ballot(record / "board" / "entries.jsonl")
-    failed = runner.invoke(main, ["verify", str(record), "--no-progress"])
-    assert failed.exit_code != 0
-    assert "board/entries.jsonl" in failed.output
+@pytest.mark.parametrize("eighth", range(SPREAD))
+def test_changing_any_byte_of_a_ballot_fails_verification(
+    demo: DemoOutcome, tmp_path: Path, eighth: int
+) -> None:
+    record = tmp_path / "record"
+    shutil.copytree(demo.output / "record", record)
+    entries = record / "board" / "entries.jsonl"
+    data = bytearray(entries.read_bytes())
+    lines = data.split(b"\n")
+    index = first_ballot_line(entries)
+    start = sum(len(line) + 1 for line in lines[:index])
+    position = start + (2 * eighth + 1) * len(lines[index]) // (2 * SPREAD)
+    data[position] = ord("0") if data[position] != ord("0") else ord("1")
+    entries.write_bytes(bytes(data))
+    code, output = verify(record)
+    assert code != 0
+    assert "board/entries.jsonl" in output, output
