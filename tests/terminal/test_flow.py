@@ -18,7 +18,7 @@ def server_client(station: StationHarness) -> BallotServerClient:
 
 
 def test_a_vote_is_on_the_board_and_the_receipt_links_to_it(
-    station: StationHarness, kiosk: KioskClient
+    station: StationHarness, kiosk: KioskClient, running: RunningTerminal
 ) -> None:
     voter = station.next_voter()
     assert station.sign_in(kiosk, voter)["state"] == "inquiry"
@@ -28,6 +28,8 @@ def test_a_vote_is_on_the_board_and_the_receipt_links_to_it(
     assert printed_qr_codes(receipt) == [f"{station.server_url}/track/{code}".encode()]
     station.reader.remove()
     assert kiosk.wait_for("idle")["notice"] is None
+    # The receipt prints once the ballot is journaled; the uplink delivers it next.
+    _wait_delivered(running)
     entry = server_client(station).lookup(code)
     assert entry["found"] and entry["kind"] == "ballot" and entry["station_id"] == STATION_ID
 
