@@ -11,12 +11,17 @@ that times do not join the two tables either.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, exists, insert, select, update
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy import ClauseElement, Connection, bindparam, delete, exists, insert, select, update
+from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.exc import IntegrityError
 
-from ballot_server.cards import check_card_signature, read_certificate
+from ballot_server.cards import Card, check_card_signature, read_certificate
 from ballot_server.errors import ServerError
 from ballot_server.registry_models import (
     CheckIn,
@@ -41,8 +46,24 @@ PASS_FIELDS = {"pass_id", "election_id", "station_id", "ballot_style_id", "expir
 
 # Statements built once: building one per request costs as much as executing it.
 _INSERT_CHALLENGE = insert(InquiryChallenge)
-_INSERT_CHECK_IN = insert(CheckIn)
-_INSERT_AUTHORIZATION = insert(IssuedAuthorization)
+_INSERT_CHECK_IN = insert(CheckIn).values(
+    national_code=bindparam("national_code"),
+    station_id=bindparam("station_id"),
+    checked_in_at=bindparam("checked_in_at"),
+)
+_INSERT_AUTHORIZATION = insert(IssuedAuthorization).values(
+    authorization_id=bindparam("authorization_id"),
+    station_id=bindparam("station_id"),
+    ballot_style_id=bindparam("ballot_style_id"),
+    expires_at=bindparam("expires_at"),
+)
+_INSERT_PASS = insert(IssuedPass).values(
+    pass_id=bindparam("pass_id"),
+    station_id=bindparam("station_id"),
+    ballot_style_id=bindparam("ballot_style_id"),
+    expires_at=bindparam("expires_at"),
+    redeemed=bindparam("redeemed"),
+)
 _TAKE_CHALLENGE = (
     delete(InquiryChallenge)
     .where(
@@ -71,6 +92,21 @@ _CHECK_IN_OF = select(CheckIn.station_id, CheckIn.checked_in_at).where(
 )
 
 
+def _postgres_sql(statement: ClauseElement) -> str:
+    return str(statement.compile(dialect=pg_psycopg.dialect()))
+
+
+# The same statements as SQL text for psycopg itself (the check-in's PostgreSQL path).
+_PG_TAKE_CHALLENGE = _postgres_sql(_TAKE_CHALLENGE)
+_PG_VOTER = _postgres_sql(_VOTER)
+_PG_REVOKED = _postgres_sql(_REVOKED)
+_PG_INSERT_CHECK_IN = _postgres_sql(_INSERT_CHECK_IN)
+_PG_ISSUE = {
+    _INSERT_AUTHORIZATION: _postgres_sql(_INSERT_AUTHORIZATION),
+    _INSERT_PASS: _postgres_sql(_INSERT_PASS),
+}
+
+
 def _round_up_to_minute(moment: int) -> int:
     return (moment // 60 + 1) * 60
 
@@ -92,20 +128,19 @@ def issue_challenge(state: ServerState, terminal: TerminalKey) -> dict[str, Any]
     return {"challenge_id": challenge_id, "challenge": challenge.hex(), "expires_at": expires_at}
 
 
-def _authorize(
-    state: ServerState, connection: Connection, station_id: str, style: str, now: int
-) -> Any:
+Issue = tuple[Any, dict[str, Any], dict[str, Any]]  # statement, its row, the answer
+
+
+def _authorize(state: ServerState, station_id: str, style: str, now: int) -> Issue:
+    """The authorization's row and the signed answer; the caller inserts the row."""
     authorization_id = os.urandom(16).hex()
     expires_at = _round_up_to_minute(now + state.config.authorization_ttl_s)
-    connection.execute(
-        _INSERT_AUTHORIZATION,
-        {
-            "authorization_id": authorization_id,
-            "station_id": station_id,
-            "ballot_style_id": style,
-            "expires_at": expires_at,
-        },
-    )
+    row = {
+        "authorization_id": authorization_id,
+        "station_id": station_id,
+        "ballot_style_id": style,
+        "expires_at": expires_at,
+    }
     payload = {
         "authorization_id": authorization_id,
         "election_id": state.election().election_id,
@@ -114,23 +149,20 @@ def _authorize(
         "expires_at": expires_at,
     }
     envelope = state.config.keys.inquiry.sign("authorization", payload).to_json()
-    return {"authorization": envelope, "expires_at": expires_at}
+    return _INSERT_AUTHORIZATION, row, {"authorization": envelope, "expires_at": expires_at}
 
 
-def _issue_pass(
-    state: ServerState, connection: Connection, station_id: str, style: str, now: int
-) -> Any:
+def _issue_pass(state: ServerState, station_id: str, style: str, now: int) -> Issue:
+    """The pass's row and the signed answer; the caller inserts the row."""
     pass_id = os.urandom(16).hex()
     expires_at = _round_up_to_minute(now + state.config.pass_ttl_s)
-    connection.execute(
-        insert(IssuedPass).values(
-            pass_id=pass_id,
-            station_id=station_id,
-            ballot_style_id=style,
-            expires_at=expires_at,
-            redeemed=False,
-        )
-    )
+    row = {
+        "pass_id": pass_id,
+        "station_id": station_id,
+        "ballot_style_id": style,
+        "expires_at": expires_at,
+        "redeemed": False,
+    }
     payload = {
         "pass_id": pass_id,
         "election_id": state.election().election_id,
@@ -139,7 +171,7 @@ def _issue_pass(
         "expires_at": expires_at,
     }
     envelope = state.config.keys.inquiry.sign("qr-pass", payload).to_json()
-    return {"qr_pass": envelope, "expires_at": expires_at}
+    return _INSERT_PASS, row, {"qr_pass": envelope, "expires_at": expires_at}
 
 
 def check_in(
@@ -148,11 +180,14 @@ def check_in(
     """Check the card's holder in at the terminal's station; answer an authorization
     (booth) or a QR pass (check-in desk).
 
-    Core statements, not the ORM, and four round trips in the transaction: take the
-    challenge (DELETE … RETURNING), read revocation + roll entry + any check-in in
-    one query, insert the check-in, insert the authorization; then the durable commit.
-    Refusals keep their order: challenge, certificate, revoked, card signature, role,
-    roll, birth date, alive, age, ballot style, already voted."""
+    Core statements, not the ORM: take the challenge (DELETE … RETURNING), read
+    revocation + roll entry + any check-in in one query, insert the check-in and the
+    authorization, then the durable commit, all in one transaction. On PostgreSQL the
+    two reads go out in one round trip and the two inserts with the COMMIT in another
+    (psycopg pipeline mode). The certificate is verified before the transaction so that
+    the reads can be sent together; a bad certificate is still reported only after the
+    challenge is found. Refusals keep their order: challenge, certificate, revoked, card
+    signature, role, roll, birth date, alive, age, ballot style, already voted."""
     try:
         answer = parse_card_answer(request.body)
     except DecodingError as error:
@@ -160,22 +195,20 @@ def check_in(
     manifest = state.election().manifest
     station = manifest.station(terminal.station_id)
     now = state.now()
+    card: Card | None = None
+    try:
+        card, card_key = read_certificate(state.config.keys.registry_public, answer)
+    except ServerError as error:
+        card_error = error
+    taken = {"challenge_id": answer.challenge_id, "terminal_id": terminal.terminal_id, "now": now}
     national_code = ""
     try:
-        with state.registry_engine.begin() as connection:
-            challenge = connection.execute(
-                _TAKE_CHALLENGE,
-                {
-                    "challenge_id": answer.challenge_id,
-                    "terminal_id": terminal.terminal_id,
-                    "now": now,
-                },
-            ).scalar_one_or_none()
+        with _transaction(state) as transaction:
+            challenge, voter, revoked = transaction.read(taken, card)
             if challenge is None:
                 raise ServerError("unknown_challenge")
-            card, card_key = read_certificate(state.config.keys.registry_public, answer)
-            voter = _voter(connection, card.card_id, card.national_code)
-            revoked = voter.revoked if voter is not None else _revoked(connection, card.card_id)
+            if card is None:
+                raise card_error
             if revoked:
                 raise ServerError("card_revoked")
             check_card_signature(card_key, answer, bytes.fromhex(challenge))
@@ -194,17 +227,19 @@ def check_in(
             national_code = card.national_code
             if voter.checked_in_station is not None:
                 raise _already_voted(voter.checked_in_station, voter.checked_in_at)
-            connection.execute(
-                _INSERT_CHECK_IN,
+            issue = _issue_pass if as_pass else _authorize
+            statement, row, reply = issue(state, station.station_id, station.ballot_style_id, now)
+            transaction.write(
                 {
                     "national_code": national_code,
                     "station_id": station.station_id,
                     "checked_in_at": now,
                 },
+                statement,
+                row,
             )
-            issue = _issue_pass if as_pass else _authorize
-            return issue(state, connection, station.station_id, station.ballot_style_id, now)  # type: ignore[no-any-return]
-    except IntegrityError as error:
+        return reply
+    except (IntegrityError, psycopg.IntegrityError) as error:
         with state.registry_engine.connect() as connection:
             existing = connection.execute(
                 _CHECK_IN_OF, {"national_code": national_code}
@@ -212,6 +247,82 @@ def check_in(
         if existing is not None:
             raise _already_voted(existing.station_id, existing.checked_in_at) from error
         raise ServerError("malformed_request", "conflicting insert") from error
+
+
+class _CoreTransaction:
+    """The check-in's statements through SQLAlchemy Core (SQLite)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def read(self, taken: dict[str, Any], card: Card | None) -> tuple[str | None, Any, bool]:
+        """The challenge (now taken), and if it was there and the card is known, the
+        voter's roll entry with any check-in, and whether the card is revoked."""
+        challenge = self.connection.execute(_TAKE_CHALLENGE, taken).scalar_one_or_none()
+        if challenge is None or card is None:
+            return challenge, None, False
+        voter = _voter(self.connection, card.card_id, card.national_code)
+        revoked = voter.revoked if voter is not None else _revoked(self.connection, card.card_id)
+        return challenge, voter, bool(revoked)
+
+    def write(self, check_in: dict[str, Any], statement: Any, row: dict[str, Any]) -> None:
+        """Insert the check-in and the authorization (or pass); commit follows."""
+        self.connection.execute(_INSERT_CHECK_IN, check_in)
+        self.connection.execute(statement, row)
+
+
+class _PostgresTransaction(_CoreTransaction):
+    """The same statements sent by psycopg itself in pipeline mode: two round trips."""
+
+    def __init__(self, connection: Connection, driver: psycopg.Connection[Any]) -> None:
+        super().__init__(connection)
+        self.driver = driver
+
+    def read(self, taken: dict[str, Any], card: Card | None) -> tuple[str | None, Any, bool]:
+        driver = self.driver
+        if card is None:
+            row = driver.execute(_PG_TAKE_CHALLENGE, taken).fetchone()
+            return (row[0] if row is not None else None), None, False
+        found = driver.cursor(row_factory=namedtuple_row)
+        with driver.pipeline():
+            took = driver.execute(_PG_TAKE_CHALLENGE, taken)
+            found.execute(_PG_VOTER, {"card_id": card.card_id, "national_code": card.national_code})
+        row = took.fetchone()
+        voter: Any = found.fetchone()
+        if row is None:
+            return None, None, False
+        if voter is not None:
+            return row[0], voter, bool(voter.revoked)
+        revoked = driver.execute(_PG_REVOKED, {"card_id": card.card_id}).fetchone()
+        return row[0], None, bool(revoked is not None and revoked[0])
+
+    def write(self, check_in: dict[str, Any], statement: Any, row: dict[str, Any]) -> None:
+        """Both inserts and the durable COMMIT in one round trip; a failure (the
+        check-in's key taken by a racing station) is raised here."""
+        driver = self.driver
+        with driver.pipeline():
+            driver.execute(_PG_INSERT_CHECK_IN, check_in)
+            driver.execute(_PG_ISSUE[statement], row)
+            driver.commit()
+
+
+@contextmanager
+def _transaction(state: ServerState) -> Iterator[_CoreTransaction]:
+    """One transaction on the registry database, committed when the block ends."""
+    engine = state.registry_engine
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as connection:
+            yield _CoreTransaction(connection)
+        return
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        try:
+            yield _PostgresTransaction(connection, driver)
+            driver.commit()  # no round trip when write() committed already
+        except BaseException:
+            driver.rollback()
+            raise
 
 
 def _voter(connection: Connection, card_id: str, national_code: str) -> Any:
@@ -262,4 +373,6 @@ def redeem_pass(
             ).scalar_one()
             raise ServerError("pass_used" if known else "pass_invalid")
         style = info.manifest.station(terminal.station_id).ballot_style_id
-        return _authorize(state, connection, terminal.station_id, style, now)  # type: ignore[no-any-return]
+        statement, row, answer = _authorize(state, terminal.station_id, style, now)
+        connection.execute(statement, row)
+        return answer
