@@ -19,12 +19,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.sql import Executable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLES = {"main": "alembic_version_ballot", "registry": "alembic_version_registry"}
@@ -77,6 +79,34 @@ def make_ephemeral_engine(url: str, durable: Engine) -> Engine:
             cursor.execute("SET synchronous_commit = off")
 
     return engine
+
+
+_POSTGRES_SQL: dict[Executable, str] = {}
+
+
+def write_once(engine: Engine, statement: Executable, parameters: dict[str, Any]) -> None:
+    """Execute one prebuilt write on an ephemeral engine (see ``make_ephemeral_engine``).
+
+    On PostgreSQL the statement (compiled once) goes straight to psycopg on a pooled
+    autocommit connection: one round trip, without SQLAlchemy's per-execution work
+    (which costs more than the INSERT). A unique-key conflict is raised as SQLAlchemy's
+    ``IntegrityError`` as before. On SQLite: an ordinary transaction."""
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as connection:
+            connection.execute(statement, parameters)
+        return
+    sql = _POSTGRES_SQL.get(statement)
+    if sql is None:
+        sql = _POSTGRES_SQL[statement] = str(statement.compile(dialect=engine.dialect))  # type: ignore[attr-defined]
+    pooled = engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        assert isinstance(driver, psycopg.Connection) and driver.autocommit
+        driver.execute(sql, parameters)
+    except psycopg.IntegrityError as error:
+        raise IntegrityError(sql, parameters, error) from error
+    finally:
+        pooled.close()
 
 
 def _postgres_engine(url: str, **options: Any) -> Engine:

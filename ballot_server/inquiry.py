@@ -21,6 +21,7 @@ from sqlalchemy import ClauseElement, Connection, bindparam, delete, exists, ins
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.exc import IntegrityError
 
+from ballot_server import db
 from ballot_server.cards import Card, check_card_signature, read_certificate
 from ballot_server.errors import ServerError
 from ballot_server.registry_models import (
@@ -45,7 +46,12 @@ VOTING_AGE = 18
 PASS_FIELDS = {"pass_id", "election_id", "station_id", "ballot_style_id", "expires_at"}
 
 # Statements built once: building one per request costs as much as executing it.
-_INSERT_CHALLENGE = insert(InquiryChallenge)
+_INSERT_CHALLENGE = insert(InquiryChallenge).values(
+    challenge_id=bindparam("challenge_id"),
+    terminal_id=bindparam("terminal_id"),
+    challenge=bindparam("challenge"),
+    expires_at=bindparam("expires_at"),
+)
 _INSERT_CHECK_IN = insert(CheckIn).values(
     national_code=bindparam("national_code"),
     station_id=bindparam("station_id"),
@@ -115,16 +121,16 @@ def issue_challenge(state: ServerState, terminal: TerminalKey) -> dict[str, Any]
     """A fresh 32-byte challenge for the voter's card, valid at this terminal only."""
     challenge_id, challenge = os.urandom(16).hex(), os.urandom(CHALLENGE_BYTES)
     expires_at = state.now() + state.config.challenge_ttl_s
-    with state.registry_ephemeral_engine.begin() as connection:
-        connection.execute(
-            _INSERT_CHALLENGE,
-            {
-                "challenge_id": challenge_id,
-                "terminal_id": terminal.terminal_id,
-                "challenge": challenge.hex(),
-                "expires_at": expires_at,
-            },
-        )
+    db.write_once(
+        state.registry_ephemeral_engine,
+        _INSERT_CHALLENGE,
+        {
+            "challenge_id": challenge_id,
+            "terminal_id": terminal.terminal_id,
+            "challenge": challenge.hex(),
+            "expires_at": expires_at,
+        },
+    )
     return {"challenge_id": challenge_id, "challenge": challenge.hex(), "expires_at": expires_at}
 
 

@@ -8,9 +8,10 @@ submissions skip freshness (see ``evote/protocol.py``).
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.exc import IntegrityError
 
+from ballot_server import db
 from ballot_server.errors import ServerError
 from ballot_server.models import RequestNonce
 from ballot_server.state import ServerState, TerminalKey
@@ -18,7 +19,11 @@ from crypto.errors import DecodingError, InvalidSignature
 from evote.protocol import TERMINAL_REQUEST, TerminalRequest, parse_terminal_request
 
 # Built once: building a statement per request costs as much as executing it.
-_INSERT_NONCE = insert(RequestNonce)
+_INSERT_NONCE = insert(RequestNonce).values(
+    terminal_id=bindparam("terminal_id"),
+    nonce=bindparam("nonce"),
+    timestamp=bindparam("timestamp"),
+)
 
 
 def authenticate(
@@ -47,15 +52,15 @@ def _check_fresh(state: ServerState, request: TerminalRequest) -> None:
     if abs(now - request.timestamp) > window:
         raise ServerError("stale_request", f"timestamp {request.timestamp}, server time {now}")
     try:
-        with state.ephemeral_engine.begin() as connection:
-            connection.execute(
-                _INSERT_NONCE,
-                {
-                    "terminal_id": request.terminal_id,
-                    "nonce": request.nonce,
-                    "timestamp": request.timestamp,
-                },
-            )
+        db.write_once(
+            state.ephemeral_engine,
+            _INSERT_NONCE,
+            {
+                "terminal_id": request.terminal_id,
+                "nonce": request.nonce,
+                "timestamp": request.timestamp,
+            },
+        )
     except IntegrityError as error:
         raise ServerError("replayed_request") from error
 
