@@ -71,7 +71,9 @@ def make_ephemeral_engine(url: str, durable: Engine) -> Engine:
     write check-ins, authorizations or ballots."""
     if not url.startswith("postgresql"):
         return durable
-    engine = _postgres_engine(url, isolation_level="AUTOCOMMIT")
+    # Autocommit: no transaction is ever left open, so nothing to roll back when a
+    # connection goes back to the pool (the reset's ROLLBACK call cost ~0.1 ms of CPU).
+    engine = _postgres_engine(url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
