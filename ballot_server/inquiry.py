@@ -277,11 +277,10 @@ class _CoreTransaction:
         self.connection.execute(statement, row)
 
 
-class _PostgresTransaction(_CoreTransaction):
+class _PostgresTransaction:
     """The same statements sent by psycopg itself in pipeline mode: two round trips."""
 
-    def __init__(self, connection: Connection, driver: psycopg.Connection[Any]) -> None:
-        super().__init__(connection)
+    def __init__(self, driver: psycopg.Connection[Any]) -> None:
         self.driver = driver
 
     def read(self, taken: dict[str, Any], card: Card | None) -> tuple[str | None, Any, bool]:
@@ -313,22 +312,26 @@ class _PostgresTransaction(_CoreTransaction):
 
 
 @contextmanager
-def _transaction(state: ServerState) -> Iterator[_CoreTransaction]:
-    """One transaction on the registry database, committed when the block ends."""
+def _transaction(state: ServerState) -> Iterator[_CoreTransaction | _PostgresTransaction]:
+    """One transaction on the registry database, committed when the block ends (on
+    PostgreSQL a pooled psycopg connection taken without a SQLAlchemy ``Connection``)."""
     engine = state.registry_engine
     if engine.dialect.name != "postgresql":
         with engine.begin() as connection:
             yield _CoreTransaction(connection)
         return
-    with engine.connect() as connection:
-        driver = connection.connection.driver_connection
+    pooled = engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
         assert isinstance(driver, psycopg.Connection)
         try:
-            yield _PostgresTransaction(connection, driver)
+            yield _PostgresTransaction(driver)
             driver.commit()  # no round trip when write() committed already
         except BaseException:
             driver.rollback()
             raise
+    finally:
+        pooled.close()
 
 
 def _voter(connection: Connection, card_id: str, national_code: str) -> Any:
