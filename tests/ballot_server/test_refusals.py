@@ -84,8 +84,7 @@ def test_card_refusals(sqlite_setup: Setup) -> None:
     refused(lambda: setup.check_in("T1", mismatched), "card_roll_mismatch")
 
 
-def test_terminal_request_refusals(sqlite_setup: Setup) -> None:
-    setup = sqlite_setup
+def test_terminal_request_refusals(setup: Setup) -> None:
     stranger = BallotServerClient(setup.server.url, "T9", SigningKey.generate())
     refused(stranger.inquiry_challenge, "unknown_terminal")
     impostor = BallotServerClient(setup.server.url, "T1", SigningKey.generate())
