@@ -137,47 +137,34 @@ def issue_challenge(state: ServerState, terminal: TerminalKey) -> dict[str, Any]
 Issue = tuple[Any, dict[str, Any], dict[str, Any]]  # statement, its row, the answer
 
 
+def _signed_grant(
+    state: ServerState, kind: str, id_field: str, station_id: str, style: str, expires_at: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A fresh one-time grant (authorization or pass): its stored row and signed envelope."""
+    fields = {
+        id_field: os.urandom(16).hex(),
+        "station_id": station_id,
+        "ballot_style_id": style,
+        "expires_at": expires_at,
+    }
+    payload = {**fields, "election_id": state.election().election_id}
+    return fields, state.config.keys.inquiry.sign(kind, payload).to_json()
+
+
 def _authorize(state: ServerState, station_id: str, style: str, now: int) -> Issue:
     """The authorization's row and the signed answer; the caller inserts the row."""
-    authorization_id = os.urandom(16).hex()
     expires_at = _round_up_to_minute(now + state.config.authorization_ttl_s)
-    row = {
-        "authorization_id": authorization_id,
-        "station_id": station_id,
-        "ballot_style_id": style,
-        "expires_at": expires_at,
-    }
-    payload = {
-        "authorization_id": authorization_id,
-        "election_id": state.election().election_id,
-        "station_id": station_id,
-        "ballot_style_id": style,
-        "expires_at": expires_at,
-    }
-    envelope = state.config.keys.inquiry.sign("authorization", payload).to_json()
+    row, envelope = _signed_grant(
+        state, "authorization", "authorization_id", station_id, style, expires_at
+    )
     return _INSERT_AUTHORIZATION, row, {"authorization": envelope, "expires_at": expires_at}
 
 
 def _issue_pass(state: ServerState, station_id: str, style: str, now: int) -> Issue:
     """The pass's row and the signed answer; the caller inserts the row."""
-    pass_id = os.urandom(16).hex()
     expires_at = _round_up_to_minute(now + state.config.pass_ttl_s)
-    row = {
-        "pass_id": pass_id,
-        "station_id": station_id,
-        "ballot_style_id": style,
-        "expires_at": expires_at,
-        "redeemed": False,
-    }
-    payload = {
-        "pass_id": pass_id,
-        "election_id": state.election().election_id,
-        "station_id": station_id,
-        "ballot_style_id": style,
-        "expires_at": expires_at,
-    }
-    envelope = state.config.keys.inquiry.sign("qr-pass", payload).to_json()
-    return _INSERT_PASS, row, {"qr_pass": envelope, "expires_at": expires_at}
+    row, envelope = _signed_grant(state, "qr-pass", "pass_id", station_id, style, expires_at)
+    return _INSERT_PASS, {**row, "redeemed": False}, {"qr_pass": envelope, "expires_at": expires_at}
 
 
 def check_in(

@@ -160,11 +160,8 @@ class Booth:
                 self.reader.power_on()
                 holder = self.reader.read_holder()
                 tries_left = self.reader.pin_tries_left()
-            except (CardRemoved, NoCard):
-                self.cancel()
-                return
             except DeviceError as error:
-                self.refuse(Notice.of(error.code))
+                self._card_failed(error)
                 return
         refusal = self._card_refusal(holder, tries_left)
         if refusal is not None:
@@ -231,11 +228,8 @@ class Booth:
             except PinBlocked:
                 self.refuse(Notice.of("pin_blocked"))
                 return
-            except (CardRemoved, NoCard):
-                self.cancel()
-                return
             except DeviceError as error:
-                self.refuse(Notice.of(error.code))
+                self._card_failed(error)
                 return
             with self.session.lock:
                 self.fire(Event.PIN_OK, tries_left=None)
@@ -243,6 +237,13 @@ class Booth:
                     self.fire(Event.OFFICIAL_AUTHORIZED)
                     return
         self._worker.submit(self._inquire, self._check_in_with_card)
+
+    def _card_failed(self, error: DeviceError) -> None:
+        """A card pulled out cancels the session; any other device failure refuses it."""
+        if isinstance(error, CardRemoved | NoCard):
+            self.cancel()
+        else:
+            self.refuse(Notice.of(error.code))
 
     def card_answer(self, challenge: dict[str, Any]) -> bytes:
         """INTERNAL AUTHENTICATE over a server challenge (voter check-in or poll action)."""
@@ -270,11 +271,8 @@ class Booth:
         except ServerUnreachable:
             self.refuse(Notice.of("server_unreachable"))
             return
-        except (CardRemoved, NoCard):
-            self.cancel()
-            return
         except DeviceError as error:
-            self.refuse(Notice.of(error.code))
+            self._card_failed(error)
             return
         except (CryptoError, KeyError, TypeError):
             self.refuse(Notice.of("authorization_invalid"))

@@ -14,7 +14,7 @@ from evote import protocol
 from evote.client import ServerRefused, ServerUnreachable
 from terminal import printing
 from terminal.booth import Booth
-from terminal.devices.errors import CardRemoved, DeviceError, NoCard
+from terminal.devices.errors import DeviceError
 from terminal.errors import IllegalTransition, TerminalError
 from terminal.i18n import text
 from terminal.notices import Notice
@@ -53,8 +53,6 @@ def poll_action(booth: Booth, action: str) -> Notice:
         return _notice(booth, Notice.from_refusal(error))
     except ServerUnreachable:
         return _notice(booth, Notice.of("server_unreachable"))
-    except (CardRemoved, NoCard) as error:
-        return _notice(booth, Notice.of(error.code))
     except DeviceError as error:
         return _notice(booth, Notice.of(error.code))
     booth.set_polls_state(str(answer.get("state", booth.polls_state)))
