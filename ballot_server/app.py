@@ -18,7 +18,9 @@ HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_lar
 
 
 def create_app(config: ServerConfig | None = None) -> Flask:
-    """Build the app; migrations run here unless ``config.run_migrations`` is off."""
+    """Build the app for ``config.services``; migrations run here unless
+    ``config.run_migrations`` is off. An inquiry-only app serves the inquiry
+    endpoints and opens only the registry database."""
     from ballot_server.blueprints import admin, board, inquiry, intake, polls
 
     config = config or ServerConfig.from_env()
@@ -27,9 +29,13 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = True  # type: ignore[attr-defined]
     app.extensions["evote"] = ServerState(config)
-    for blueprint in (inquiry.blueprint, intake.blueprint, polls.blueprint, board.blueprint):
-        app.register_blueprint(blueprint)
-    app.register_blueprint(admin.blueprint)
+    blueprints = {
+        "inquiry": (inquiry.blueprint,),
+        "intake": (intake.blueprint, polls.blueprint, board.blueprint, admin.blueprint),
+    }
+    for service in config.services:
+        for blueprint in blueprints[service]:
+            app.register_blueprint(blueprint)
 
     @app.errorhandler(ServerError)
     def _refused(error: ServerError) -> ResponseReturnValue:

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ballot_server.config import ServerConfig
+from ballot_server.config import SERVICES, ServerConfig, parse_services
 from ballot_server.errors import ServerError, SetupError
 from ballot_server.keys import KeySet, load_keys, save_keys
 from ballot_server.state import ServerState
@@ -67,13 +67,25 @@ def server() -> None:
 @DATA_DIR
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-def run(data_dir: Path, host: str, port: int) -> None:
+@click.option(
+    "--services",
+    default=",".join(SERVICES),
+    show_default=True,
+    help="What this process serves: intake, inquiry, or both (the inquiry needs only "
+    "the registry database).",
+)
+def run(data_dir: Path, host: str, port: int, services: str) -> None:
     """Run the development server (use gunicorn in production, docs/server.md)."""
     from ballot_server.app import create_app
 
     if not (data_dir / "keys" / "server.key").exists():
         _fail(f"{data_dir}/keys: no keys; run `evote server init` first")
-    create_app(ServerConfig.for_data_dir(data_dir)).run(host=host, port=port, threaded=True)
+    try:
+        chosen = parse_services(services)
+    except ValueError as error:
+        _fail(str(error))
+    config = ServerConfig.for_data_dir(data_dir, services=chosen)
+    create_app(config).run(host=host, port=port, threaded=True)
 
 
 @server.command()

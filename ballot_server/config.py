@@ -11,6 +11,16 @@ from pathlib import Path
 from ballot_server.keys import KeySet, load_keys
 
 DEFAULT_DATA_DIR = "evote-data"
+SERVICES = ("intake", "inquiry")
+
+
+def parse_services(text: str) -> tuple[str, ...]:
+    """``"inquiry"``, ``"intake,inquiry"`` …: the services one server process runs."""
+    services = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(set(services) - set(SERVICES))
+    if unknown or not services:
+        raise ValueError(f"services: expected some of {', '.join(SERVICES)}, got {text!r}")
+    return services
 
 
 def _now() -> int:
@@ -19,7 +29,11 @@ def _now() -> int:
 
 @dataclass
 class ServerConfig:
-    """Everything the app factory needs; ``clock`` is injectable so tests can move time."""
+    """Everything the app factory needs; ``clock`` is injectable so tests can move time.
+
+    ``services`` says what this process serves: ``intake`` (ballots, polls, board,
+    turnout, admin: needs both databases) and ``inquiry`` (challenges, check-ins,
+    passes: needs only the registry database), or both (the default)."""
 
     database_url: str
     registry_database_url: str
@@ -32,11 +46,13 @@ class ServerConfig:
     max_request_bytes: int = 512 * 1024
     run_migrations: bool = True
     clock: Callable[[], int] = field(default=_now)
+    services: tuple[str, ...] = SERVICES
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, **overrides: object) -> ServerConfig:
         """Defaults: two SQLite files in ``data_dir``; EVOTE_DATABASE_URL and
-        EVOTE_REGISTRY_DATABASE_URL override them (PostgreSQL in production)."""
+        EVOTE_REGISTRY_DATABASE_URL override them (PostgreSQL in production), and
+        EVOTE_SERVICES (e.g. ``inquiry``) says which services run."""
         data_dir = Path(data_dir)
         database_url = os.environ.get(
             "EVOTE_DATABASE_URL", f"sqlite:///{(data_dir / 'ballot.sqlite').resolve()}"
@@ -44,6 +60,8 @@ class ServerConfig:
         registry_url = os.environ.get(
             "EVOTE_REGISTRY_DATABASE_URL", f"sqlite:///{(data_dir / 'registry.sqlite').resolve()}"
         )
+        if "EVOTE_SERVICES" in os.environ:
+            overrides.setdefault("services", parse_services(os.environ["EVOTE_SERVICES"]))
         return cls(database_url, registry_url, load_keys(data_dir / "keys"), **overrides)  # type: ignore[arg-type]
 
     @classmethod

@@ -6,6 +6,11 @@ for one voter cannot both insert it: the loser's transaction fails on the key
 ``already_voted``. The authorization is issued in the same transaction but in
 a table with no voter column, and its expiry is rounded up to the minute so
 that times do not join the two tables either.
+
+Everything here runs on the registry database alone (``state.inquiry_gate``,
+``state.inquiry_manifest``), so the inquiry can be deployed apart from ballot
+intake. Challenges are MACs, not rows (``challenges.py``): issuing one writes
+only the request's nonce.
 """
 
 from __future__ import annotations
@@ -13,44 +18,63 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import ClauseElement, Connection, bindparam, delete, exists, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as insert_or_skip
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.exc import IntegrityError
 
-from ballot_server import db
 from ballot_server.cards import Card, check_card_signature, read_certificate
+from ballot_server.challenges import Challenge
 from ballot_server.errors import ServerError
 from ballot_server.registry_models import (
     CheckIn,
-    InquiryChallenge,
+    InquiryNonce,
     IssuedAuthorization,
     IssuedPass,
     RevokedCard,
     RollEntry,
+    SpentChallenge,
 )
-from ballot_server.state import ServerState, TerminalKey
+from ballot_server.requests import (
+    authenticate,
+    check_window,
+    nonce_row,
+    prune_nonces,
+    verify_signed,
+)
+from ballot_server.state import ServerState
 from crypto.errors import CryptoError, DecodingError
+from evote import protocol
 from evote.jalali import age_on, parse_jalali
-from evote.protocol import (
-    CHALLENGE_BYTES,
-    TerminalRequest,
-    parse_card_answer,
-    parse_pass_body,
-)
+from evote.protocol import parse_card_answer, parse_pass_body
 
 VOTING_AGE = 18
 PASS_FIELDS = {"pass_id", "election_id", "station_id", "ballot_style_id", "expires_at"}
+PRUNE_EVERY_S = 60
 
 # Statements built once: building one per request costs as much as executing it.
-_INSERT_CHALLENGE = insert(InquiryChallenge).values(
-    challenge_id=bindparam("challenge_id"),
-    terminal_id=bindparam("terminal_id"),
-    challenge=bindparam("challenge"),
-    expires_at=bindparam("expires_at"),
+# ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike) answers "already there" with
+# no row instead of an error, which would abort the rest of a pipeline.
+_RECORD_NONCE = (
+    insert_or_skip(InquiryNonce)
+    .values(
+        terminal_id=bindparam("terminal_id"),
+        nonce=bindparam("nonce"),
+        timestamp=bindparam("timestamp"),
+    )
+    .on_conflict_do_nothing()
+    .returning(InquiryNonce.nonce)
+)
+_SPEND_CHALLENGE = (
+    insert_or_skip(SpentChallenge)
+    .values(challenge_id=bindparam("challenge_id"), expires_at=bindparam("expires_at"))
+    .on_conflict_do_nothing()
+    .returning(SpentChallenge.challenge_id)
 )
 _INSERT_CHECK_IN = insert(CheckIn).values(
     national_code=bindparam("national_code"),
@@ -69,15 +93,6 @@ _INSERT_PASS = insert(IssuedPass).values(
     ballot_style_id=bindparam("ballot_style_id"),
     expires_at=bindparam("expires_at"),
     redeemed=bindparam("redeemed"),
-)
-_TAKE_CHALLENGE = (
-    delete(InquiryChallenge)
-    .where(
-        InquiryChallenge.challenge_id == bindparam("challenge_id"),
-        InquiryChallenge.terminal_id == bindparam("terminal_id"),
-        InquiryChallenge.expires_at >= bindparam("now"),
-    )
-    .returning(InquiryChallenge.challenge)
 )
 _REVOKED = select(exists().where(RevokedCard.card_id == bindparam("card_id")))
 _VOTER = (
@@ -103,7 +118,8 @@ def _postgres_sql(statement: ClauseElement) -> str:
 
 
 # The same statements as SQL text for psycopg itself (the check-in's PostgreSQL path).
-_PG_TAKE_CHALLENGE = _postgres_sql(_TAKE_CHALLENGE)
+_PG_RECORD_NONCE = _postgres_sql(_RECORD_NONCE)
+_PG_SPEND_CHALLENGE = _postgres_sql(_SPEND_CHALLENGE)
 _PG_VOTER = _postgres_sql(_VOTER)
 _PG_REVOKED = _postgres_sql(_REVOKED)
 _PG_INSERT_CHECK_IN = _postgres_sql(_INSERT_CHECK_IN)
@@ -117,21 +133,28 @@ def _round_up_to_minute(moment: int) -> int:
     return (moment // 60 + 1) * 60
 
 
-def issue_challenge(state: ServerState, terminal: TerminalKey) -> dict[str, Any]:
+def issue_challenge(state: ServerState, data: object) -> dict[str, Any]:
     """A fresh 32-byte challenge for the voter's card, valid at this terminal only."""
-    challenge_id, challenge = os.urandom(16).hex(), os.urandom(CHALLENGE_BYTES)
-    expires_at = state.now() + state.config.challenge_ttl_s
-    db.write_once(
-        state.registry_ephemeral_engine,
-        _INSERT_CHALLENGE,
-        {
-            "challenge_id": challenge_id,
-            "terminal_id": terminal.terminal_id,
-            "challenge": challenge.hex(),
-            "expires_at": expires_at,
-        },
-    )
-    return {"challenge_id": challenge_id, "challenge": challenge.hex(), "expires_at": expires_at}
+    _, terminal = authenticate(state.inquiry_gate, data, protocol.ACTION_INQUIRY_CHALLENGE)
+    now = state.now()
+    _prune_if_due(state, now)
+    challenge = state.challenge_key.issue(terminal.terminal_id, now + state.config.challenge_ttl_s)
+    return {
+        "challenge_id": challenge.challenge_id,
+        "challenge": challenge.challenge.hex(),
+        "expires_at": challenge.expires_at,
+    }
+
+
+def _prune_if_due(state: ServerState, now: int) -> None:
+    """Forget spent challenges past their expiry and nonces past the window (an expired
+    challenge or a stale request is refused without them), once a minute per process."""
+    if now - state.inquiry_pruned_at < PRUNE_EVERY_S:
+        return
+    state.inquiry_pruned_at = now
+    prune_nonces(state.inquiry_gate)
+    with state.registry_ephemeral_engine.begin() as connection:
+        connection.execute(delete(SpentChallenge).where(SpentChallenge.expires_at < now))
 
 
 Issue = tuple[Any, dict[str, Any], dict[str, Any]]  # statement, its row, the answer
@@ -147,7 +170,7 @@ def _signed_grant(
         "ballot_style_id": style,
         "expires_at": expires_at,
     }
-    payload = {**fields, "election_id": state.election().election_id}
+    payload = {**fields, "election_id": state.inquiry_manifest().election_id}
     return fields, state.config.keys.inquiry.sign(kind, payload).to_json()
 
 
@@ -167,46 +190,62 @@ def _issue_pass(state: ServerState, station_id: str, style: str, now: int) -> Is
     return _INSERT_PASS, {**row, "redeemed": False}, {"qr_pass": envelope, "expires_at": expires_at}
 
 
-def check_in(
-    state: ServerState, request: TerminalRequest, terminal: TerminalKey, *, as_pass: bool = False
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Found:
+    """What the check-in's first round trip learnt."""
+
+    fresh_nonce: bool
+    challenge_spent_now: bool
+    voter: Any
+    revoked: bool
+
+
+def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict[str, Any]:
     """Check the card's holder in at the terminal's station; answer an authorization
     (booth) or a QR pass (check-in desk).
 
-    Core statements, not the ORM: take the challenge (DELETE … RETURNING), read
-    revocation + roll entry + any check-in in one query, insert the check-in and the
-    authorization, then the durable commit, all in one transaction. On PostgreSQL the
-    two reads go out in one round trip and the two inserts with the COMMIT in another
-    (psycopg pipeline mode). The certificate is verified before the transaction so that
-    the reads can be sent together; a bad certificate is still reported only after the
-    challenge is found. Refusals keep their order: challenge, certificate, revoked, card
-    signature, role, roll, birth date, alive, age, ballot style, already voted."""
+    The signatures, the request's time window, the challenge's MAC and expiry and
+    the certificate are checked first, in memory. Then one transaction: record the
+    request's nonce, spend the challenge, read revocation + roll entry + any
+    check-in; insert the check-in and the authorization; the durable commit. On
+    PostgreSQL the first three go out in one round trip and the inserts with the
+    COMMIT in another (psycopg pipeline mode). A refusal commits the nonce and the
+    spent challenge (a refused answer cannot be replayed either) and nothing else.
+    Refusals keep their order: replayed request, challenge, certificate, revoked,
+    card signature, role, roll, birth date, alive, age, ballot style, already voted."""
+    gate = state.inquiry_gate
+    action = protocol.ACTION_ISSUE_PASS if as_pass else protocol.ACTION_CHECK_IN
+    request, terminal = verify_signed(gate, data, action)
+    check_window(gate, request)
     try:
         answer = parse_card_answer(request.body)
     except DecodingError as error:
         raise ServerError("malformed_request", str(error)) from error
-    manifest = state.election().manifest
+    manifest = state.inquiry_manifest()
     station = manifest.station(terminal.station_id)
     now = state.now()
+    challenge = state.challenge_key.recognise(terminal.terminal_id, answer.challenge_id, now)
     card: Card | None = None
     try:
         card, card_key = read_certificate(state.config.keys.registry_public, answer)
     except ServerError as error:
         card_error = error
-    taken = {"challenge_id": answer.challenge_id, "terminal_id": terminal.terminal_id, "now": now}
     national_code = ""
     try:
         with _transaction(state) as transaction:
-            challenge, voter, revoked = transaction.read(taken, card)
-            if challenge is None:
+            found = transaction.read(nonce_row(request), challenge, card)
+            if not found.fresh_nonce:
+                raise ServerError("replayed_request")
+            if challenge is None or not found.challenge_spent_now:
                 raise ServerError("unknown_challenge")
             if card is None:
                 raise card_error
-            if revoked:
+            if found.revoked:
                 raise ServerError("card_revoked")
-            check_card_signature(card_key, answer, bytes.fromhex(challenge))
+            check_card_signature(card_key, answer, challenge.challenge)
             if card.role != "voter":
                 raise ServerError("not_a_voter_card")
+            voter = found.voter
             if voter is None:
                 raise ServerError("not_on_roll")
             if voter.birth_date != card.birth_date:
@@ -242,21 +281,31 @@ def check_in(
         raise ServerError("malformed_request", "conflicting insert") from error
 
 
+def _spend(challenge: Challenge) -> dict[str, Any]:
+    return {"challenge_id": challenge.challenge_id, "expires_at": challenge.expires_at}
+
+
 class _CoreTransaction:
     """The check-in's statements through SQLAlchemy Core (SQLite)."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def read(self, taken: dict[str, Any], card: Card | None) -> tuple[str | None, Any, bool]:
-        """The challenge (now taken), and if it was there and the card is known, the
-        voter's roll entry with any check-in, and whether the card is revoked."""
-        challenge = self.connection.execute(_TAKE_CHALLENGE, taken).scalar_one_or_none()
-        if challenge is None or card is None:
-            return challenge, None, False
-        voter = _voter(self.connection, card.card_id, card.national_code)
+    def read(self, nonce: dict[str, Any], challenge: Challenge | None, card: Card | None) -> _Found:
+        """Record the nonce, spend the challenge if it is one of ours, and if so and the
+        card is known read the voter's roll entry with any check-in and revocation."""
+        execute = self.connection.execute
+        fresh_nonce = execute(_RECORD_NONCE, nonce).first() is not None
+        if challenge is None:
+            return _Found(fresh_nonce, False, None, False)
+        spent_now = execute(_SPEND_CHALLENGE, _spend(challenge)).first() is not None
+        if card is None:
+            return _Found(fresh_nonce, spent_now, None, False)
+        voter = execute(
+            _VOTER, {"card_id": card.card_id, "national_code": card.national_code}
+        ).one_or_none()
         revoked = voter.revoked if voter is not None else _revoked(self.connection, card.card_id)
-        return challenge, voter, bool(revoked)
+        return _Found(fresh_nonce, spent_now, voter, bool(revoked))
 
     def write(self, check_in: dict[str, Any], statement: Any, row: dict[str, Any]) -> None:
         """Insert the check-in and the authorization (or pass); commit follows."""
@@ -270,23 +319,27 @@ class _PostgresTransaction:
     def __init__(self, driver: psycopg.Connection[Any]) -> None:
         self.driver = driver
 
-    def read(self, taken: dict[str, Any], card: Card | None) -> tuple[str | None, Any, bool]:
+    def read(self, nonce: dict[str, Any], challenge: Challenge | None, card: Card | None) -> _Found:
         driver = self.driver
-        if card is None:
-            row = driver.execute(_PG_TAKE_CHALLENGE, taken).fetchone()
-            return (row[0] if row is not None else None), None, False
-        found = driver.cursor(row_factory=namedtuple_row)
+        spent = found = None
         with driver.pipeline():
-            took = driver.execute(_PG_TAKE_CHALLENGE, taken)
-            found.execute(_PG_VOTER, {"card_id": card.card_id, "national_code": card.national_code})
-        row = took.fetchone()
+            recorded = driver.execute(_PG_RECORD_NONCE, nonce)
+            if challenge is not None:
+                spent = driver.execute(_PG_SPEND_CHALLENGE, _spend(challenge))
+                if card is not None:
+                    found = driver.cursor(row_factory=namedtuple_row)
+                    found.execute(
+                        _PG_VOTER, {"card_id": card.card_id, "national_code": card.national_code}
+                    )
+        fresh_nonce = recorded.fetchone() is not None
+        spent_now = spent is not None and spent.fetchone() is not None
+        if found is None or card is None:
+            return _Found(fresh_nonce, spent_now, None, False)
         voter: Any = found.fetchone()
-        if row is None:
-            return None, None, False
         if voter is not None:
-            return row[0], voter, bool(voter.revoked)
+            return _Found(fresh_nonce, spent_now, voter, bool(voter.revoked))
         revoked = driver.execute(_PG_REVOKED, {"card_id": card.card_id}).fetchone()
-        return row[0], None, bool(revoked is not None and revoked[0])
+        return _Found(fresh_nonce, spent_now, None, bool(revoked is not None and revoked[0]))
 
     def write(self, check_in: dict[str, Any], statement: Any, row: dict[str, Any]) -> None:
         """Both inserts and the durable COMMIT in one round trip; a failure (the
@@ -300,12 +353,20 @@ class _PostgresTransaction:
 
 @contextmanager
 def _transaction(state: ServerState) -> Iterator[_CoreTransaction | _PostgresTransaction]:
-    """One transaction on the registry database, committed when the block ends (on
-    PostgreSQL a pooled psycopg connection taken without a SQLAlchemy ``Connection``)."""
+    """One transaction on the registry database, committed when the block ends or
+    refuses (``ServerError``: keep the nonce and the spent challenge), rolled back on
+    any other error. On PostgreSQL a pooled psycopg connection is used without a
+    SQLAlchemy ``Connection`` around it."""
     engine = state.registry_engine
     if engine.dialect.name != "postgresql":
-        with engine.begin() as connection:
-            yield _CoreTransaction(connection)
+        with engine.connect() as connection:
+            connection.begin()
+            try:
+                yield _CoreTransaction(connection)
+            except ServerError:
+                connection.commit()
+                raise
+            connection.commit()
         return
     pooled = engine.raw_connection()
     try:
@@ -313,19 +374,15 @@ def _transaction(state: ServerState) -> Iterator[_CoreTransaction | _PostgresTra
         assert isinstance(driver, psycopg.Connection)
         try:
             yield _PostgresTransaction(driver)
-            driver.commit()  # no round trip when write() committed already
+        except ServerError:
+            driver.commit()
+            raise
         except BaseException:
             driver.rollback()
             raise
+        driver.commit()  # no round trip when write() committed already
     finally:
         pooled.close()
-
-
-def _voter(connection: Connection, card_id: str, national_code: str) -> Any:
-    """The roll entry, whether the card is revoked and any check-in, in one query."""
-    return connection.execute(
-        _VOTER, {"card_id": card_id, "national_code": national_code}
-    ).one_or_none()
 
 
 def _revoked(connection: Connection, card_id: str) -> bool:
@@ -338,10 +395,9 @@ def _already_voted(station_id: str, checked_in_at: int) -> ServerError:
     )
 
 
-def redeem_pass(
-    state: ServerState, request: TerminalRequest, terminal: TerminalKey
-) -> dict[str, Any]:
+def redeem_pass(state: ServerState, data: object) -> dict[str, Any]:
     """Trade a one-time QR pass for an authorization at the pass's station."""
+    request, terminal = authenticate(state.inquiry_gate, data, protocol.ACTION_REDEEM_PASS)
     try:
         envelope = parse_pass_body(request.body)
         payload = envelope.verify("qr-pass", state.config.keys.inquiry.public_key)
@@ -349,9 +405,9 @@ def redeem_pass(
         raise ServerError("pass_invalid", str(error)) from error
     if not isinstance(payload, dict) or set(payload) != PASS_FIELDS:
         raise ServerError("pass_invalid", "fields")
-    info = state.election()
+    manifest = state.inquiry_manifest()
     now = state.now()
-    if payload["election_id"] != info.election_id:
+    if payload["election_id"] != manifest.election_id:
         raise ServerError("pass_invalid", "another election")
     if payload["station_id"] != terminal.station_id:
         raise ServerError("pass_wrong_station")
@@ -368,7 +424,7 @@ def redeem_pass(
                 select(exists().where(IssuedPass.pass_id == payload["pass_id"]))
             ).scalar_one()
             raise ServerError("pass_used" if known else "pass_invalid")
-        style = info.manifest.station(terminal.station_id).ballot_style_id
+        style = manifest.station(terminal.station_id).ballot_style_id
         statement, row, answer = _authorize(state, terminal.station_id, style, now)
         connection.execute(statement, row)
         return answer

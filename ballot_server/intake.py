@@ -33,7 +33,7 @@ from ballot_server.models import (
 )
 from ballot_server.polls import PollState
 from ballot_server.reports import reissue_closing_report
-from ballot_server.requests import authenticate
+from ballot_server.requests import verify_signed
 from ballot_server.state import ServerState, TerminalKey
 from crypto.ballot import verify_ballot, verify_challenge
 from crypto.canonical import canonical_json
@@ -85,7 +85,7 @@ _INSERT_RECEIPT = insert(Receipt)
 
 def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
     """Take one cast or challenge request; answer a receipt or the challenge's result."""
-    request, terminal = authenticate(state, data, action, fresh=False)
+    request, terminal = verify_signed(state.intake_gate, data, action)
     now = state.now()
     if request.timestamp > now + state.config.request_window_s:
         raise ServerError("stale_request", "timestamp in the future")

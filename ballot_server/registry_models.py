@@ -4,11 +4,15 @@ Check-ins record who voted where and when; authorizations and passes record
 what was issued, by station and expiry only. No column joins a check-in to an
 authorization or a pass, and authorization expiries are rounded to the minute
 so that timing does not join them either.
+
+The inquiry service needs nothing from the intake database: HQ writes the
+signed manifest and every terminal's key here too (``setup.py``), and the
+inquiry keeps its own replay records (request nonces, spent card challenges).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, String
+from sqlalchemy import BigInteger, Boolean, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -65,12 +69,41 @@ class IssuedPass(RegistryBase):
     redeemed: Mapped[bool] = mapped_column(Boolean)
 
 
-class InquiryChallenge(RegistryBase):
-    """A fresh challenge for a voter's card, bound to the terminal it was issued to."""
+class InquiryElection(RegistryBase):
+    """The election the inquiry serves: HQ's signed manifest (checked again on load)."""
 
-    __tablename__ = "inquiry_challenges"
+    __tablename__ = "inquiry_election"
 
-    challenge_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    terminal_id: Mapped[str] = mapped_column(String(64))
-    challenge: Mapped[str] = mapped_column(String(64))
+    election_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    manifest_envelope: Mapped[str] = mapped_column(Text)
+
+
+class InquiryTerminal(RegistryBase):
+    """A terminal's key and station, as registered by HQ (the intake keeps its own copy)."""
+
+    __tablename__ = "inquiry_terminals"
+
+    terminal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class InquiryNonce(RegistryBase):
+    """Nonces of inquiry requests seen inside the time window (replay protection)."""
+
+    __tablename__ = "inquiry_nonces"
+
+    terminal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class SpentChallenge(RegistryBase):
+    """A card challenge already answered (``challenges.py``): each is good for one answer.
+
+    Challenges themselves are not stored; they are MACs the inquiry recomputes."""
+
+    __tablename__ = "spent_challenges"
+
+    challenge_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -1,9 +1,13 @@
 """Authenticating terminal requests: known terminal, valid signature, fresh and unseen.
 
-Freshness: the signed timestamp must lie within ``request_window_s`` of the
-server clock and the nonce must not have been seen from that terminal; nonces
-are kept for twice the window, so a replay is refused either way. Ballot
-submissions skip freshness (see ``evote/protocol.py``).
+Freshness: the signed timestamp must lie within the gate's window of the server
+clock and the nonce must not have been seen from that terminal; nonces are kept
+for twice the window, so a replay is refused either way. Each service checks
+requests at its own gate (``state.RequestGate``): the intake against its
+terminal table and ``request_nonces``, the inquiry against its own copies in
+the registry database. Ballot submissions skip freshness (see
+``evote/protocol.py``); a check-in records its nonce inside its own transaction
+(``inquiry.py``).
 """
 
 from __future__ import annotations
@@ -14,59 +18,71 @@ from sqlalchemy.exc import IntegrityError
 from ballot_server import db
 from ballot_server.errors import ServerError
 from ballot_server.models import RequestNonce
-from ballot_server.state import ServerState, TerminalKey
+from ballot_server.registry_models import InquiryNonce
+from ballot_server.state import RequestGate, TerminalKey
 from crypto.errors import DecodingError, InvalidSignature
 from evote.protocol import TERMINAL_REQUEST, TerminalRequest, parse_terminal_request
 
 # Built once: building a statement per request costs as much as executing it.
-_INSERT_NONCE = insert(RequestNonce).values(
-    terminal_id=bindparam("terminal_id"),
-    nonce=bindparam("nonce"),
-    timestamp=bindparam("timestamp"),
-)
+_INSERT_NONCE = {
+    table: insert(table).values(
+        terminal_id=bindparam("terminal_id"),
+        nonce=bindparam("nonce"),
+        timestamp=bindparam("timestamp"),
+    )
+    for table in (RequestNonce, InquiryNonce)
+}
 
 
-def authenticate(
-    state: ServerState, data: object, action: str, *, fresh: bool = True
+def verify_signed(
+    gate: RequestGate, data: object, action: str
 ) -> tuple[TerminalRequest, TerminalKey]:
-    """Decode and authenticate a terminal request for ``action``, or raise ServerError."""
+    """Decode a terminal request for ``action`` and check its signature; freshness is
+    the caller's (``authenticate`` checks it too)."""
     try:
         request = parse_terminal_request(data)
     except DecodingError as error:
         raise ServerError("malformed_request", str(error)) from error
     if request.action != action:
         raise ServerError("malformed_request", f"expected action {action!r}")
-    terminal = state.terminal(request.terminal_id)
+    terminal = gate.terminal(request.terminal_id)
     try:
         request.envelope.verify(TERMINAL_REQUEST, terminal.public_key)
     except InvalidSignature as error:
         raise ServerError("bad_signature", str(error)) from error
-    if fresh:
-        _check_fresh(state, request)
     return request, terminal
 
 
-def _check_fresh(state: ServerState, request: TerminalRequest) -> None:
-    now = state.now()
-    window = state.config.request_window_s
-    if abs(now - request.timestamp) > window:
-        raise ServerError("stale_request", f"timestamp {request.timestamp}, server time {now}")
+def authenticate(
+    gate: RequestGate, data: object, action: str
+) -> tuple[TerminalRequest, TerminalKey]:
+    """Decode, verify and check the freshness of a terminal request, or raise ServerError."""
+    request, terminal = verify_signed(gate, data, action)
+    check_window(gate, request)
     try:
-        db.write_once(
-            state.ephemeral_engine,
-            _INSERT_NONCE,
-            {
-                "terminal_id": request.terminal_id,
-                "nonce": request.nonce,
-                "timestamp": request.timestamp,
-            },
-        )
+        db.write_once(gate.nonce_engine, _INSERT_NONCE[gate.nonce_table], nonce_row(request))
     except IntegrityError as error:
         raise ServerError("replayed_request") from error
+    return request, terminal
 
 
-def prune_nonces(state: ServerState) -> None:
+def check_window(gate: RequestGate, request: TerminalRequest) -> None:
+    now = gate.clock()
+    if abs(now - request.timestamp) > gate.window_s:
+        raise ServerError("stale_request", f"timestamp {request.timestamp}, server time {now}")
+
+
+def nonce_row(request: TerminalRequest) -> dict[str, object]:
+    return {
+        "terminal_id": request.terminal_id,
+        "nonce": request.nonce,
+        "timestamp": request.timestamp,
+    }
+
+
+def prune_nonces(gate: RequestGate) -> None:
     """Forget nonces too old to pass the time window anyway."""
-    horizon = state.now() - 2 * state.config.request_window_s
-    with state.sessions.begin() as session:
-        session.execute(delete(RequestNonce).where(RequestNonce.timestamp < horizon))
+    horizon = gate.clock() - 2 * gate.window_s
+    table = gate.nonce_table
+    with gate.nonce_engine.begin() as connection:
+        connection.execute(delete(table).where(table.timestamp < horizon))

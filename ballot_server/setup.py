@@ -3,6 +3,11 @@
 ``create_election`` checks HQ's signature on the manifest and the trustees'
 proofs, stores the election, its stations and the roll, and records the event
 in the audit log. ``register_terminal`` binds a terminal key to a station.
+Both write the inquiry's copies (manifest, terminal key) to the registry
+database too, so that the inquiry can be deployed apart from the intake. The
+two databases commit one after the other (the registry first, when the
+sessions close in reverse order); a failure in between is reported and the
+step can be re-run once the leftover copy is removed.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from ballot_server.errors import SetupError
 from ballot_server.keys import KeySet
 from ballot_server.models import Election, Station, Terminal
 from ballot_server.polls import PollState
-from ballot_server.registry_models import RevokedCard
+from ballot_server.registry_models import InquiryElection, InquiryTerminal, RevokedCard
 from ballot_server.roll import RollRow, insert_roll, parse_roll
 from ballot_server.state import ServerState
 from crypto.canonical import canonical_json
@@ -93,13 +98,20 @@ def create_election(
         raise SetupError(f"trustees: {error}") from error
     now = state.now()
     ordered = sorted(trustees, key=lambda trustee: trustee.index)
-    with state.sessions.begin() as session:
+    manifest_text = canonical_json(signed_manifest).decode("utf-8")
+    with state.sessions.begin() as session, state.registry_sessions.begin() as registry:
         if session.execute(select(Election)).first() is not None:
             raise SetupError("an election already exists in this database")
+        if registry.execute(select(InquiryElection)).first() is not None:
+            raise SetupError("an election already exists in the registry database")
+        # The inquiry's own copy: it can then run without this (intake) database.
+        registry.add(
+            InquiryElection(election_id=manifest.election_id, manifest_envelope=manifest_text)
+        )
         session.add(
             Election(
                 election_id=manifest.election_id,
-                manifest_envelope=canonical_json(signed_manifest).decode("utf-8"),
+                manifest_envelope=manifest_text,
                 trustees=canonical_json([t.to_json() for t in ordered]).decode("utf-8"),
                 manifest_hash=manifest.manifest_hash.hex(),
                 base_hash=context.base_hash.hex(),
@@ -166,7 +178,13 @@ def register_terminal(
         raise SetupError("terminal id must be 1..64 characters")
     now = state.now()
     try:
-        with state.sessions.begin() as session:
+        with state.sessions.begin() as session, state.registry_sessions.begin() as registry:
+            # The inquiry checks requests against its own copy (registry database).
+            registry.add(
+                InquiryTerminal(
+                    terminal_id=terminal_id, station_id=station_id, public_key=public_key.hex()
+                )
+            )
             session.add(
                 Terminal(
                     terminal_id=terminal_id,

@@ -1,5 +1,9 @@
 """What one server process holds: configuration, the engines, cached election data.
 
+An intake server opens both databases; an inquiry-only server (``services``
+without ``intake``) opens just the registry database, where it finds the
+manifest and terminal keys HQ wrote for it.
+
 Each database has a durable engine and an "ephemeral" one (``db.make_ephemeral_engine``:
 autocommit without waiting for the WAL flush on PostgreSQL, the durable engine
 itself on SQLite) for nonces, challenges and single reads. The election
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +26,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ballot_server import db
+from ballot_server.challenges import ChallengeKey
 from ballot_server.config import ServerConfig
 from ballot_server.errors import ServerError
-from ballot_server.models import Election, Terminal
+from ballot_server.models import Election, RequestNonce, Terminal
+from ballot_server.registry_models import InquiryElection, InquiryNonce, InquiryTerminal
 from crypto.ballot import ContestSpec, ElectionContext
 from crypto.group import Point
-from crypto.signing import VerifyKey
+from crypto.signing import SignedEnvelope, VerifyKey
 from crypto.threshold import TrusteePublicKeys
 from evote.manifest import Manifest
 
@@ -51,26 +58,117 @@ class TerminalKey:
     public_key: VerifyKey
 
 
+@dataclass(frozen=True)
+class RequestGate:
+    """Where one service checks terminal requests (``requests.authenticate``): its own
+    terminal directory and replay records, so the inquiry can run without the
+    intake database and the intake without the registry's nonces."""
+
+    terminal: Callable[[str], TerminalKey]
+    nonce_engine: Engine
+    nonce_table: type[RequestNonce] | type[InquiryNonce]
+    clock: Callable[[], int]
+    window_s: int
+
+
+class _TerminalDirectory:
+    """Terminal keys of one database's terminal table, cached once seen (a terminal
+    registered later by the CLI is found on the next miss)."""
+
+    def __init__(self, engine: Engine, table: type[Terminal] | type[InquiryTerminal]) -> None:
+        self.engine = engine
+        self.table = table
+        self._found: dict[str, TerminalKey] = {}
+
+    def __call__(self, terminal_id: str) -> TerminalKey:
+        found = self._found.get(terminal_id)
+        if found is None:
+            table = self.table
+            query = select(table.terminal_id, table.station_id, table.public_key)
+            with self.engine.connect() as connection:
+                row = connection.execute(query.where(table.terminal_id == terminal_id)).first()
+            if row is None:
+                raise ServerError("unknown_terminal", terminal_id)
+            found = TerminalKey(row.terminal_id, row.station_id, VerifyKey.from_hex(row.public_key))
+            self._found[terminal_id] = found
+        return found
+
+
+class _IntakeDatabase:
+    """The ballot-intake database: engines, terminal keys, the intake's request gate
+    (absent on an inquiry-only server)."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.engine: Engine = db.make_engine(config.database_url)
+        if config.run_migrations:
+            db.upgrade(self.engine, "main")
+        self.ephemeral_engine = db.make_ephemeral_engine(config.database_url, self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.terminals = _TerminalDirectory(self.engine, Terminal)
+        self.gate = RequestGate(
+            self.terminals,
+            self.ephemeral_engine,
+            RequestNonce,
+            config.clock,
+            config.request_window_s,
+        )
+
+
 class ServerState:
-    """Per-process state shared by the blueprints (``app.extensions["evote"]``)."""
+    """Per-process state shared by the blueprints (``app.extensions["evote"]``).
+
+    The registry database is always open (the inquiry's own, and the intake's
+    closing reports and turnout count its check-ins); the intake database only
+    when ``config.services`` includes ``intake``."""
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.engine: Engine = db.make_engine(config.database_url)
         self.registry_engine: Engine = db.make_engine(config.registry_database_url)
         if config.run_migrations:
-            db.upgrade(self.engine, "main")
             db.upgrade(self.registry_engine, "registry")
-        self.ephemeral_engine = db.make_ephemeral_engine(config.database_url, self.engine)
         self.registry_ephemeral_engine = db.make_ephemeral_engine(
             config.registry_database_url, self.registry_engine
         )
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.registry_sessions = sessionmaker(self.registry_engine, expire_on_commit=False)
+        self._intake = _IntakeDatabase(config) if "intake" in config.services else None
+        self.challenge_key = ChallengeKey.from_seed(config.keys.inquiry.seed)
+        self.inquiry_pruned_at = 0  # when this process last pruned the inquiry's replay records
         self._election: ElectionInfo | None = None
+        self._inquiry_manifest: Manifest | None = None
         self._specs: dict[str, tuple[ContestSpec, ...]] = {}
-        self._terminals: dict[str, TerminalKey] = {}
         self._lock = threading.Lock()
+        self.inquiry_gate = RequestGate(
+            _TerminalDirectory(self.registry_engine, InquiryTerminal),
+            self.registry_ephemeral_engine,
+            InquiryNonce,
+            config.clock,
+            config.request_window_s,
+        )
+
+    def _intake_database(self) -> _IntakeDatabase:
+        if self._intake is None:
+            raise RuntimeError("this server runs the inquiry only: no intake database")
+        return self._intake
+
+    @property
+    def engine(self) -> Engine:
+        return self._intake_database().engine
+
+    @property
+    def ephemeral_engine(self) -> Engine:
+        return self._intake_database().ephemeral_engine
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self._intake_database().sessions
+
+    @property
+    def intake_gate(self) -> RequestGate:
+        return self._intake_database().gate
+
+    def terminal(self, terminal_id: str) -> TerminalKey:
+        """A terminal registered with the intake (its key, its station)."""
+        return self._intake_database().terminals(terminal_id)
 
     def now(self) -> int:
         return self.config.clock()
@@ -85,6 +183,20 @@ class ServerState:
                 self._election = load_election_info(row)
         return self._election
 
+    def inquiry_manifest(self) -> Manifest:
+        """The manifest as the inquiry holds it (registry database), HQ's signature
+        checked on load: whoever can write that database still cannot change it."""
+        if self._inquiry_manifest is None:
+            with Session(self.registry_engine) as session:
+                row = session.execute(select(InquiryElection)).scalar_one_or_none()
+            if row is None:
+                raise ServerError("election_not_ready")
+            envelope = SignedEnvelope.from_json(json.loads(row.manifest_envelope))
+            manifest = Manifest.from_json(envelope.verify("manifest", self.config.keys.hq_public))
+            with self._lock:
+                self._inquiry_manifest = manifest
+        return self._inquiry_manifest
+
     def specs(self, ballot_style_id: str) -> tuple[ContestSpec, ...]:
         specs = self._specs.get(ballot_style_id)
         if specs is None:
@@ -92,24 +204,11 @@ class ServerState:
             self._specs[ballot_style_id] = specs
         return specs
 
-    def terminal(self, terminal_id: str) -> TerminalKey:
-        found = self._terminals.get(terminal_id)
-        if found is None:
-            with Session(self.engine) as session:
-                row = session.get(Terminal, terminal_id)
-            if row is None:
-                raise ServerError("unknown_terminal", terminal_id)
-            found = TerminalKey(row.terminal_id, row.station_id, VerifyKey.from_hex(row.public_key))
-            self._terminals[terminal_id] = found
-        return found
-
     def dispose(self) -> None:
-        for engine in {
-            self.engine,
-            self.registry_engine,
-            self.ephemeral_engine,
-            self.registry_ephemeral_engine,
-        }:
+        engines = {self.registry_engine, self.registry_ephemeral_engine}
+        if self._intake is not None:
+            engines |= {self._intake.engine, self._intake.ephemeral_engine}
+        for engine in engines:
             engine.dispose()
 
 

@@ -68,6 +68,7 @@ MAX_REQUEST_BYTES = 512 * 1024
 NONCE_BYTES = 16
 CHALLENGE_BYTES = 32
 MAX_ID_LENGTH = 64
+MAX_CHALLENGE_ID_LENGTH = 128  # an inquiry challenge id is 80 hex digits (expiry, random, MAC)
 
 
 def _object(data: object, required: Set[str], optional: Set[str], what: str) -> dict[str, Any]:
@@ -192,7 +193,7 @@ def card_answer_body(
 def parse_card_answer(body: dict[str, Any], optional: Set[str] = frozenset()) -> CardAnswer:
     data = _object(body, {"challenge_id", "card_certificate", "card_signature"}, optional, "body")
     return CardAnswer(
-        challenge_id=_text(data["challenge_id"], "body.challenge_id"),
+        challenge_id=_text(data["challenge_id"], "body.challenge_id", MAX_CHALLENGE_ID_LENGTH),
         certificate=_envelope(data["card_certificate"], "body.card_certificate"),
         card_signature=bytes_from_hex(data["card_signature"], 64, "body.card_signature"),
     )

@@ -18,16 +18,16 @@ blueprint = Blueprint("polls", __name__)
 @blueprint.post(protocol.PATH_OFFICIAL_CHALLENGE)
 def challenge() -> ResponseReturnValue:
     state = server_state()
-    _, terminal = authenticate(state, json_body(), protocol.ACTION_OFFICIAL_CHALLENGE)
+    _, terminal = authenticate(state.intake_gate, json_body(), protocol.ACTION_OFFICIAL_CHALLENGE)
     return jsonify(polls.official_challenge(state, terminal))
 
 
 @blueprint.post(protocol.PATH_POLL_ACTION)
 def action() -> ResponseReturnValue:
     state = server_state()
-    request, terminal = authenticate(state, json_body(), protocol.ACTION_POLL)
+    request, terminal = authenticate(state.intake_gate, json_body(), protocol.ACTION_POLL)
     answer = polls.poll_action(state, request, terminal)
-    prune_nonces(state)
+    prune_nonces(state.intake_gate)
     return jsonify(answer)
 
 
@@ -40,7 +40,7 @@ def status(station_id: str) -> ResponseReturnValue:
 def terminal_status() -> ResponseReturnValue:
     """What a terminal needs after a restart: poll state and its chain head here."""
     state = server_state()
-    _, terminal = authenticate(state, json_body(), protocol.ACTION_STATUS)
+    _, terminal = authenticate(state.intake_gate, json_body(), protocol.ACTION_STATUS)
     with Session(state.engine) as session:
         row = session.get(Terminal, terminal.terminal_id)
         assert row is not None

@@ -94,7 +94,8 @@ def pcscd(tmp_path: Path, card_file: Path) -> Iterator[tuple[Path, ReaderSimulat
     with open(log_path, "wb") as log:
         daemon = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-             f"mount --bind {run_dir} /run/pcscd && exec pcscd --foreground --debug "
+             f"mkdir -p /run/pcscd && mount --bind {run_dir} /run/pcscd && "
+             f"exec pcscd --foreground --debug "
              f"--config {config_dir}"],
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
