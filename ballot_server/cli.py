@@ -69,22 +69,20 @@ def server() -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option(
     "--services",
-    default=",".join(SERVICES),
-    show_default=True,
-    help="What this process serves: intake, inquiry, or both (the inquiry needs only "
-    "the registry database).",
+    help=f"What this process serves, some of {','.join(SERVICES)} (default: EVOTE_SERVICES, "
+    "else both); the inquiry needs only the registry database.",
 )
-def run(data_dir: Path, host: str, port: int, services: str) -> None:
+def run(data_dir: Path, host: str, port: int, services: str | None) -> None:
     """Run the development server (use gunicorn in production, docs/server.md)."""
     from ballot_server.app import create_app
 
     if not (data_dir / "keys" / "server.key").exists():
         _fail(f"{data_dir}/keys: no keys; run `evote server init` first")
     try:
-        chosen = parse_services(services)
+        chosen = {} if services is None else {"services": parse_services(services)}
+        config = ServerConfig.for_data_dir(data_dir, **chosen)
     except ValueError as error:
         _fail(str(error))
-    config = ServerConfig.for_data_dir(data_dir, services=chosen)
     create_app(config).run(host=host, port=port, threaded=True)
 
 
@@ -164,6 +162,20 @@ def register_terminal_command(
     except (SetupError, ServerError, CryptoError) as error:
         _fail(str(error))
     click.echo(f"terminal {terminal_id} registered to {station_id}")
+
+
+@server.command("sync-inquiry")
+@DATA_DIR
+def sync_inquiry_command(data_dir: Path) -> None:
+    """Copy the signed manifest and terminal keys to the inquiry's tables (registry
+    database) where they are missing: after an interrupted setup or a rebuilt registry."""
+    from ballot_server.setup import sync_inquiry
+
+    try:
+        written = sync_inquiry(_state(data_dir))
+    except SetupError as error:
+        _fail(str(error))
+    click.echo(f"{written} copies written to the registry database")
 
 
 @server.command()

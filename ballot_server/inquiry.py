@@ -1,11 +1,17 @@
 """Online inquiry: card challenge → eligibility checks → atomic check-in → authorization.
 
 The check-in row's primary key is the national code, so two stations racing
-for one voter cannot both insert it: the loser's transaction fails on the key
-(on PostgreSQL the second insert waits for the first to commit) and gets
-``already_voted``. The authorization is issued in the same transaction but in
-a table with no voter column, and its expiry is rounded up to the minute so
-that times do not join the two tables either.
+for one voter cannot both insert it: the loser's insert (on PostgreSQL it
+waits for the first to commit) inserts nothing and it gets ``already_voted``.
+
+Ballot secrecy: the authorization is signed and returned, never stored. Its id
+is published on the board with the ballot, and any row written beside the
+check-in (same transaction on PostgreSQL, neighbouring rowid on SQLite) would
+link it back to the voter; the closing report counts issued authorizations
+from check-ins and passes instead (``reports.py``). A QR pass is stored (it is
+redeemed once), but its id never reaches the board, and redeeming it stores
+nothing of the authorization it yields. Authorization expiries are rounded up
+to the minute so that they do not carry the check-in's second either.
 
 Everything here runs on the registry database alone (``state.inquiry_gate``,
 ``state.inquiry_manifest``), so the inquiry can be deployed apart from ballot
@@ -26,7 +32,6 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import ClauseElement, Connection, bindparam, delete, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as insert_or_skip
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
-from sqlalchemy.exc import IntegrityError
 
 from ballot_server.cards import Card, check_card_signature, read_certificate
 from ballot_server.challenges import Challenge
@@ -34,7 +39,6 @@ from ballot_server.errors import ServerError
 from ballot_server.registry_models import (
     CheckIn,
     InquiryNonce,
-    IssuedAuthorization,
     IssuedPass,
     RevokedCard,
     RollEntry,
@@ -57,36 +61,21 @@ VOTING_AGE = 18
 PASS_FIELDS = {"pass_id", "election_id", "station_id", "ballot_style_id", "expires_at"}
 PRUNE_EVERY_S = 60
 
+
+def _insert_unless_there(column: Any, *others: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING column`` with a bound parameter per
+    column (PostgreSQL and SQLite alike): "already there" is an answer with no row,
+    not an error that would abort the rest of a pipeline."""
+    values: dict[str, Any] = {item.key: bindparam(item.key) for item in (column, *others)}
+    return insert_or_skip(column.table).values(values).on_conflict_do_nothing().returning(column)
+
+
 # Statements built once: building one per request costs as much as executing it.
-# ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike) answers "already there" with
-# no row instead of an error, which would abort the rest of a pipeline.
-_RECORD_NONCE = (
-    insert_or_skip(InquiryNonce)
-    .values(
-        terminal_id=bindparam("terminal_id"),
-        nonce=bindparam("nonce"),
-        timestamp=bindparam("timestamp"),
-    )
-    .on_conflict_do_nothing()
-    .returning(InquiryNonce.nonce)
+_RECORD_NONCE = _insert_unless_there(
+    InquiryNonce.nonce, InquiryNonce.terminal_id, InquiryNonce.timestamp
 )
-_SPEND_CHALLENGE = (
-    insert_or_skip(SpentChallenge)
-    .values(challenge_id=bindparam("challenge_id"), expires_at=bindparam("expires_at"))
-    .on_conflict_do_nothing()
-    .returning(SpentChallenge.challenge_id)
-)
-_INSERT_CHECK_IN = insert(CheckIn).values(
-    national_code=bindparam("national_code"),
-    station_id=bindparam("station_id"),
-    checked_in_at=bindparam("checked_in_at"),
-)
-_INSERT_AUTHORIZATION = insert(IssuedAuthorization).values(
-    authorization_id=bindparam("authorization_id"),
-    station_id=bindparam("station_id"),
-    ballot_style_id=bindparam("ballot_style_id"),
-    expires_at=bindparam("expires_at"),
-)
+_SPEND_CHALLENGE = _insert_unless_there(SpentChallenge.challenge_id, SpentChallenge.expires_at)
+_CHECK_IN = _insert_unless_there(CheckIn.national_code, CheckIn.station_id, CheckIn.checked_in_at)
 _INSERT_PASS = insert(IssuedPass).values(
     pass_id=bindparam("pass_id"),
     station_id=bindparam("station_id"),
@@ -122,11 +111,10 @@ _PG_RECORD_NONCE = _postgres_sql(_RECORD_NONCE)
 _PG_SPEND_CHALLENGE = _postgres_sql(_SPEND_CHALLENGE)
 _PG_VOTER = _postgres_sql(_VOTER)
 _PG_REVOKED = _postgres_sql(_REVOKED)
-_PG_INSERT_CHECK_IN = _postgres_sql(_INSERT_CHECK_IN)
-_PG_ISSUE = {
-    _INSERT_AUTHORIZATION: _postgres_sql(_INSERT_AUTHORIZATION),
-    _INSERT_PASS: _postgres_sql(_INSERT_PASS),
-}
+_PG_CHECK_IN = _postgres_sql(_CHECK_IN)
+_PG_CHECK_IN_OF = _postgres_sql(_CHECK_IN_OF)
+_PG_INSERT_PASS = _postgres_sql(_INSERT_PASS)
+_PG_NO_FLUSH = "SET LOCAL synchronous_commit = off"
 
 
 def _round_up_to_minute(moment: int) -> int:
@@ -147,23 +135,23 @@ def issue_challenge(state: ServerState, data: object) -> dict[str, Any]:
 
 
 def _prune_if_due(state: ServerState, now: int) -> None:
-    """Forget spent challenges past their expiry and nonces past the window (an expired
-    challenge or a stale request is refused without them), once a minute per process."""
+    """Forget nonces past twice the window and spent challenges a whole window past
+    their expiry (a stale request or an expired challenge is refused without them;
+    the margin covers inquiry servers whose clocks disagree by up to the window),
+    once a minute per process."""
     if now - state.inquiry_pruned_at < PRUNE_EVERY_S:
         return
     state.inquiry_pruned_at = now
     prune_nonces(state.inquiry_gate)
+    horizon = now - state.config.request_window_s
     with state.registry_ephemeral_engine.begin() as connection:
-        connection.execute(delete(SpentChallenge).where(SpentChallenge.expires_at < now))
-
-
-Issue = tuple[Any, dict[str, Any], dict[str, Any]]  # statement, its row, the answer
+        connection.execute(delete(SpentChallenge).where(SpentChallenge.expires_at < horizon))
 
 
 def _signed_grant(
     state: ServerState, kind: str, id_field: str, station_id: str, style: str, expires_at: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A fresh one-time grant (authorization or pass): its stored row and signed envelope."""
+    """A fresh one-time grant (authorization or pass): its fields and signed envelope."""
     fields = {
         id_field: os.urandom(16).hex(),
         "station_id": station_id,
@@ -174,20 +162,22 @@ def _signed_grant(
     return fields, state.config.keys.inquiry.sign(kind, payload).to_json()
 
 
-def _authorize(state: ServerState, station_id: str, style: str, now: int) -> Issue:
-    """The authorization's row and the signed answer; the caller inserts the row."""
+def _authorize(state: ServerState, station_id: str, style: str, now: int) -> dict[str, Any]:
+    """A signed authorization, answered and never stored (see the module docstring)."""
     expires_at = _round_up_to_minute(now + state.config.authorization_ttl_s)
-    row, envelope = _signed_grant(
+    _, envelope = _signed_grant(
         state, "authorization", "authorization_id", station_id, style, expires_at
     )
-    return _INSERT_AUTHORIZATION, row, {"authorization": envelope, "expires_at": expires_at}
+    return {"authorization": envelope, "expires_at": expires_at}
 
 
-def _issue_pass(state: ServerState, station_id: str, style: str, now: int) -> Issue:
-    """The pass's row and the signed answer; the caller inserts the row."""
+def _issue_pass(
+    state: ServerState, station_id: str, style: str, now: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A signed QR pass and the row that lets it be redeemed once."""
     expires_at = _round_up_to_minute(now + state.config.pass_ttl_s)
     row, envelope = _signed_grant(state, "qr-pass", "pass_id", station_id, style, expires_at)
-    return _INSERT_PASS, {**row, "redeemed": False}, {"qr_pass": envelope, "expires_at": expires_at}
+    return {**row, "redeemed": False}, {"qr_pass": envelope, "expires_at": expires_at}
 
 
 @dataclass(frozen=True)
@@ -207,10 +197,11 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
     The signatures, the request's time window, the challenge's MAC and expiry and
     the certificate are checked first, in memory. Then one transaction: record the
     request's nonce, spend the challenge, read revocation + roll entry + any
-    check-in; insert the check-in and the authorization; the durable commit. On
-    PostgreSQL the first three go out in one round trip and the inserts with the
+    check-in; insert the check-in (and a pass's row); the durable commit. On
+    PostgreSQL the first three go out in one round trip and the insert with the
     COMMIT in another (psycopg pipeline mode). A refusal commits the nonce and the
-    spent challenge (a refused answer cannot be replayed either) and nothing else.
+    spent challenge (a refused answer cannot be replayed either) and nothing else,
+    a lost race for the voter included.
     Refusals keep their order: replayed request, challenge, certificate, revoked,
     card signature, role, roll, birth date, alive, age, ballot style, already voted."""
     gate = state.inquiry_gate
@@ -230,55 +221,47 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
         card, card_key = read_certificate(state.config.keys.registry_public, answer)
     except ServerError as error:
         card_error = error
-    national_code = ""
-    try:
-        with _transaction(state) as transaction:
-            found = transaction.read(nonce_row(request), challenge, card)
-            if not found.fresh_nonce:
-                raise ServerError("replayed_request")
-            if challenge is None or not found.challenge_spent_now:
-                raise ServerError("unknown_challenge")
-            if card is None:
-                raise card_error
-            if found.revoked:
-                raise ServerError("card_revoked")
-            check_card_signature(card_key, answer, challenge.challenge)
-            if card.role != "voter":
-                raise ServerError("not_a_voter_card")
-            voter = found.voter
-            if voter is None:
-                raise ServerError("not_on_roll")
-            if voter.birth_date != card.birth_date:
-                raise ServerError("card_roll_mismatch")
-            if not voter.alive:
-                raise ServerError("deceased")
-            if age_on(parse_jalali(voter.birth_date), manifest.election_date) < VOTING_AGE:
-                raise ServerError("underage")
-            if manifest.district(voter.district_id).ballot_style_id != station.ballot_style_id:
-                raise ServerError("wrong_ballot_style")
-            national_code = card.national_code
-            if voter.checked_in_station is not None:
-                raise _already_voted(voter.checked_in_station, voter.checked_in_at)
-            issue = _issue_pass if as_pass else _authorize
-            statement, row, reply = issue(state, station.station_id, station.ballot_style_id, now)
-            transaction.write(
-                {
-                    "national_code": national_code,
-                    "station_id": station.station_id,
-                    "checked_in_at": now,
-                },
-                statement,
-                row,
-            )
-        return reply
-    except (IntegrityError, psycopg.IntegrityError) as error:
-        with state.registry_engine.connect() as connection:
-            existing = connection.execute(
-                _CHECK_IN_OF, {"national_code": national_code}
-            ).one_or_none()
-        if existing is not None:
-            raise _already_voted(existing.station_id, existing.checked_in_at) from error
-        raise ServerError("malformed_request", "conflicting insert") from error
+    with _transaction(state) as transaction:
+        found = transaction.read(nonce_row(request), challenge, card)
+        if not found.fresh_nonce:
+            raise ServerError("replayed_request")
+        if challenge is None or not found.challenge_spent_now:
+            raise ServerError("unknown_challenge")
+        if card is None:
+            raise card_error
+        if found.revoked:
+            raise ServerError("card_revoked")
+        check_card_signature(card_key, answer, challenge.challenge)
+        if card.role != "voter":
+            raise ServerError("not_a_voter_card")
+        voter = found.voter
+        if voter is None:
+            raise ServerError("not_on_roll")
+        if voter.birth_date != card.birth_date:
+            raise ServerError("card_roll_mismatch")
+        if not voter.alive:
+            raise ServerError("deceased")
+        if age_on(parse_jalali(voter.birth_date), manifest.election_date) < VOTING_AGE:
+            raise ServerError("underage")
+        if manifest.district(voter.district_id).ballot_style_id != station.ballot_style_id:
+            raise ServerError("wrong_ballot_style")
+        if voter.checked_in_station is not None:
+            raise _already_voted(voter.checked_in_station, voter.checked_in_at)
+        check_in_row = {
+            "national_code": card.national_code,
+            "station_id": station.station_id,
+            "checked_in_at": now,
+        }
+        style = station.ballot_style_id
+        pass_row: dict[str, Any] | None = None
+        if as_pass:
+            pass_row, reply = _issue_pass(state, station.station_id, style, now)
+        else:
+            reply = _authorize(state, station.station_id, style, now)
+        lost_to = transaction.write(check_in_row, pass_row)
+        if lost_to is not None:
+            raise _already_voted(lost_to.station_id, lost_to.checked_in_at)
+    return reply
 
 
 def _spend(challenge: Challenge) -> dict[str, Any]:
@@ -307,10 +290,14 @@ class _CoreTransaction:
         revoked = voter.revoked if voter is not None else _revoked(self.connection, card.card_id)
         return _Found(fresh_nonce, spent_now, voter, bool(revoked))
 
-    def write(self, check_in: dict[str, Any], statement: Any, row: dict[str, Any]) -> None:
-        """Insert the check-in and the authorization (or pass); commit follows."""
-        self.connection.execute(_INSERT_CHECK_IN, check_in)
-        self.connection.execute(statement, row)
+    def write(self, check_in: dict[str, Any], pass_row: dict[str, Any] | None) -> Any:
+        """Insert the check-in (and the pass); commit follows. None, or the check-in
+        a racing station made first (the caller refuses)."""
+        if self.connection.execute(_CHECK_IN, check_in).first() is None:
+            return self.connection.execute(_CHECK_IN_OF, check_in).one()
+        if pass_row is not None:
+            self.connection.execute(_INSERT_PASS, pass_row)
+        return None
 
 
 class _PostgresTransaction:
@@ -341,14 +328,27 @@ class _PostgresTransaction:
         revoked = driver.execute(_PG_REVOKED, {"card_id": card.card_id}).fetchone()
         return _Found(fresh_nonce, spent_now, None, bool(revoked is not None and revoked[0]))
 
-    def write(self, check_in: dict[str, Any], statement: Any, row: dict[str, Any]) -> None:
-        """Both inserts and the durable COMMIT in one round trip; a failure (the
-        check-in's key taken by a racing station) is raised here."""
+    def write(self, check_in: dict[str, Any], pass_row: dict[str, Any] | None) -> Any:
+        """The check-in and the durable COMMIT in one round trip (a pass's row, which
+        must not be stored for a lost race, in a second). None, or the check-in a
+        racing station made first: this insert waited for it and inserted nothing,
+        and the nonce and spent challenge are committed all the same."""
         driver = self.driver
         with driver.pipeline():
-            driver.execute(_PG_INSERT_CHECK_IN, check_in)
-            driver.execute(_PG_ISSUE[statement], row)
-            driver.commit()
+            inserted = driver.execute(_PG_CHECK_IN, check_in)
+            if pass_row is None:
+                driver.commit()
+        if inserted.fetchone() is None:
+            found = driver.cursor(row_factory=namedtuple_row)
+            earlier = found.execute(_PG_CHECK_IN_OF, check_in).fetchone()
+            if earlier is None:  # fail closed: no authorization without a check-in
+                raise RuntimeError("check-in refused by a row that is not there")
+            return earlier
+        if pass_row is not None:
+            with driver.pipeline():
+                driver.execute(_PG_INSERT_PASS, pass_row)
+                driver.commit()
+        return None
 
 
 @contextmanager
@@ -375,7 +375,11 @@ def _transaction(state: ServerState) -> Iterator[_CoreTransaction | _PostgresTra
         try:
             yield _PostgresTransaction(driver)
         except ServerError:
-            driver.commit()
+            # What a refusal keeps (nonce, spent challenge) is lost harmlessly in a
+            # crash: no WAL flush to wait for, so refusals cannot be used to force one.
+            with driver.pipeline():
+                driver.execute(_PG_NO_FLUSH)
+                driver.commit()
             raise
         except BaseException:
             driver.rollback()
@@ -424,7 +428,5 @@ def redeem_pass(state: ServerState, data: object) -> dict[str, Any]:
                 select(exists().where(IssuedPass.pass_id == payload["pass_id"]))
             ).scalar_one()
             raise ServerError("pass_used" if known else "pass_invalid")
-        style = manifest.station(terminal.station_id).ballot_style_id
-        statement, row, answer = _authorize(state, terminal.station_id, style, now)
-        connection.execute(statement, row)
-        return answer
+    style = manifest.station(terminal.station_id).ballot_style_id
+    return _authorize(state, terminal.station_id, style, now)

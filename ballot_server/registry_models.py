@@ -1,9 +1,10 @@
 """Tables of the registry/inquiry database, deployable apart from ballot intake.
 
-Check-ins record who voted where and when; authorizations and passes record
-what was issued, by station and expiry only. No column joins a check-in to an
-authorization or a pass, and authorization expiries are rounded to the minute
-so that timing does not join them either.
+Check-ins record who voted where and when. Authorizations are not stored at
+all: their ids are published on the board, and a row written beside the
+check-in would link a voter to a ballot through the database itself (the
+shared transaction id on PostgreSQL, rowid order on SQLite). QR passes are
+stored, to be redeemed once; their ids never reach the board.
 
 The inquiry service needs nothing from the intake database: HQ writes the
 signed manifest and every terminal's key here too (``setup.py``), and the
@@ -50,16 +51,9 @@ class CheckIn(RegistryBase):
     checked_in_at: Mapped[int] = mapped_column(BigInteger)
 
 
-class IssuedAuthorization(RegistryBase):
-    __tablename__ = "authorizations"
-
-    authorization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    station_id: Mapped[str] = mapped_column(String(64), index=True)
-    ballot_style_id: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[int] = mapped_column(BigInteger)
-
-
 class IssuedPass(RegistryBase):
+    """A QR pass issued at a check-in desk, redeemed once for an (unstored) authorization."""
+
     __tablename__ = "qr_passes"
 
     pass_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -3,7 +3,9 @@
 The zero report proves a station starts empty: no board entries, no
 check-ins, every terminal at sequence 0. The closing report reconciles the
 station: check-ins = ballots cast + authorizations never spent + passes never
-redeemed, and carries each terminal's last sequence and chain head (and the
+redeemed, with no authorization spent that was never issued (issued ones are
+counted from check-ins and redeemed passes: authorizations are never stored,
+``inquiry.py``), and carries each terminal's last sequence and chain head (and the
 head the closing terminal declared from its journal) so HQ can see whether
 every journaled ballot has arrived, plus the station's encrypted subtotals.
 """
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 from ballot_server.audit import record_event
 from ballot_server.errors import ServerError
 from ballot_server.models import BoardEntry, PollReport, SpentAuthorization, Station, Terminal
-from ballot_server.registry_models import CheckIn, IssuedAuthorization, IssuedPass
+from ballot_server.registry_models import CheckIn, IssuedPass
 from ballot_server.state import ServerState
 from crypto.ballot import BLANK_KEY, EncryptedBallot
 from crypto.canonical import canonical_json
@@ -28,21 +30,24 @@ from crypto.elgamal import Ciphertext, sum_ciphertexts
 
 
 def _registry_counts(state: ServerState, station_id: str) -> dict[str, int]:
+    """Check-ins and passes; issued authorizations are counted from them, not stored
+    (``inquiry.py``): one per booth check-in and one per redeemed pass, that is one
+    per check-in whose pass is not still unredeemed."""
     with Session(state.registry_engine) as registry:
 
         def count(model: Any, *conditions: Any) -> int:
             statement = select(func.count()).select_from(model).where(*conditions)
             return int(registry.execute(statement).scalar_one())
 
+        check_ins = count(CheckIn, CheckIn.station_id == station_id)
+        unredeemed = count(
+            IssuedPass, IssuedPass.station_id == station_id, IssuedPass.redeemed.is_(False)
+        )
         return {
-            "check_ins": count(CheckIn, CheckIn.station_id == station_id),
-            "authorizations_issued": count(
-                IssuedAuthorization, IssuedAuthorization.station_id == station_id
-            ),
+            "check_ins": check_ins,
+            "authorizations_issued": check_ins - unredeemed,
             "passes_issued": count(IssuedPass, IssuedPass.station_id == station_id),
-            "passes_unredeemed": count(
-                IssuedPass, IssuedPass.station_id == station_id, IssuedPass.redeemed.is_(False)
-            ),
+            "passes_unredeemed": unredeemed,
         }
 
 
@@ -124,7 +129,8 @@ def closing_report(
         "ballots_cast": cast,
         "challenged": sum(item["challenged"] for item in per_terminal.values()),
         "authorizations_unused": unused,
-        "reconciled": counts["check_ins"] == cast + unused + counts["passes_unredeemed"],
+        "reconciled": unused >= 0
+        and counts["check_ins"] == cast + unused + counts["passes_unredeemed"],
         "terminals": [
             {
                 "terminal_id": t.terminal_id,

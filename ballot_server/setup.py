@@ -3,11 +3,10 @@
 ``create_election`` checks HQ's signature on the manifest and the trustees'
 proofs, stores the election, its stations and the roll, and records the event
 in the audit log. ``register_terminal`` binds a terminal key to a station.
-Both write the inquiry's copies (manifest, terminal key) to the registry
-database too, so that the inquiry can be deployed apart from the intake. The
-two databases commit one after the other (the registry first, when the
-sessions close in reverse order); a failure in between is reported and the
-step can be re-run once the leftover copy is removed.
+Both then write the inquiry's copies (manifest, terminal key) to the registry
+database, so that the inquiry can be deployed apart from the intake; the
+intake commits first, and ``sync_inquiry`` (``evote server sync-inquiry``)
+completes copies a failure in between left out.
 """
 
 from __future__ import annotations
@@ -99,15 +98,16 @@ def create_election(
     now = state.now()
     ordered = sorted(trustees, key=lambda trustee: trustee.index)
     manifest_text = canonical_json(signed_manifest).decode("utf-8")
-    with state.sessions.begin() as session, state.registry_sessions.begin() as registry:
+    inquiry_copy = InquiryElection(
+        election_id=manifest.election_id, manifest_envelope=manifest_text
+    )
+    with state.registry_sessions() as registry:
+        held = registry.execute(select(InquiryElection)).scalar_one_or_none()
+        if held is not None and not _same(held, inquiry_copy):
+            raise SetupError("another election already exists in the registry database")
+    with state.sessions.begin() as session:
         if session.execute(select(Election)).first() is not None:
             raise SetupError("an election already exists in this database")
-        if registry.execute(select(InquiryElection)).first() is not None:
-            raise SetupError("an election already exists in the registry database")
-        # The inquiry's own copy: it can then run without this (intake) database.
-        registry.add(
-            InquiryElection(election_id=manifest.election_id, manifest_envelope=manifest_text)
-        )
         session.add(
             Election(
                 election_id=manifest.election_id,
@@ -144,6 +144,7 @@ def create_election(
             manifest_hash=manifest.manifest_hash.hex(),
             base_hash=context.base_hash.hex(),
         )
+    _copy_to_inquiry(state, [inquiry_copy])
     if rows is not None:
         _store_roll(state, rows)
     return manifest.election_id
@@ -178,13 +179,7 @@ def register_terminal(
         raise SetupError("terminal id must be 1..64 characters")
     now = state.now()
     try:
-        with state.sessions.begin() as session, state.registry_sessions.begin() as registry:
-            # The inquiry checks requests against its own copy (registry database).
-            registry.add(
-                InquiryTerminal(
-                    terminal_id=terminal_id, station_id=station_id, public_key=public_key.hex()
-                )
-            )
+        with state.sessions.begin() as session:
             session.add(
                 Terminal(
                     terminal_id=terminal_id,
@@ -208,6 +203,70 @@ def register_terminal(
             )
     except IntegrityError as error:
         raise SetupError(f"terminal {terminal_id!r} or its key is already registered") from error
+    _copy_to_inquiry(
+        state,
+        [
+            InquiryTerminal(
+                terminal_id=terminal_id, station_id=station_id, public_key=public_key.hex()
+            )
+        ],
+    )
+
+
+InquiryCopy = InquiryElection | InquiryTerminal
+_COPIED_COLUMNS = {
+    InquiryElection: ("election_id", "manifest_envelope"),
+    InquiryTerminal: ("terminal_id", "station_id", "public_key"),
+}
+
+
+def _same(held: object, copy: InquiryCopy) -> bool:
+    return all(getattr(held, name) == getattr(copy, name) for name in _COPIED_COLUMNS[type(copy)])
+
+
+def _copy_to_inquiry(state: ServerState, copies: Sequence[InquiryCopy]) -> int:
+    """Write the inquiry's copies (registry database) of what the intake holds, after
+    the intake's own audited commit: a failure in between leaves an intake record the
+    inquiry does not know yet (``sync_inquiry`` completes it), never the reverse. An
+    identical copy already there is left alone; a different one is refused. Returns
+    how many were written."""
+    written = 0
+    try:
+        with state.registry_sessions.begin() as registry:
+            for copy in copies:
+                key = getattr(copy, _COPIED_COLUMNS[type(copy)][0])
+                held = registry.get(type(copy), key)
+                if held is None:
+                    registry.add(copy)
+                    written += 1
+                elif not _same(held, copy):
+                    raise SetupError(f"the registry database holds another {key!r}")
+    except IntegrityError as error:
+        raise SetupError(f"the registry database refused a copy: {error.orig}") from error
+    return written
+
+
+def sync_inquiry(state: ServerState) -> int:
+    """Copy the signed manifest and every terminal key from the intake database to the
+    inquiry's tables (an interrupted setup, a rebuilt registry, an election created
+    before the inquiry kept copies). Idempotent; returns how many copies were written."""
+    with Session(state.engine) as session:
+        election = session.execute(select(Election)).scalar_one_or_none()
+        if election is None:
+            raise SetupError("no election in the intake database")
+        terminals = session.execute(select(Terminal).order_by(Terminal.terminal_id)).scalars()
+        copies: list[InquiryCopy] = [
+            InquiryElection(
+                election_id=election.election_id, manifest_envelope=election.manifest_envelope
+            ),
+            *(
+                InquiryTerminal(
+                    terminal_id=t.terminal_id, station_id=t.station_id, public_key=t.public_key
+                )
+                for t in terminals
+            ),
+        ]
+    return _copy_to_inquiry(state, copies)
 
 
 def revoke_card(state: ServerState, card_id: str) -> None:

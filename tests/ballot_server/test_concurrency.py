@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from server_harness import Election, Setup, make_setup
+import pytest
+from server_harness import Card, Election, Setup, make_setup
 
 from ballot_server.board import entry_hash
 from ballot_server.chains import GENESIS_HASH
@@ -17,6 +18,7 @@ def test_two_stations_racing_for_one_voter_exactly_one_wins(
     election: Election, postgres_urls: tuple[str, str]
 ) -> None:
     setup, _ = make_setup(election, postgres_urls)
+    other = election.card(election.eligible()[8])
     try:
         for voter in election.eligible()[:8]:
             card = election.card(voter)
@@ -39,6 +41,43 @@ def test_two_stations_racing_for_one_voter_exactly_one_wins(
             with ThreadPoolExecutor(len(challenges)) as pool:
                 outcomes = sorted(pool.map(attempt, challenges))
             assert outcomes == ["already_voted", "already_voted", "won"]
+            # The losers' challenges are spent too: no other card can answer them.
+            for terminal, challenge in challenges.items():
+                with pytest.raises(ServerRefused) as late:
+                    setup.terminals[terminal].check_in(
+                        other.certificate,
+                        other.sign(challenge["challenge"]),
+                        challenge["challenge_id"],
+                    )
+                assert late.value.code == "unknown_challenge"
+    finally:
+        setup.server.stop()
+
+
+def test_one_challenge_answered_by_several_cards_at_once_admits_exactly_one(
+    election: Election, postgres_urls: tuple[str, str]
+) -> None:
+    """A challenge is good for one answer even when the answers arrive together (the
+    spent-challenge key decides, as the check-in key does for one voter)."""
+    setup, _ = make_setup(election, postgres_urls)
+    try:
+        client = setup.terminals["T1"]
+        cards = [election.card(voter) for voter in election.eligible()[:6]]
+        challenge = client.inquiry_challenge()
+        barrier = threading.Barrier(len(cards))
+
+        def attempt(card: Card) -> str:
+            signature = card.sign(challenge["challenge"])
+            barrier.wait()
+            try:
+                client.check_in(card.certificate, signature, challenge["challenge_id"])
+                return "won"
+            except ServerRefused as refusal:
+                return refusal.code
+
+        with ThreadPoolExecutor(len(cards)) as pool:
+            outcomes = sorted(pool.map(attempt, cards))
+        assert outcomes == ["unknown_challenge"] * (len(cards) - 1) + ["won"]
     finally:
         setup.server.stop()
 

@@ -1,14 +1,16 @@
-"""Migrations from empty match the models, and no table links voters to ballots."""
+"""Migrations from empty match the models, and nothing stored links voters to ballots."""
 
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from server_harness import Setup
 from sqlalchemy import inspect
 
 from ballot_server import db
 from ballot_server.models import Base
 from ballot_server.registry_models import RegistryBase
+from crypto.ballot import GENESIS_TRACKING_CODE
 
 VOTER_COLUMNS = {"national_code", "name_fa", "name_en", "birth_date", "card_id"}
 BALLOT_COLUMNS = {"authorization_id", "pass_id", "tracking_code", "payload", "sequence"}
@@ -56,3 +58,37 @@ def test_the_sqlite_database_runs_in_wal_mode(tmp_path) -> None:  # type: ignore
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert "board_entries" in inspect(connection).get_table_names()
     engine.dispose()
+
+
+def test_the_registry_database_holds_no_authorization_id_after_voting(setup: Setup) -> None:
+    """Authorization ids are published with the ballots; none may sit in the registry,
+    where the rows beside a check-in would name the voter."""
+    setup.poll("T1", "open")
+    voters = iter(setup.election.eligible())
+    ids = []
+    for _ in range(3):
+        ids.append(setup.check_in("T1", setup.election.card(next(voters)))["authorization"])
+    desk = setup.terminals["T2"]
+    card = setup.election.card(next(voters))
+    challenge = desk.inquiry_challenge()
+    qr_pass = desk.issue_pass(
+        card.certificate, card.sign(challenge["challenge"]), challenge["challenge_id"]
+    )["qr_pass"]
+    ids.append(setup.terminals["T1"].redeem_pass(qr_pass)["authorization"])
+    previous = GENESIS_TRACKING_CODE
+    for sequence, authorization in enumerate(ids, start=1):
+        body = setup.ballot("T1", authorization, sequence, previous)
+        previous = bytes.fromhex(setup.terminals["T1"].cast(body).tracking_code)
+    authorization_ids = [a["payload"]["authorization_id"] for a in ids]
+    engine = setup.state.registry_engine
+    with engine.connect() as connection:
+        dump = "\n".join(
+            repr(row)
+            for table in RegistryBase.metadata.sorted_tables
+            for row in connection.execute(table.select())
+        )
+    assert card.certificate["payload"]["national_code"] in dump  # the dump is real
+    assert not [found for found in authorization_ids if found in dump]
+    closing = setup.poll("T1", "close")["report"]["payload"]
+    assert closing["authorizations_issued"] == 4 and closing["authorizations_unused"] == 0
+    assert closing["reconciled"]

@@ -1,14 +1,17 @@
-"""`evote server init` checks every input before it stores anything."""
+"""`evote server init` checks every input before it stores anything; `run` its options;
+`sync-inquiry` completes the inquiry's copies."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from ballot_server.cli import server
+from crypto.signing import SigningKey
 from crypto.threshold import generate_trustee
 from evote.manifest import Manifest
 from evote.sample import roll_csv, sample_manifest, sample_people
@@ -64,3 +67,44 @@ def test_a_bad_roll_leaves_no_election_behind_and_a_good_one_then_succeeds(tmp_p
     code, output = init(tmp_path / "hq", manifest, trustees, roll)
     assert code == 0, output
     assert "election majlis-12 created" in output
+
+
+def test_run_names_an_unknown_service_and_does_not_start(tmp_path: Path) -> None:
+    manifest, trustees, roll = election_files(tmp_path)
+    assert init(tmp_path / "hq", manifest, trustees, roll)[0] == 0
+    result = CliRunner().invoke(
+        server, ["run", "--data-dir", str(tmp_path / "hq"), "--services", "inquiry,tally"]
+    )
+    assert result.exit_code == 1
+    assert "expected some of intake, inquiry" in result.output
+
+
+def test_sync_inquiry_restores_missing_copies_once_and_refuses_a_different_one(
+    tmp_path: Path,
+) -> None:
+    manifest, trustees, roll = election_files(tmp_path)
+    hq = tmp_path / "hq"
+    assert init(hq, manifest, trustees, roll)[0] == 0
+    runner = CliRunner()
+    key = SigningKey.generate().public_key.hex()
+    registered = runner.invoke(
+        server, ["register-terminal", "--data-dir", str(hq)] + ["T1", "S-101", key]
+    )
+    assert registered.exit_code == 0, registered.output
+    registry = sqlite3.connect(hq / "registry.sqlite")
+    with registry:
+        registry.execute("DELETE FROM inquiry_terminals")
+        registry.execute("DELETE FROM inquiry_election")
+
+    def sync() -> tuple[int, str]:
+        result = runner.invoke(server, ["sync-inquiry", "--data-dir", str(hq)])
+        return result.exit_code, result.output
+
+    assert sync() == (0, "2 copies written to the registry database\n")
+    assert sync() == (0, "0 copies written to the registry database\n")
+    assert registry.execute("SELECT public_key FROM inquiry_terminals").fetchall() == [(key,)]
+    with registry:
+        registry.execute("UPDATE inquiry_terminals SET public_key = ?", ("00" * 32,))
+    code, output = sync()
+    assert code == 1 and "holds another 'T1'" in output
+    registry.close()
