@@ -15,7 +15,7 @@ import click
 
 from ballot_server.config import SERVICES, ServerConfig, parse_services
 from ballot_server.errors import ServerError, SetupError
-from ballot_server.keys import KeySet, load_keys, save_keys
+from ballot_server.keys import KeySet, MissingKey, load_keys, save_keys
 from ballot_server.state import ServerState
 from crypto.errors import CryptoError
 from crypto.signing import VerifyKey
@@ -39,9 +39,10 @@ def _fail(message: str, problems: list[str] | None = None) -> None:
 
 
 def _state(data_dir: Path) -> ServerState:
+    """HQ's view for setup and reports: the intake (and, as always, the registry)."""
     if not (data_dir / "keys" / "server.key").exists():
         _fail(f"{data_dir}/keys: no keys; run `evote server init` first")
-    return ServerState(ServerConfig.for_data_dir(data_dir))
+    return ServerState(ServerConfig.for_data_dir(data_dir, services=("intake",)))
 
 
 def _load_trustees(directory: Path) -> list[TrusteePublicKeys]:
@@ -76,14 +77,14 @@ def run(data_dir: Path, host: str, port: int, services: str | None) -> None:
     """Run the development server (use gunicorn in production, docs/server.md)."""
     from ballot_server.app import create_app
 
-    if not (data_dir / "keys" / "server.key").exists():
+    if not (data_dir / "keys" / "hq.pub").exists():
         _fail(f"{data_dir}/keys: no keys; run `evote server init` first")
     try:
         chosen = {} if services is None else {"services": parse_services(services)}
-        config = ServerConfig.for_data_dir(data_dir, **chosen)
-    except ValueError as error:
-        _fail(str(error))
-    create_app(config).run(host=host, port=port, threaded=True)
+        app = create_app(ServerConfig.for_data_dir(data_dir, **chosen))
+    except (ValueError, MissingKey) as error:
+        _fail(f"{data_dir}/keys: {error}" if isinstance(error, MissingKey) else str(error))
+    app.run(host=host, port=port, threaded=True)
 
 
 @server.command()
@@ -162,6 +163,24 @@ def register_terminal_command(
     except (SetupError, ServerError, CryptoError) as error:
         _fail(str(error))
     click.echo(f"terminal {terminal_id} registered to {station_id}")
+
+
+@server.command("host-keys")
+@DATA_DIR
+@click.option(
+    "--services", required=True, help=f"What the host runs: some of {','.join(SERVICES)}."
+)
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+def host_keys(data_dir: Path, services: str, out_dir: Path) -> None:
+    """Write the key dir a host running SERVICES needs: every public key and only its
+    services' private keys (never HQ's or the registry's)."""
+    try:
+        chosen = parse_services(services)
+        keys = load_keys(data_dir / "keys")
+    except (ValueError, OSError) as error:
+        _fail(str(error))
+    save_keys(out_dir, keys.for_services(chosen))
+    click.echo(f"keys for {','.join(chosen)} written to {out_dir}")
 
 
 @server.command("sync-inquiry")

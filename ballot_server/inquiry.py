@@ -404,7 +404,7 @@ def redeem_pass(state: ServerState, data: object) -> dict[str, Any]:
     request, terminal = authenticate(state.inquiry_gate, data, protocol.ACTION_REDEEM_PASS)
     try:
         envelope = parse_pass_body(request.body)
-        payload = envelope.verify("qr-pass", state.config.keys.inquiry.public_key)
+        payload = envelope.verify("qr-pass", state.config.keys.inquiry_public)
     except CryptoError as error:
         raise ServerError("pass_invalid", str(error)) from error
     if not isinstance(payload, dict) or set(payload) != PASS_FIELDS:

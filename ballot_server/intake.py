@@ -158,9 +158,7 @@ def _check_authorization(
     state: ServerState, request: TerminalRequest, submission: BallotSubmission
 ) -> str:
     try:
-        payload = submission.authorization.verify(
-            "authorization", state.config.keys.inquiry.public_key
-        )
+        payload = submission.authorization.verify("authorization", state.config.keys.inquiry_public)
     except CryptoError as error:
         raise ServerError("authorization_invalid", str(error)) from error
     if not isinstance(payload, dict) or set(payload) != AUTHORIZATION_FIELDS:

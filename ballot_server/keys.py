@@ -2,15 +2,18 @@
 
 HQ signs the manifest, the registry signs card certificates, the inquiry
 service signs authorizations and QR passes, the server signs receipts, reports
-and checkpoints. In the demo one data dir holds all four; in production HQ and
-the registry keep their private keys elsewhere and the server's dir holds only
-``inquiry.key`` and ``server.key`` plus the public ``hq.pub`` and ``registry.pub``.
+and checkpoints. In the demo one data dir holds all four. In production each
+host holds only the private keys of what it runs (``KeySet.for_services``):
+an intake host ``server.key``, an inquiry host ``inquiry.key`` (a compromised
+intake host cannot mint authorizations, nor an inquiry host sign receipts),
+both with every public key (``*.pub``); HQ and the registry keep ``hq.key``
+and ``registry.key`` elsewhere.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from crypto.hexcodec import bytes_from_hex
@@ -19,27 +22,66 @@ from crypto.signing import SigningKey, VerifyKey
 ROLES = ("hq", "registry", "inquiry", "server")
 
 
+class MissingKey(Exception):
+    """This host does not hold a private key that what it was asked to run needs."""
+
+    code = "missing_key"
+
+    def __init__(self, role: str) -> None:
+        super().__init__(f"this host holds no {role}.key (needed to sign as the {role})")
+        self.role = role
+
+
 @dataclass(frozen=True)
 class KeySet:
-    """Private keys the server uses, and public keys it trusts."""
+    """Private keys this host holds, and the public keys it trusts."""
 
-    inquiry: SigningKey
-    server: SigningKey
+    inquiry_public: VerifyKey
+    server_public: VerifyKey
     hq_public: VerifyKey
     registry_public: VerifyKey
+    inquiry_key: SigningKey | None = None
+    server_key: SigningKey | None = None
     hq: SigningKey | None = None
     registry: SigningKey | None = None
 
     @classmethod
     def generate(cls) -> KeySet:
-        hq, registry = SigningKey.generate(), SigningKey.generate()
+        inquiry, server, hq, registry = (SigningKey.generate() for _ in ROLES)
         return cls(
-            SigningKey.generate(),
-            SigningKey.generate(),
+            inquiry.public_key,
+            server.public_key,
             hq.public_key,
             registry.public_key,
+            inquiry,
+            server,
             hq,
             registry,
+        )
+
+    @property
+    def inquiry(self) -> SigningKey:
+        """The inquiry's signing key (authorizations, passes), or MissingKey."""
+        if self.inquiry_key is None:
+            raise MissingKey("inquiry")
+        return self.inquiry_key
+
+    @property
+    def server(self) -> SigningKey:
+        """The server's signing key (receipts, reports, checkpoints, audit), or MissingKey."""
+        if self.server_key is None:
+            raise MissingKey("server")
+        return self.server_key
+
+    def for_services(self, services: tuple[str, ...]) -> KeySet:
+        """The keys a host running ``services`` holds: the public ones, and the private
+        key of each service it runs (HQ's and the registry's never)."""
+        return replace(
+            self,
+            inquiry_key=self.inquiry_key if "inquiry" in services else None,
+            server_key=self.server_key if "intake" in services else None,
+            hq=None,
+            registry=None,
         )
 
 
@@ -50,13 +92,23 @@ def _write_secret(path: Path, text: str) -> None:
 
 
 def save_keys(directory: Path, keys: KeySet) -> None:
-    """Write seeds (mode 0600) and public keys; missing HQ/registry seeds are skipped."""
+    """Write every public key and the seeds (mode 0600) of the private keys held."""
     directory.mkdir(parents=True, exist_ok=True)
-    _write_secret(directory / "inquiry.key", keys.inquiry.seed.hex())
-    _write_secret(directory / "server.key", keys.server.seed.hex())
-    (directory / "hq.pub").write_text(keys.hq_public.hex() + "\n", encoding="ascii")
-    (directory / "registry.pub").write_text(keys.registry_public.hex() + "\n", encoding="ascii")
-    for name, key in (("hq", keys.hq), ("registry", keys.registry)):
+    publics = {
+        "inquiry": keys.inquiry_public,
+        "server": keys.server_public,
+        "hq": keys.hq_public,
+        "registry": keys.registry_public,
+    }
+    for name, public in publics.items():
+        (directory / f"{name}.pub").write_text(public.hex() + "\n", encoding="ascii")
+    privates = {
+        "inquiry": keys.inquiry_key,
+        "server": keys.server_key,
+        "hq": keys.hq,
+        "registry": keys.registry,
+    }
+    for name, key in privates.items():
         if key is not None:
             _write_secret(directory / f"{name}.key", key.seed.hex())
 
@@ -66,19 +118,28 @@ def _read_seed(path: Path) -> SigningKey:
 
 
 def load_keys(directory: Path) -> KeySet:
-    """Read a key directory written by ``save_keys``."""
-    optional = {
+    """Read a key directory written by ``save_keys`` (any subset of private keys)."""
+    private = {
         name: _read_seed(directory / f"{name}.key")
-        for name in ("hq", "registry")
+        for name in ROLES
         if (directory / f"{name}.key").exists()
     }
+
+    def public(name: str) -> VerifyKey:
+        path = directory / f"{name}.pub"
+        if path.exists():
+            return VerifyKey.from_hex(path.read_text(encoding="ascii").strip())
+        if name in private:  # a directory written before the .pub files were
+            return private[name].public_key
+        raise FileNotFoundError(f"{path}: no public key")
+
     return KeySet(
-        inquiry=_read_seed(directory / "inquiry.key"),
-        server=_read_seed(directory / "server.key"),
-        hq_public=VerifyKey.from_hex((directory / "hq.pub").read_text(encoding="ascii").strip()),
-        registry_public=VerifyKey.from_hex(
-            (directory / "registry.pub").read_text(encoding="ascii").strip()
-        ),
-        hq=optional.get("hq"),
-        registry=optional.get("registry"),
+        inquiry_public=public("inquiry"),
+        server_public=public("server"),
+        hq_public=public("hq"),
+        registry_public=public("registry"),
+        inquiry_key=private.get("inquiry"),
+        server_key=private.get("server"),
+        hq=private.get("hq"),
+        registry=private.get("registry"),
     )

@@ -118,8 +118,8 @@ def create_election(
                 joint_public_key=context.public_key.hex(),
                 hq_public_key=keys.hq_public.hex(),
                 registry_public_key=keys.registry_public.hex(),
-                inquiry_public_key=keys.inquiry.public_key.hex(),
-                server_public_key=keys.server.public_key.hex(),
+                inquiry_public_key=keys.inquiry_public.hex(),
+                server_public_key=keys.server_public.hex(),
                 created_at=now,
             )
         )

@@ -131,7 +131,14 @@ class ServerState:
         )
         self.registry_sessions = sessionmaker(self.registry_engine, expire_on_commit=False)
         self._intake = _IntakeDatabase(config) if "intake" in config.services else None
-        self.challenge_key = ChallengeKey.from_seed(config.keys.inquiry.seed)
+        # Fail at start, not at the first request, on a host missing a service's key.
+        if "intake" in config.services:
+            config.keys.server  # noqa: B018 (raises MissingKey)
+        self._challenge_key = (
+            ChallengeKey.from_seed(config.keys.inquiry.seed)
+            if "inquiry" in config.services
+            else None
+        )
         self.inquiry_pruned_at = 0  # when this process last pruned the inquiry's replay records
         self._election: ElectionInfo | None = None
         self._inquiry_manifest: Manifest | None = None
@@ -161,6 +168,12 @@ class ServerState:
     @property
     def sessions(self) -> sessionmaker[Session]:
         return self._intake_database().sessions
+
+    @property
+    def challenge_key(self) -> ChallengeKey:
+        if self._challenge_key is None:
+            raise RuntimeError("this server does not run the inquiry")
+        return self._challenge_key
 
     @property
     def intake_gate(self) -> RequestGate:

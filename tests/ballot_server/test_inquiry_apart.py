@@ -12,20 +12,24 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from server_harness import STATION_OF_TERMINAL, Card, Election, Setup, make_setup
+import pytest
+from server_harness import STATION_OF_TERMINAL, Card, Election, Setup
 from test_refusals import refused
 
 from ballot_server.config import ServerConfig
+from ballot_server.keys import MissingKey
 from ballot_server.runner import RunningServer, start_server
+from ballot_server.state import ServerState
 from crypto.ballot import GENESIS_TRACKING_CODE
 from evote import protocol
 from evote.client import BallotServerClient
 
 
 def _inquiry_only(election: Election, registry_url: str, tmp_path: Path) -> RunningServer:
+    """An inquiry host: no intake database it could open, no server private key."""
     unreachable = f"sqlite:///{tmp_path / 'no-such-dir' / 'ballot.sqlite'}"
-    config = ServerConfig(unreachable, registry_url, election.keys, services=("inquiry",))
-    return start_server(config)
+    keys = election.keys.for_services(("inquiry",))
+    return start_server(ServerConfig(unreachable, registry_url, keys, services=("inquiry",)))
 
 
 def _status(url: str, body: dict[str, object]) -> int:
@@ -75,17 +79,34 @@ def test_an_inquiry_only_server_checks_voters_in_without_the_intake_database(
         inquiry.stop()
 
 
-def test_an_intake_only_server_serves_no_inquiry(
-    election: Election, database_urls: tuple[str, str]
+def test_an_intake_only_server_takes_ballots_without_the_inquiry_key(
+    setup: Setup, election: Election, database_urls: tuple[str, str]
 ) -> None:
-    built, _ = make_setup(election, database_urls, services=("intake",))
+    keys = election.keys.for_services(("intake",))
+    assert keys.inquiry_key is None and keys.hq is None and keys.registry is None
+    intake = start_server(ServerConfig(*database_urls, keys, services=("intake",)))
     try:
-        url = built.server.url
+        url = intake.url
         assert _status(url + protocol.PATH_INQUIRY_CHALLENGE, {}) == 404
         assert _status(url + protocol.PATH_CHECK_IN, {}) == 404
-        assert built.terminals["T1"].status()["poll_state"] == "not_opened"
+        setup.poll("T1", "open")
+        authorization = setup.check_in("T1", election.card(election.eligible()[6]))["authorization"]
+        booth = BallotServerClient(url, "T1", setup.terminals["T1"].signing_key)
+        receipt = booth.cast(setup.ballot("T1", authorization, 1, GENESIS_TRACKING_CODE))
+        assert booth.lookup(receipt.tracking_code)["kind"] == "ballot"
     finally:
-        built.server.stop()
+        intake.stop()
+
+
+def test_a_host_without_its_service_key_refuses_to_start(
+    election: Election, database_urls: tuple[str, str]
+) -> None:
+    for services, missing in ((("intake",), "server"), (("inquiry",), "inquiry")):
+        other = ("inquiry",) if services == ("intake",) else ("intake",)
+        keys = election.keys.for_services(other)
+        with pytest.raises(MissingKey) as caught:
+            ServerState(ServerConfig(*database_urls, keys, services=services))
+        assert caught.value.role == missing
 
 
 def _answer(client: BallotServerClient, card: Card, challenge: dict[str, Any]) -> Any:

@@ -11,6 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from ballot_server.cli import server
+from ballot_server.keys import load_keys
 from crypto.signing import SigningKey
 from crypto.threshold import generate_trustee
 from evote.manifest import Manifest
@@ -108,3 +109,19 @@ def test_sync_inquiry_restores_missing_copies_once_and_refuses_a_different_one(
     code, output = sync()
     assert code == 1 and "holds another 'T1'" in output
     registry.close()
+
+
+def test_host_keys_hold_only_the_services_private_keys(tmp_path: Path) -> None:
+    manifest, trustees, roll = election_files(tmp_path)
+    hq = tmp_path / "hq"
+    assert init(hq, manifest, trustees, roll)[0] == 0
+    runner = CliRunner()
+    for services, private in (("inquiry", {"inquiry.key"}), ("intake", {"server.key"})):
+        out = tmp_path / services
+        result = runner.invoke(
+            server, ["host-keys", "--data-dir", str(hq), "--services", services, str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        publics = {"hq.pub", "registry.pub", "inquiry.pub", "server.pub"}
+        assert {path.name for path in out.iterdir()} == publics | private
+        assert load_keys(out).inquiry_public == load_keys(hq / "keys").inquiry_public
