@@ -8,7 +8,9 @@ Challenges are no longer stored when issued (they are MACs, ``challenges.py``);
 only spent ones are. Challenges in flight during an upgrade are refused as
 ``unknown_challenge`` and the terminal asks for a new one. The manifest and
 terminal copies are written by ``evote server init`` and ``register-terminal``
-from this revision on; an election created before it must be created anew.
+from this revision on; for an election created before it, HQ runs ``evote
+server sync-inquiry`` once (until then the inquiry answers
+``election_not_ready`` / ``unknown_terminal``).
 """
 
 from collections.abc import Sequence
