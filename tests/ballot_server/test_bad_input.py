@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ballot_server.models import BoardEntry, RequestNonce
+from ballot_server.registry_models import CheckIn, InquiryNonce, IssuedPass, SpentChallenge
 from crypto.ballot import GENESIS_TRACKING_CODE
 
 POST_PATHS = [
@@ -52,11 +53,26 @@ def assert_refused(status: int, body: Any) -> None:
     assert set(body) >= {"code", "message", "message_fa", "message_en"}
 
 
-def stored(setup: Setup) -> tuple[int, int]:
-    with Session(setup.state.engine) as session:
-        entries = session.execute(select(func.count()).select_from(BoardEntry)).scalar_one()
-        nonces = session.execute(select(func.count()).select_from(RequestNonce)).scalar_one()
-    return entries, nonces
+def _count(engine: Any, table: Any) -> int:
+    with Session(engine) as session:
+        return int(session.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def stored(setup: Setup) -> tuple[int, ...]:
+    """Board entries and every registry row a request could leave. Not nonces: a
+    request signed by a registered terminal leaves its nonce (replay protection) even
+    when its body is refused."""
+    intake, registry = setup.state.engine, setup.state.registry_engine
+    return (
+        _count(intake, BoardEntry),
+        *(_count(registry, table) for table in (CheckIn, IssuedPass, SpentChallenge)),
+    )
+
+
+def nonces(setup: Setup) -> tuple[int, int]:
+    return _count(setup.state.engine, RequestNonce), _count(
+        setup.state.registry_engine, InquiryNonce
+    )
 
 
 def test_malformed_wrongly_typed_and_oversized_bodies_are_refused(sqlite_setup: Setup) -> None:
@@ -70,6 +86,7 @@ def test_malformed_wrongly_typed_and_oversized_bodies_are_refused(sqlite_setup: 
         assert_refused(*post(url + path, b" " * (600 * 1024)))
     assert_refused(*post(url + "/api/v1/nowhere", b"{}"))
     assert stored(sqlite_setup) == before
+    assert nonces(sqlite_setup) == (0, 0)
 
 
 def test_invalid_points_are_refused_and_nothing_is_stored(sqlite_setup: Setup) -> None:
@@ -97,10 +114,10 @@ def test_invalid_points_are_refused_and_nothing_is_stored(sqlite_setup: Setup) -
 def test_random_bodies_signed_or_not_are_refused(
     sqlite_setup: Setup, path: str, body: Any, action: str
 ) -> None:
-    before = stored(sqlite_setup)[0]
+    before = stored(sqlite_setup)
     url = sqlite_setup.server.url + path
     assert_refused(*post(url, json.dumps(body).encode()))
     if isinstance(body, dict):
         signed = sqlite_setup.terminals["T1"].sign(action, body)
         assert_refused(*post(url, json.dumps(signed).encode()))
-    assert stored(sqlite_setup)[0] == before
+    assert stored(sqlite_setup) == before
