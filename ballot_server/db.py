@@ -64,7 +64,7 @@ def make_engine(url: str) -> Engine:
 
 def make_ephemeral_engine(url: str, durable: Engine) -> Engine:
     """An engine for single-statement writes whose loss in a crash is harmless (request
-    nonces, card challenges) and single-statement reads that need no transaction
+    nonces, pruning of expired replay records) and single-statement reads that need no transaction
     (intake's resend check): on PostgreSQL each statement commits on its own
     (autocommit: one round trip instead of BEGIN, SET LOCAL, INSERT, COMMIT) without
     waiting for the WAL flush. On SQLite it is ``durable`` itself. Never used to

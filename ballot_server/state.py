@@ -6,7 +6,7 @@ manifest and terminal keys HQ wrote for it.
 
 Each database has a durable engine and an "ephemeral" one (``db.make_ephemeral_engine``:
 autocommit without waiting for the WAL flush on PostgreSQL, the durable engine
-itself on SQLite) for nonces, challenges and single reads. The election
+itself on SQLite) for nonces, pruning and single reads. The election
 (manifest, trustees, context, contest specs) never changes once created, so it
 is read from the database once and cached; terminal keys are cached once seen
 (a terminal registered later by the CLI is found on the next miss). The caches
