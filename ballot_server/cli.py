@@ -105,7 +105,7 @@ def init(
     from ballot_server.setup import create_election, sign_manifest
 
     keys = load_keys(keys_from) if keys_from else KeySet.generate()
-    if (data_dir / "keys" / "server.key").exists():
+    if (data_dir / "keys" / "hq.pub").exists():  # any key dir: never overwritten
         keys = load_keys(data_dir / "keys")
     try:
         document: Any = json.loads(manifest_path.read_text("utf-8"))
@@ -174,10 +174,12 @@ def register_terminal_command(
 def host_keys(data_dir: Path, services: str, out_dir: Path) -> None:
     """Write the key dir a host running SERVICES needs: every public key and only its
     services' private keys (never HQ's or the registry's)."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        _fail(f"{out_dir}: not empty; a host's key dir is written whole, into a new directory")
     try:
         chosen = parse_services(services)
         keys = load_keys(data_dir / "keys")
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, CryptoError) as error:
         _fail(str(error))
     save_keys(out_dir, keys.for_services(chosen))
     click.echo(f"keys for {','.join(chosen)} written to {out_dir}")

@@ -10,8 +10,10 @@ check-in (same transaction on PostgreSQL, neighbouring rowid on SQLite) would
 link it back to the voter; the closing report counts issued authorizations
 from check-ins and passes instead (``reports.py``). A QR pass is stored (it is
 redeemed once), but its id never reaches the board, and redeeming it stores
-nothing of the authorization it yields. Authorization expiries are rounded up
-to the minute so that they do not carry the check-in's second either.
+nothing of the authorization it yields. Nothing written beside a check-in
+names the terminal or the second (``replay.py``): check-in times are minutes,
+and authorization expiries are rounded up to the minute too. What the storage
+still orders is in docs/server.md, "Durability and secrecy notes".
 
 Everything here runs on the registry database alone (``state.inquiry_gate``,
 ``state.inquiry_manifest``), so the inquiry can be deployed apart from ballot
@@ -33,6 +35,7 @@ from sqlalchemy import ClauseElement, Connection, bindparam, delete, exists, ins
 from sqlalchemy.dialects.postgresql import insert as insert_or_skip
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
+from ballot_server import replay
 from ballot_server.cards import Card, check_card_signature, read_certificate
 from ballot_server.challenges import Challenge
 from ballot_server.errors import ServerError
@@ -47,7 +50,6 @@ from ballot_server.registry_models import (
 from ballot_server.requests import (
     authenticate,
     check_window,
-    nonce_row,
     prune_nonces,
     verify_signed,
 )
@@ -71,10 +73,8 @@ def _insert_unless_there(column: Any, *others: Any) -> Any:
 
 
 # Statements built once: building one per request costs as much as executing it.
-_RECORD_NONCE = _insert_unless_there(
-    InquiryNonce.nonce, InquiryNonce.terminal_id, InquiryNonce.timestamp
-)
-_SPEND_CHALLENGE = _insert_unless_there(SpentChallenge.challenge_id, SpentChallenge.expires_at)
+_RECORD_NONCE = _insert_unless_there(InquiryNonce.digest, InquiryNonce.timestamp)
+_SPEND_CHALLENGE = _insert_unless_there(SpentChallenge.digest, SpentChallenge.expires_at)
 _CHECK_IN = _insert_unless_there(CheckIn.national_code, CheckIn.station_id, CheckIn.checked_in_at)
 _INSERT_PASS = insert(IssuedPass).values(
     pass_id=bindparam("pass_id"),
@@ -115,10 +115,6 @@ _PG_CHECK_IN = _postgres_sql(_CHECK_IN)
 _PG_CHECK_IN_OF = _postgres_sql(_CHECK_IN_OF)
 _PG_INSERT_PASS = _postgres_sql(_INSERT_PASS)
 _PG_NO_FLUSH = "SET LOCAL synchronous_commit = off"
-
-
-def _round_up_to_minute(moment: int) -> int:
-    return (moment // 60 + 1) * 60
 
 
 def issue_challenge(state: ServerState, data: object) -> dict[str, Any]:
@@ -164,7 +160,7 @@ def _signed_grant(
 
 def _authorize(state: ServerState, station_id: str, style: str, now: int) -> dict[str, Any]:
     """A signed authorization, answered and never stored (see the module docstring)."""
-    expires_at = _round_up_to_minute(now + state.config.authorization_ttl_s)
+    expires_at = replay.minute_ceil(now + state.config.authorization_ttl_s)
     _, envelope = _signed_grant(
         state, "authorization", "authorization_id", station_id, style, expires_at
     )
@@ -175,7 +171,7 @@ def _issue_pass(
     state: ServerState, station_id: str, style: str, now: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A signed QR pass and the row that lets it be redeemed once."""
-    expires_at = _round_up_to_minute(now + state.config.pass_ttl_s)
+    expires_at = replay.minute_ceil(now + state.config.pass_ttl_s)
     row, envelope = _signed_grant(state, "qr-pass", "pass_id", station_id, style, expires_at)
     return {**row, "redeemed": False}, {"qr_pass": envelope, "expires_at": expires_at}
 
@@ -222,7 +218,7 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
     except ServerError as error:
         card_error = error
     with _transaction(state) as transaction:
-        found = transaction.read(nonce_row(request), challenge, card)
+        found = transaction.read(replay.inquiry_nonce_row(request), challenge, card)
         if not found.fresh_nonce:
             raise ServerError("replayed_request")
         if challenge is None or not found.challenge_spent_now:
@@ -250,7 +246,7 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
         check_in_row = {
             "national_code": card.national_code,
             "station_id": station.station_id,
-            "checked_in_at": now,
+            "checked_in_at": replay.minute_floor(now),
         }
         style = station.ballot_style_id
         pass_row: dict[str, Any] | None = None
@@ -262,10 +258,6 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
         if lost_to is not None:
             raise _already_voted(lost_to.station_id, lost_to.checked_in_at)
     return reply
-
-
-def _spend(challenge: Challenge) -> dict[str, Any]:
-    return {"challenge_id": challenge.challenge_id, "expires_at": challenge.expires_at}
 
 
 class _CoreTransaction:
@@ -281,7 +273,9 @@ class _CoreTransaction:
         fresh_nonce = execute(_RECORD_NONCE, nonce).first() is not None
         if challenge is None:
             return _Found(fresh_nonce, False, None, False)
-        spent_now = execute(_SPEND_CHALLENGE, _spend(challenge)).first() is not None
+        spent_now = (
+            execute(_SPEND_CHALLENGE, replay.spent_challenge_row(challenge)).first() is not None
+        )
         if card is None:
             return _Found(fresh_nonce, spent_now, None, False)
         voter = execute(
@@ -312,7 +306,7 @@ class _PostgresTransaction:
         with driver.pipeline():
             recorded = driver.execute(_PG_RECORD_NONCE, nonce)
             if challenge is not None:
-                spent = driver.execute(_PG_SPEND_CHALLENGE, _spend(challenge))
+                spent = driver.execute(_PG_SPEND_CHALLENGE, replay.spent_challenge_row(challenge))
                 if card is not None:
                     found = driver.cursor(row_factory=namedtuple_row)
                     found.execute(

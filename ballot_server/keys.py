@@ -32,6 +32,18 @@ class MissingKey(Exception):
         self.role = role
 
 
+class KeyMismatch(Exception):
+    """A key dir disagrees with itself (``<role>.pub`` is not the public half of
+    ``<role>.key``) or with the election (the key it names is not this host's)."""
+
+    code = "key_mismatch"
+
+    def __init__(self, role: str, against: str = "") -> None:
+        against = against or f"the public key of {role}.key"
+        super().__init__(f"{role}.pub is not {against}")
+        self.role = role
+
+
 @dataclass(frozen=True)
 class KeySet:
     """Private keys this host holds, and the public keys it trusts."""
@@ -87,6 +99,7 @@ class KeySet:
 
 def _write_secret(path: Path, text: str) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # O_CREAT's mode applies to new files only
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(text + "\n")
 
@@ -127,11 +140,15 @@ def load_keys(directory: Path) -> KeySet:
 
     def public(name: str) -> VerifyKey:
         path = directory / f"{name}.pub"
-        if path.exists():
-            return VerifyKey.from_hex(path.read_text(encoding="ascii").strip())
-        if name in private:  # a directory written before the .pub files were
-            return private[name].public_key
-        raise FileNotFoundError(f"{path}: no public key")
+        held = private.get(name)
+        if not path.exists():
+            if held is None:
+                raise FileNotFoundError(f"{path}: no public key")
+            return held.public_key  # a directory written before the .pub files were
+        key = VerifyKey.from_hex(path.read_text(encoding="ascii").strip())
+        if held is not None and held.public_key != key:
+            raise KeyMismatch(name)
+        return key
 
     return KeySet(
         inquiry_public=public("inquiry"),

@@ -83,21 +83,27 @@ class InquiryTerminal(RegistryBase):
 
 
 class InquiryNonce(RegistryBase):
-    """Nonces of inquiry requests seen inside the time window (replay protection)."""
+    """Inquiry requests seen inside the time window (replay protection).
+
+    Written in the check-in's transaction, so it must not name the terminal nor the
+    second (with the board's per-terminal sequences that would join voter and
+    ballot): the key is SHA-256 of terminal id and the request's random nonce, the
+    time the request's timestamp rounded down to the minute (``replay.py``)."""
 
     __tablename__ = "inquiry_nonces"
 
-    terminal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     timestamp: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class SpentChallenge(RegistryBase):
     """A card challenge already answered (``challenges.py``): each is good for one answer.
 
-    Challenges themselves are not stored; they are MACs the inquiry recomputes."""
+    Challenges themselves are not stored; they are MACs the inquiry recomputes. Like
+    ``InquiryNonce``: SHA-256 of the challenge id (which carries its expiry to the
+    second), and the expiry rounded up to the minute."""
 
     __tablename__ = "spent_challenges"
 
-    challenge_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -3,9 +3,12 @@
 The zero report proves a station starts empty: no board entries, no
 check-ins, every terminal at sequence 0. The closing report reconciles the
 station: check-ins = ballots cast + authorizations never spent + passes never
-redeemed, with no authorization spent that was never issued (issued ones are
-counted from check-ins and redeemed passes: authorizations are never stored,
-``inquiry.py``), and carries each terminal's last sequence and chain head (and the
+redeemed, with no authorization spent that was never issued. Issued ones are
+counted from check-ins and redeemed passes (authorizations are never stored,
+``inquiry.py``) and every cast spends one, so this is the inequality spent ≤
+check-ins − passes unredeemed: it catches ballots beyond the voters checked in,
+not minted authorizations standing in for voters who left without casting.
+The report carries each terminal's last sequence and chain head (and the
 head the closing terminal declared from its journal) so HQ can see whether
 every journaled ballot has arrived, plus the station's encrypted subtotals.
 """

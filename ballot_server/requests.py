@@ -25,12 +25,14 @@ from evote.protocol import TERMINAL_REQUEST, TerminalRequest, parse_terminal_req
 
 # Built once: building a statement per request costs as much as executing it.
 _INSERT_NONCE = {
-    table: insert(table).values(
+    RequestNonce: insert(RequestNonce).values(
         terminal_id=bindparam("terminal_id"),
         nonce=bindparam("nonce"),
         timestamp=bindparam("timestamp"),
-    )
-    for table in (RequestNonce, InquiryNonce)
+    ),
+    InquiryNonce: insert(InquiryNonce).values(
+        digest=bindparam("digest"), timestamp=bindparam("timestamp")
+    ),
 }
 
 
@@ -60,7 +62,7 @@ def authenticate(
     request, terminal = verify_signed(gate, data, action)
     check_window(gate, request)
     try:
-        db.write_once(gate.nonce_engine, _INSERT_NONCE[gate.nonce_table], nonce_row(request))
+        db.write_once(gate.nonce_engine, _INSERT_NONCE[gate.nonce_table], gate.nonce_row(request))
     except IntegrityError as error:
         raise ServerError("replayed_request") from error
     return request, terminal
@@ -70,14 +72,6 @@ def check_window(gate: RequestGate, request: TerminalRequest) -> None:
     now = gate.clock()
     if abs(now - request.timestamp) > gate.window_s:
         raise ServerError("stale_request", f"timestamp {request.timestamp}, server time {now}")
-
-
-def nonce_row(request: TerminalRequest) -> dict[str, object]:
-    return {
-        "terminal_id": request.terminal_id,
-        "nonce": request.nonce,
-        "timestamp": request.timestamp,
-    }
 
 
 def prune_nonces(gate: RequestGate) -> None:

@@ -25,10 +25,11 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ballot_server import db
+from ballot_server import db, replay
 from ballot_server.challenges import ChallengeKey
 from ballot_server.config import ServerConfig
 from ballot_server.errors import ServerError
+from ballot_server.keys import KeyMismatch
 from ballot_server.models import Election, RequestNonce, Terminal
 from ballot_server.registry_models import InquiryElection, InquiryNonce, InquiryTerminal
 from crypto.ballot import ContestSpec, ElectionContext
@@ -36,6 +37,7 @@ from crypto.group import Point
 from crypto.signing import SignedEnvelope, VerifyKey
 from crypto.threshold import TrusteePublicKeys
 from evote.manifest import Manifest
+from evote.protocol import TerminalRequest
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class RequestGate:
     terminal: Callable[[str], TerminalKey]
     nonce_engine: Engine
     nonce_table: type[RequestNonce] | type[InquiryNonce]
+    nonce_row: Callable[[TerminalRequest], dict[str, object]]
     clock: Callable[[], int]
     window_s: int
 
@@ -109,6 +112,7 @@ class _IntakeDatabase:
             self.terminals,
             self.ephemeral_engine,
             RequestNonce,
+            replay.intake_nonce_row,
             config.clock,
             config.request_window_s,
         )
@@ -123,6 +127,14 @@ class ServerState:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        # Fail at start, before any database is touched, on a host missing a key.
+        if "intake" in config.services:
+            config.keys.server  # noqa: B018 (raises MissingKey)
+        self._challenge_key = (
+            ChallengeKey.from_seed(config.keys.inquiry.seed)
+            if "inquiry" in config.services
+            else None
+        )
         self.registry_engine: Engine = db.make_engine(config.registry_database_url)
         if config.run_migrations:
             db.upgrade(self.registry_engine, "registry")
@@ -131,14 +143,6 @@ class ServerState:
         )
         self.registry_sessions = sessionmaker(self.registry_engine, expire_on_commit=False)
         self._intake = _IntakeDatabase(config) if "intake" in config.services else None
-        # Fail at start, not at the first request, on a host missing a service's key.
-        if "intake" in config.services:
-            config.keys.server  # noqa: B018 (raises MissingKey)
-        self._challenge_key = (
-            ChallengeKey.from_seed(config.keys.inquiry.seed)
-            if "inquiry" in config.services
-            else None
-        )
         self.inquiry_pruned_at = 0  # when this process last pruned the inquiry's replay records
         self._election: ElectionInfo | None = None
         self._inquiry_manifest: Manifest | None = None
@@ -148,6 +152,7 @@ class ServerState:
             _TerminalDirectory(self.registry_engine, InquiryTerminal),
             self.registry_ephemeral_engine,
             InquiryNonce,
+            replay.inquiry_nonce_row,
             config.clock,
             config.request_window_s,
         )
@@ -192,6 +197,13 @@ class ServerState:
                 row = session.execute(select(Election)).scalar_one_or_none()
             if row is None:
                 raise ServerError("election_not_ready")
+            keys = self.config.keys
+            for role, held, named in (
+                ("inquiry", keys.inquiry_public, row.inquiry_public_key),
+                ("server", keys.server_public, row.server_public_key),
+            ):
+                if held.hex() != named:
+                    raise KeyMismatch(role, "the key the election names")
             with self._lock:
                 self._election = load_election_info(row)
         return self._election

@@ -43,7 +43,7 @@ def export(record_dir: Path, data_dir: Path, exchange: Path) -> None:
     and the trustees' public part. Then run `evote tally totals RECORD_DIR`."""
     if not (data_dir / "keys" / "server.key").exists():
         raise click.ClickException(f"{data_dir}/keys: no server keys (run `evote server init`)")
-    state = ServerState(ServerConfig.for_data_dir(data_dir))
+    state = ServerState(ServerConfig.for_data_dir(data_dir, services=("intake",)))
     try:
         export_record(state, record_dir)
         add_trustees(record_dir, exchange, Record(record_dir).manifest.trustee_count)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from server_harness import Setup
-from sqlalchemy import inspect
+from server_harness import STATION_OF_TERMINAL, Setup
+from sqlalchemy import inspect, select
 
 from ballot_server import db
 from ballot_server.models import Base
-from ballot_server.registry_models import RegistryBase
+from ballot_server.registry_models import (
+    CheckIn,
+    InquiryNonce,
+    IssuedPass,
+    RegistryBase,
+    SpentChallenge,
+)
 from crypto.ballot import GENESIS_TRACKING_CODE
 
 VOTER_COLUMNS = {"national_code", "name_fa", "name_en", "birth_date", "card_id"}
@@ -60,9 +66,12 @@ def test_the_sqlite_database_runs_in_wal_mode(tmp_path) -> None:  # type: ignore
     engine.dispose()
 
 
-def test_the_registry_database_holds_no_authorization_id_after_voting(setup: Setup) -> None:
-    """Authorization ids are published with the ballots; none may sit in the registry,
-    where the rows beside a check-in would name the voter."""
+def test_the_registry_keeps_no_authorization_id_terminal_or_second_of_a_vote(
+    setup: Setup,
+) -> None:
+    """Authorization ids are published with the ballots, and the board orders ballots
+    per terminal: none of the ids, no terminal and no time finer than the minute may
+    sit in the rows a check-in writes (they share its transaction, or neighbour it)."""
     setup.poll("T1", "open")
     voters = iter(setup.election.eligible())
     ids = []
@@ -89,6 +98,17 @@ def test_the_registry_database_holds_no_authorization_id_after_voting(setup: Set
         )
     assert card.certificate["payload"]["national_code"] in dump  # the dump is real
     assert not [found for found in authorization_ids if found in dump]
+    written_beside_check_ins = (CheckIn, InquiryNonce, SpentChallenge, IssuedPass)
+    with engine.connect() as connection:
+        rows = [
+            value
+            for table in written_beside_check_ins
+            for row in connection.execute(select(table))
+            for value in row
+        ]
+    assert rows and not [v for v in rows if isinstance(v, str) and v in STATION_OF_TERMINAL]
+    times = [v for v in rows if isinstance(v, int) and not isinstance(v, bool)]
+    assert times and all(v % 60 == 0 for v in times), times
     closing = setup.poll("T1", "close")["report"]["payload"]
     assert closing["authorizations_issued"] == 4 and closing["authorizations_unused"] == 0
     assert closing["reconciled"]

@@ -8,10 +8,11 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from ballot_server.cli import server
-from ballot_server.keys import load_keys
+from ballot_server.keys import KeyMismatch, load_keys
 from crypto.signing import SigningKey
 from crypto.threshold import generate_trustee
 from evote.manifest import Manifest
@@ -125,3 +126,36 @@ def test_host_keys_hold_only_the_services_private_keys(tmp_path: Path) -> None:
         publics = {"hq.pub", "registry.pub", "inquiry.pub", "server.pub"}
         assert {path.name for path in out.iterdir()} == publics | private
         assert load_keys(out).inquiry_public == load_keys(hq / "keys").inquiry_public
+
+
+def test_host_keys_refuse_a_non_empty_directory_and_init_never_overwrites_keys(
+    tmp_path: Path,
+) -> None:
+    manifest, trustees, roll = election_files(tmp_path)
+    hq = tmp_path / "hq"
+    assert init(hq, manifest, trustees, roll)[0] == 0
+    runner = CliRunner()
+    inquiry_dir = tmp_path / "inquiry-host" / "keys"
+    args = ["host-keys", "--data-dir", str(hq), "--services", "inquiry"]
+    assert runner.invoke(server, [*args, str(inquiry_dir)]).exit_code == 0
+    again = runner.invoke(server, [*args, str(inquiry_dir)])
+    assert again.exit_code == 1 and "not empty" in again.output
+    seed = (inquiry_dir / "inquiry.key").read_text()
+    assert oct((inquiry_dir / "inquiry.key").stat().st_mode & 0o777) == "0o600"
+    other = tmp_path / "other"
+    other.mkdir()
+    init(inquiry_dir.parent, *election_files(other))
+    assert (inquiry_dir / "inquiry.key").read_text() == seed
+    assert not (inquiry_dir / "server.key").exists()
+
+
+def test_a_public_key_file_that_does_not_match_its_private_key_is_refused(
+    tmp_path: Path,
+) -> None:
+    manifest, trustees, roll = election_files(tmp_path)
+    hq = tmp_path / "hq"
+    assert init(hq, manifest, trustees, roll)[0] == 0
+    (hq / "keys" / "server.pub").write_text(SigningKey.generate().public_key.hex() + "\n")
+    with pytest.raises(KeyMismatch) as caught:
+        load_keys(hq / "keys")
+    assert caught.value.role == "server"

@@ -43,19 +43,18 @@ def upgrade() -> None:
     )
     op.create_table(
         "inquiry_nonces",
-        sa.Column("terminal_id", sa.String(length=64), nullable=False),
-        sa.Column("nonce", sa.String(length=32), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("timestamp", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("terminal_id", "nonce"),
+        sa.PrimaryKeyConstraint("digest"),
     )
     op.create_index(
         op.f("ix_inquiry_nonces_timestamp"), "inquiry_nonces", ["timestamp"], unique=False
     )
     op.create_table(
         "spent_challenges",
-        sa.Column("challenge_id", sa.String(length=80), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("expires_at", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("challenge_id"),
+        sa.PrimaryKeyConstraint("digest"),
     )
     op.create_index(
         op.f("ix_spent_challenges_expires_at"), "spent_challenges", ["expires_at"], unique=False

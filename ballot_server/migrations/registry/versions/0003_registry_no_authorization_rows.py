@@ -31,7 +31,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Downgrade schema (empty: what was dropped is not recreated)."""
+    """Downgrade schema: the table comes back empty (what was dropped is gone)."""
     op.create_table(
         "authorizations",
         sa.Column("authorization_id", sa.String(length=32), nullable=False),
