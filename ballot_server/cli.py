@@ -9,13 +9,13 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from ballot_server.config import SERVICES, ServerConfig, parse_services
 from ballot_server.errors import ServerError, SetupError
-from ballot_server.keys import KeySet, MissingKey, load_keys, save_keys
+from ballot_server.keys import KeyProblem, KeySet, load_keys, save_keys
 from ballot_server.state import ServerState
 from crypto.errors import CryptoError
 from crypto.signing import VerifyKey
@@ -31,7 +31,7 @@ DATA_DIR = click.option(
 )
 
 
-def _fail(message: str, problems: list[str] | None = None) -> None:
+def _fail(message: str, problems: list[str] | None = None) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     for problem in problems or []:
         click.echo(f"  {problem}", err=True)
@@ -42,7 +42,10 @@ def _state(data_dir: Path) -> ServerState:
     """HQ's view for setup and reports: the intake (and, as always, the registry)."""
     if not (data_dir / "keys" / "server.key").exists():
         _fail(f"{data_dir}/keys: no keys; run `evote server init` first")
-    return ServerState(ServerConfig.for_data_dir(data_dir, services=("intake",)))
+    try:
+        return ServerState(ServerConfig.for_data_dir(data_dir, services=("intake",)))
+    except KeyProblem as error:
+        _fail(f"{data_dir}/keys: {error}")
 
 
 def _load_trustees(directory: Path) -> list[TrusteePublicKeys]:
@@ -82,8 +85,10 @@ def run(data_dir: Path, host: str, port: int, services: str | None) -> None:
     try:
         chosen = {} if services is None else {"services": parse_services(services)}
         app = create_app(ServerConfig.for_data_dir(data_dir, **chosen))
-    except (ValueError, MissingKey) as error:
-        _fail(f"{data_dir}/keys: {error}" if isinstance(error, MissingKey) else str(error))
+    except KeyProblem as error:
+        _fail(f"{data_dir}/keys: {error}")
+    except ValueError as error:
+        _fail(str(error))
     app.run(host=host, port=port, threaded=True)
 
 
@@ -117,7 +122,6 @@ def init(
     if "signature" not in document:
         if keys.hq is None:
             _fail(f"{manifest_path}: not signed and no HQ key to sign it")
-        assert keys.hq is not None
         try:
             document = sign_manifest(keys.hq, document)
         except ModelError as error:
@@ -179,7 +183,7 @@ def host_keys(data_dir: Path, services: str, out_dir: Path) -> None:
     try:
         chosen = parse_services(services)
         keys = load_keys(data_dir / "keys")
-    except (ValueError, OSError, CryptoError) as error:
+    except (ValueError, OSError, CryptoError, KeyProblem) as error:
         _fail(str(error))
     save_keys(out_dir, keys.for_services(chosen))
     click.echo(f"keys for {','.join(chosen)} written to {out_dir}")

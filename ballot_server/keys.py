@@ -22,7 +22,13 @@ from crypto.signing import SigningKey, VerifyKey
 ROLES = ("hq", "registry", "inquiry", "server")
 
 
-class MissingKey(Exception):
+class KeyProblem(Exception):
+    """A key dir cannot serve what it was asked to: the CLI reports it in one line."""
+
+    code = "key_problem"
+
+
+class MissingKey(KeyProblem):
     """This host does not hold a private key that what it was asked to run needs."""
 
     code = "missing_key"
@@ -32,7 +38,7 @@ class MissingKey(Exception):
         self.role = role
 
 
-class KeyMismatch(Exception):
+class KeyMismatch(KeyProblem):
     """A key dir disagrees with itself (``<role>.pub`` is not the public half of
     ``<role>.key``) or with the election (the key it names is not this host's)."""
 
@@ -107,23 +113,16 @@ def _write_secret(path: Path, text: str) -> None:
 def save_keys(directory: Path, keys: KeySet) -> None:
     """Write every public key and the seeds (mode 0600) of the private keys held."""
     directory.mkdir(parents=True, exist_ok=True)
-    publics = {
-        "inquiry": keys.inquiry_public,
-        "server": keys.server_public,
-        "hq": keys.hq_public,
-        "registry": keys.registry_public,
+    held = {
+        "inquiry": (keys.inquiry_public, keys.inquiry_key),
+        "server": (keys.server_public, keys.server_key),
+        "hq": (keys.hq_public, keys.hq),
+        "registry": (keys.registry_public, keys.registry),
     }
-    for name, public in publics.items():
+    for name, (public, private) in held.items():
         (directory / f"{name}.pub").write_text(public.hex() + "\n", encoding="ascii")
-    privates = {
-        "inquiry": keys.inquiry_key,
-        "server": keys.server_key,
-        "hq": keys.hq,
-        "registry": keys.registry,
-    }
-    for name, key in privates.items():
-        if key is not None:
-            _write_secret(directory / f"{name}.key", key.seed.hex())
+        if private is not None:
+            _write_secret(directory / f"{name}.key", private.seed.hex())
 
 
 def _read_seed(path: Path) -> SigningKey:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ballot_server.config import ServerConfig
+from ballot_server.keys import KeyProblem
 from ballot_server.record import export_record
 from ballot_server.state import ServerState
 from tally.errors import RecordError
@@ -43,7 +44,10 @@ def export(record_dir: Path, data_dir: Path, exchange: Path) -> None:
     and the trustees' public part. Then run `evote tally totals RECORD_DIR`."""
     if not (data_dir / "keys" / "server.key").exists():
         raise click.ClickException(f"{data_dir}/keys: no server keys (run `evote server init`)")
-    state = ServerState(ServerConfig.for_data_dir(data_dir, services=("intake",)))
+    try:
+        state = ServerState(ServerConfig.for_data_dir(data_dir, services=("intake",)))
+    except KeyProblem as error:
+        raise click.ClickException(f"{data_dir}/keys: {error}") from error
     try:
         export_record(state, record_dir)
         add_trustees(record_dir, exchange, Record(record_dir).manifest.trustee_count)

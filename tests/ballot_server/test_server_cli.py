@@ -45,6 +45,14 @@ def init(data_dir: Path, manifest: Path, trustees: Path, roll: Path) -> tuple[in
     return result.exit_code, result.output
 
 
+@pytest.fixture
+def hq(tmp_path: Path) -> Path:
+    """HQ's data dir with the sample election created by `evote server init`."""
+    data_dir = tmp_path / "hq"
+    assert init(data_dir, *election_files(tmp_path))[0] == 0
+    return data_dir
+
+
 def test_a_broken_manifest_is_named_and_nothing_is_created(tmp_path: Path) -> None:
     manifest, trustees, roll = election_files(tmp_path)
     document = json.loads(manifest.read_text())
@@ -71,22 +79,17 @@ def test_a_bad_roll_leaves_no_election_behind_and_a_good_one_then_succeeds(tmp_p
     assert "election majlis-12 created" in output
 
 
-def test_run_names_an_unknown_service_and_does_not_start(tmp_path: Path) -> None:
-    manifest, trustees, roll = election_files(tmp_path)
-    assert init(tmp_path / "hq", manifest, trustees, roll)[0] == 0
+def test_run_names_an_unknown_service_and_does_not_start(hq: Path) -> None:
     result = CliRunner().invoke(
-        server, ["run", "--data-dir", str(tmp_path / "hq"), "--services", "inquiry,tally"]
+        server, ["run", "--data-dir", str(hq), "--services", "inquiry,tally"]
     )
     assert result.exit_code == 1
     assert "expected some of intake, inquiry" in result.output
 
 
 def test_sync_inquiry_restores_missing_copies_once_and_refuses_a_different_one(
-    tmp_path: Path,
+    hq: Path,
 ) -> None:
-    manifest, trustees, roll = election_files(tmp_path)
-    hq = tmp_path / "hq"
-    assert init(hq, manifest, trustees, roll)[0] == 0
     runner = CliRunner()
     key = SigningKey.generate().public_key.hex()
     registered = runner.invoke(
@@ -112,10 +115,7 @@ def test_sync_inquiry_restores_missing_copies_once_and_refuses_a_different_one(
     registry.close()
 
 
-def test_host_keys_hold_only_the_services_private_keys(tmp_path: Path) -> None:
-    manifest, trustees, roll = election_files(tmp_path)
-    hq = tmp_path / "hq"
-    assert init(hq, manifest, trustees, roll)[0] == 0
+def test_host_keys_hold_only_the_services_private_keys(hq: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     for services, private in (("inquiry", {"inquiry.key"}), ("intake", {"server.key"})):
         out = tmp_path / services
@@ -129,11 +129,8 @@ def test_host_keys_hold_only_the_services_private_keys(tmp_path: Path) -> None:
 
 
 def test_host_keys_refuse_a_non_empty_directory_and_init_never_overwrites_keys(
-    tmp_path: Path,
+    hq: Path, tmp_path: Path
 ) -> None:
-    manifest, trustees, roll = election_files(tmp_path)
-    hq = tmp_path / "hq"
-    assert init(hq, manifest, trustees, roll)[0] == 0
     runner = CliRunner()
     inquiry_dir = tmp_path / "inquiry-host" / "keys"
     args = ["host-keys", "--data-dir", str(hq), "--services", "inquiry"]
@@ -149,13 +146,11 @@ def test_host_keys_refuse_a_non_empty_directory_and_init_never_overwrites_keys(
     assert not (inquiry_dir / "server.key").exists()
 
 
-def test_a_public_key_file_that_does_not_match_its_private_key_is_refused(
-    tmp_path: Path,
-) -> None:
-    manifest, trustees, roll = election_files(tmp_path)
-    hq = tmp_path / "hq"
-    assert init(hq, manifest, trustees, roll)[0] == 0
+def test_a_public_key_file_that_does_not_match_its_private_key_is_refused(hq: Path) -> None:
     (hq / "keys" / "server.pub").write_text(SigningKey.generate().public_key.hex() + "\n")
     with pytest.raises(KeyMismatch) as caught:
         load_keys(hq / "keys")
     assert caught.value.role == "server"
+    result = CliRunner().invoke(server, ["turnout", "--data-dir", str(hq)])
+    assert result.exit_code == 1
+    assert "server.pub is not the public key of server.key" in result.output
