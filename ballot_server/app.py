@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from ballot_server.blueprints import admin, board, inquiry, intake, polls
 from ballot_server.config import ServerConfig
 from ballot_server.errors import ServerError
+from ballot_server.request_context import STATE_EXTENSION
 from ballot_server.state import ServerState
-from crypto.canonical import parse_json
-from crypto.errors import DecodingError
 
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 
@@ -21,14 +19,12 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     """Build the app for ``config.services``; migrations run here unless
     ``config.run_migrations`` is off. An inquiry-only app serves the inquiry
     endpoints and opens only the registry database."""
-    from ballot_server.blueprints import admin, board, inquiry, intake, polls
-
     config = config or ServerConfig.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = True  # type: ignore[attr-defined]
-    app.extensions["evote"] = ServerState(config)
+    app.extensions[STATE_EXTENSION] = ServerState(config)
     blueprints = {
         "inquiry": (inquiry.blueprint,),
         "intake": (intake.blueprint, polls.blueprint, board.blueprint, admin.blueprint),
@@ -50,20 +46,3 @@ def create_app(config: ServerConfig | None = None) -> Flask:
         return jsonify(server_error.body()), status
 
     return app
-
-
-def server_state() -> ServerState:
-    state: ServerState = current_app.extensions["evote"]
-    return state
-
-
-def json_body() -> Any:
-    """The request body, parsed strictly (size-limited, no duplicate keys, no NaN)."""
-    if request.mimetype != "application/json":
-        raise ServerError("unsupported_media_type")
-    try:
-        return parse_json(
-            request.get_data(cache=False), max_bytes=server_state().config.max_request_bytes
-        )
-    except DecodingError as error:
-        raise ServerError("malformed_request", str(error)) from error

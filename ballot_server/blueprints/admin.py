@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template_string
 from flask.typing import ResponseReturnValue
 
-from ballot_server.app import server_state
+from ballot_server.request_context import server_state
 from ballot_server.setup import election_summary
 from ballot_server.turnout import turnout
 from evote import protocol

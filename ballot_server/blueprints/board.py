@@ -8,9 +8,9 @@ from flask import Blueprint, jsonify, render_template_string, request
 from flask.typing import ResponseReturnValue
 
 from ballot_server import board
-from ballot_server.app import server_state
 from ballot_server.errors import ServerError
 from ballot_server.record import station_export
+from ballot_server.request_context import server_state
 from evote import protocol
 
 blueprint = Blueprint("board", __name__)

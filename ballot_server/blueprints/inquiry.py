@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from ballot_server import inquiry
-from ballot_server.app import json_body, server_state
+from ballot_server.request_context import json_body, server_state
 from evote import protocol
 
 blueprint = Blueprint("inquiry", __name__)

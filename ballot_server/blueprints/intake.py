@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from ballot_server.app import json_body, server_state
 from ballot_server.intake import submit
+from ballot_server.request_context import json_body, server_state
 from evote import protocol
 
 blueprint = Blueprint("intake", __name__)

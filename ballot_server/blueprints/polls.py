@@ -7,8 +7,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from ballot_server import polls
-from ballot_server.app import json_body, server_state
 from ballot_server.models import Terminal
+from ballot_server.request_context import json_body, server_state
 from ballot_server.requests import authenticate, prune_nonces
 from evote import protocol
 

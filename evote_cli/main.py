@@ -22,10 +22,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "trustee": ("tally.cli", "trustee", "Trustee: key ceremony and decryption shares."),
     "tally": ("tally.cli", "tally", "HQ: homomorphic tally, decryption and results."),
-    "record": ("evote.record_cli", "record", "HQ: export the election record."),
+    "record": ("evote_cli.record_cli", "record", "HQ: export the election record."),
     "verify": ("tally.cli", "verify", "Anyone: verify a published election record."),
-    "demo": ("evote.demo_cli", "demo", "Run a complete simulated election on this machine."),
-    "bench": ("evote.bench_cli", "bench", "Run the benchmarks in bench/ (one JSON line each)."),
+    "demo": ("evote_cli.demo_cli", "demo", "Run a complete simulated election on this machine."),
+    "bench": ("evote_cli.bench_cli", "bench", "Run the benchmarks in bench/ (one JSON line each)."),
 }
 
 

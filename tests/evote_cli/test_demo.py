@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evote.cli import main
-from evote.demo import Demo, DemoOutcome
+from evote_cli.demo import Demo, DemoOutcome
+from evote_cli.main import main
 
 SPREAD = 8
 
