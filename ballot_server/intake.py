@@ -5,7 +5,10 @@ before the transaction; the transaction then locks the board head, checks the
 terminal's sequence and chain head, the poll state and the authorization, and
 appends the entry, consumes the authorization and stores the receipt together.
 A submission already on the board (same terminal, sequence and tracking code)
-is answered from what was stored, so a terminal may resend its journal freely.
+is answered from what was stored, so a terminal may resend its journal freely —
+also when resends race each other: whatever refusal the loser of the race meets
+in the transaction, it looks again and answers the stored receipt if the ballot
+is there.
 """
 
 from __future__ import annotations
@@ -49,6 +52,11 @@ AUTHORIZATION_FIELDS = {
     "expires_at",
 }
 KIND_OF_ACTION = {"cast": "ballot", "challenge": "challenged"}
+# What a resend racing its own first delivery meets inside the transaction (the first
+# one committed while it waited): answered with the stored receipt, never refused.
+CONCURRENT_RESEND_CODES = frozenset(
+    {"replayed_request", "authorization_used", "copied_ciphertext", "sequence_conflict"}
+)
 
 # Statements built once: building one per ballot costs as much as executing it.
 _AT_SEQUENCE = select(BoardEntry.position).where(
@@ -102,10 +110,9 @@ def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
             {"terminal_id": terminal.terminal_id, "sequence": submission.sequence},
         ).first()
     if on_board is not None:
-        with Session(state.engine) as session:
-            stored = _stored(session, terminal.terminal_id, submission)
+        stored = _stored_answer(state, terminal.terminal_id, submission)
         if stored is not None:
-            return _answer(session_answer=stored, state=state)
+            return stored
     authorization_id = _check_authorization(state, request, submission)
     specs = state.specs(submission.ballot.ballot_style_id)
     context = state.election().context
@@ -117,14 +124,31 @@ def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
         raise ServerError("invalid_ballot", str(error)) from error
     except InvalidProof as error:
         raise ServerError("invalid_proof", str(error)) from error
-    with state.sessions.begin() as session:
-        entry, receipt, late = _append(
-            state, session, request, terminal, submission, authorization_id
-        )
-        answer = _answer(session_answer=(entry, receipt), state=state)
+    try:
+        with state.sessions.begin() as session:
+            entry, receipt, late = _append(
+                state, session, request, terminal, submission, authorization_id
+            )
+            answer = _answer(session_answer=(entry, receipt), state=state)
+    except (ServerError, IntegrityError) as error:
+        if isinstance(error, ServerError) and error.code not in CONCURRENT_RESEND_CODES:
+            raise
+        stored = _stored_answer(state, terminal.terminal_id, submission)
+        if stored is None:
+            raise
+        return stored
     if late:
         reissue_closing_report(state, terminal.station_id)
     return answer
+
+
+def _stored_answer(
+    state: ServerState, terminal_id: str, submission: BallotSubmission
+) -> dict[str, Any] | None:
+    """The stored answer if this very ballot is on the board (a resend), read afresh."""
+    with Session(state.engine) as session:
+        stored = _stored(session, terminal_id, submission)
+        return None if stored is None else _answer(session_answer=stored, state=state)
 
 
 def _stored(

@@ -1,19 +1,34 @@
 """A small HTTP client for the ballot server, used by the terminal and the demo.
 
 Standard library only (urllib), so a booth terminal needs nothing beyond the
-distribution. Refusals (4xx) become ``ServerRefused`` with the stable code and
-both messages; anything that means "try again later" (no connection, timeout,
-5xx) becomes ``ServerUnreachable``, which the terminal answers by keeping the
-ballot in its journal and resending it later.
+distribution. Every failure of a call is classified as exactly one of two
+things, because the terminal's durability rests on telling them apart:
+
+* ``ServerRefused``: the ballot server itself answered 4xx with its JSON
+  refusal ``{code, message_fa, message_en}``. Resending will not change it.
+* ``ServerUnreachable``: anything else — connection refused or reset, a
+  timeout or stalled answer, a body cut short (``http.client.IncompleteRead``),
+  a TLS failure, a 5xx, a proxy's HTML error page (even with a 4xx status:
+  only the server speaks the refusal format), 408/429, or a body that is not
+  the JSON object the call expects. The terminal keeps the ballot in its
+  journal and resends it later; the server answers a resend with the stored
+  receipt. ``kind`` says which failure it was (shown to officials).
+
+No other exception leaves ``_request``: a caller handling these two handles
+every transport failure.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
+import ssl
 import urllib.error
 import urllib.request
 from typing import Any
 
+from crypto.errors import CryptoError
 from crypto.signing import SigningKey, VerifyKey
 from evote import protocol
 from evote.protocol import Receipt, parse_receipt
@@ -39,7 +54,63 @@ class ServerRefused(Exception):
 
 
 class ServerUnreachable(Exception):
-    """No usable answer (connection refused, timeout, 5xx): retry later."""
+    """No usable answer from the server: retry later. ``kind`` is one of ``UNREACHABLE_KINDS``."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+        self.detail = detail
+
+
+UNREACHABLE_KINDS = (
+    "connection_refused",
+    "connection_reset",
+    "timeout",
+    "incomplete_answer",
+    "tls_error",
+    "server_error",
+    "not_the_server",
+    "malformed_answer",
+    "network_error",
+)
+# Statuses a proxy or an overloaded server sends for "try again", whatever the body says.
+RETRY_STATUSES = frozenset({408, 425, 429})
+
+
+def _unreachable_kind(error: BaseException) -> str:
+    """Name a transport failure; order matters (ssl and timeouts are OSErrors too)."""
+    if isinstance(error, urllib.error.URLError) and isinstance(error.reason, BaseException):
+        return _unreachable_kind(error.reason)
+    if isinstance(error, http.client.IncompleteRead):
+        return "incomplete_answer"
+    if isinstance(error, ssl.SSLError | ssl.CertificateError):
+        return "tls_error"
+    if isinstance(error, TimeoutError | socket.timeout):
+        return "timeout"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection_refused"
+    if isinstance(error, ConnectionError | http.client.HTTPException):
+        return "connection_reset"
+    if isinstance(error, ValueError):
+        return "malformed_answer"
+    return "network_error"
+
+
+def _refusal(status: int, raw: bytes) -> ServerRefused | None:
+    """The server's own refusal in ``raw``, or None if the body is not one (a proxy's page)."""
+    try:
+        answer = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return None
+    if not isinstance(answer, dict):
+        return None
+    code, message_fa, message_en = (answer.get(k) for k in ("code", "message_fa", "message_en"))
+    details = answer.get("details")
+    if not all(isinstance(v, str) and v for v in (code, message_fa, message_en)):
+        return None
+    if details is not None and not isinstance(details, dict):
+        return None
+    return ServerRefused(str(code), str(message_fa), str(message_en), status, details)
 
 
 class BallotServerClient:
@@ -62,7 +133,10 @@ class BallotServerClient:
 
     # --- transport ---------------------------------------------------------------
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """One call; its JSON object answer, or ``ServerRefused`` / ``ServerUnreachable``."""
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         request = urllib.request.Request(
             self.base_url + path,
@@ -72,101 +146,82 @@ class BallotServerClient:
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return json.loads(response.read().decode("utf-8"))
+                answer = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as error:
+            raise self._http_error(error) from error
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            raise ServerUnreachable(_unreachable_kind(error), str(error)) from error
+        if not isinstance(answer, dict):
+            raise ServerUnreachable("malformed_answer", f"{path} answered a non-object")
+        return answer
+
+    @staticmethod
+    def _http_error(error: urllib.error.HTTPError) -> ServerRefused | ServerUnreachable:
+        status = error.code
+        if status >= 500:
+            return ServerUnreachable("server_error", f"HTTP {status}")
+        try:
             raw = error.read()
-            if error.code >= 500:
-                raise ServerUnreachable(f"server error {error.code}") from error
-            try:
-                answer = json.loads(raw.decode("utf-8"))
-                raise ServerRefused(
-                    answer["code"],
-                    answer["message_fa"],
-                    answer["message_en"],
-                    error.code,
-                    answer.get("details"),
-                ) from error
-            except (ValueError, KeyError, TypeError) as decode_error:
-                raise ServerRefused(
-                    "malformed_response", "", f"HTTP {error.code}", error.code
-                ) from decode_error
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            raise ServerUnreachable(str(error)) from error
+        except (OSError, http.client.HTTPException) as read_error:
+            return ServerUnreachable(_unreachable_kind(read_error), f"HTTP {status}")
+        refusal = _refusal(status, raw)
+        if status in RETRY_STATUSES or status < 400 or refusal is None:
+            return ServerUnreachable("not_the_server", f"HTTP {status} without a refusal body")
+        return refusal
 
     def sign(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
         """A signed terminal request (journal it first when it carries a ballot)."""
         return protocol.build_terminal_request(self.signing_key, self.terminal_id, action, body)
 
-    def _signed(self, path: str, action: str, body: dict[str, Any]) -> Any:
+    def _signed(self, path: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", path, self.sign(action, body))
 
     # --- public reads ------------------------------------------------------------
 
     def election(self) -> dict[str, Any]:
         """Signed manifest, trustees, base hash, joint key and the signing keys."""
-        result: dict[str, Any] = self._request("GET", protocol.PATH_ELECTION)
-        return result
+        return self._request("GET", protocol.PATH_ELECTION)
 
     def poll_status(self, station_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._request(
-            "GET", protocol.PATH_POLL_STATUS.format(station_id=station_id)
-        )
-        return result
+        return self._request("GET", protocol.PATH_POLL_STATUS.format(station_id=station_id))
 
     def lookup(self, tracking_code: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._request(
-            "GET", protocol.PATH_LOOKUP.format(tracking_code=tracking_code)
-        )
-        return result
+        return self._request("GET", protocol.PATH_LOOKUP.format(tracking_code=tracking_code))
 
     # --- terminal actions --------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
         """This terminal's station, poll state, last accepted sequence and chain head."""
-        result: dict[str, Any] = self._signed(
-            protocol.PATH_TERMINAL_STATUS, protocol.ACTION_STATUS, {}
-        )
-        return result
+        return self._signed(protocol.PATH_TERMINAL_STATUS, protocol.ACTION_STATUS, {})
 
     def inquiry_challenge(self) -> dict[str, Any]:
         """``{challenge_id, challenge (hex32), expires_at}`` for the voter's card to sign."""
-        result: dict[str, Any] = self._signed(
-            protocol.PATH_INQUIRY_CHALLENGE, protocol.ACTION_INQUIRY_CHALLENGE, {}
-        )
-        return result
+        return self._signed(protocol.PATH_INQUIRY_CHALLENGE, protocol.ACTION_INQUIRY_CHALLENGE, {})
 
     def check_in(
         self, card_certificate: dict[str, Any], card_signature: bytes, challenge_id: str
     ) -> dict[str, Any]:
         """Check the voter in; ``{authorization: envelope, expires_at}``."""
         body = protocol.card_answer_body(challenge_id, card_certificate, card_signature)
-        result: dict[str, Any] = self._signed(
-            protocol.PATH_CHECK_IN, protocol.ACTION_CHECK_IN, body
-        )
-        return result
+        return self._signed(protocol.PATH_CHECK_IN, protocol.ACTION_CHECK_IN, body)
 
     def issue_pass(
         self, card_certificate: dict[str, Any], card_signature: bytes, challenge_id: str
     ) -> dict[str, Any]:
         """At the check-in desk: check the voter in and get ``{qr_pass: envelope}``."""
         body = protocol.card_answer_body(challenge_id, card_certificate, card_signature)
-        result: dict[str, Any] = self._signed(
-            protocol.PATH_ISSUE_PASS, protocol.ACTION_ISSUE_PASS, body
-        )
-        return result
+        return self._signed(protocol.PATH_ISSUE_PASS, protocol.ACTION_ISSUE_PASS, body)
 
     def redeem_pass(self, qr_pass: dict[str, Any]) -> dict[str, Any]:
         """At the booth: trade a one-time QR pass for ``{authorization, expires_at}``."""
-        result: dict[str, Any] = self._signed(
+        return self._signed(
             protocol.PATH_REDEEM_PASS, protocol.ACTION_REDEEM_PASS, protocol.pass_body(qr_pass)
         )
-        return result
 
     def official_challenge(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._signed(
+        return self._signed(
             protocol.PATH_OFFICIAL_CHALLENGE, protocol.ACTION_OFFICIAL_CHALLENGE, {}
         )
-        return result
 
     def poll_action(
         self,
@@ -180,8 +235,7 @@ class BallotServerClient:
         body = protocol.poll_action_body(
             action, challenge_id, official_certificate, signature, journal_head
         )
-        result: dict[str, Any] = self._signed(protocol.PATH_POLL_ACTION, protocol.ACTION_POLL, body)
-        return result
+        return self._signed(protocol.PATH_POLL_ACTION, protocol.ACTION_POLL, body)
 
     def cast(self, body: dict[str, Any]) -> Receipt:
         """Sign and submit a cast body (``protocol.ballot_body``) in one step."""
@@ -190,12 +244,14 @@ class BallotServerClient:
     def submit_cast(self, envelope: dict[str, Any]) -> Receipt:
         """Submit an already signed (journaled) cast request; resending gives the same receipt."""
         answer = self._request("POST", protocol.PATH_CAST, envelope)
-        return parse_receipt(answer["receipt"], self.server_key)
+        try:
+            return parse_receipt(answer["receipt"], self.server_key)
+        except (KeyError, TypeError, ValueError, CryptoError) as error:
+            raise ServerUnreachable("malformed_answer", f"receipt: {error}") from error
 
     def challenge(self, body: dict[str, Any]) -> dict[str, Any]:
         """Publish a challenged (spoiled) ballot with its secrets; ``{board_position, ...}``."""
         return self.submit_challenge(self.sign(protocol.ACTION_CHALLENGE, body))
 
     def submit_challenge(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._request("POST", protocol.PATH_CHALLENGE, envelope)
-        return result
+        return self._request("POST", protocol.PATH_CHALLENGE, envelope)

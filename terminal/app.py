@@ -5,6 +5,7 @@ so they go through exactly the code a person at the touchscreen does:
 
 * ``GET  /api/state?after=V&wait=S``  the view (long-polls until the version passes V)
 * ``GET  /api/catalogue``             every message, Persian and English
+* ``GET  /api/status``                the link to the server: online, waiting, last error
 * ``POST /api/pin {pin}``             present the PIN once
 * ``POST /api/review {choices}``      choices = {contest_id: [selection_id, ...]}
 * ``POST /api/edit`` · ``/api/confirm`` · ``/api/cast`` · ``/api/challenge``
@@ -28,7 +29,7 @@ from terminal import casting
 from terminal.booth import Booth
 from terminal.errors import IllegalTransition, InvalidChoices, TerminalError
 from terminal.i18n import CATALOGUE, catalogue_json
-from terminal.officials import poll_action
+from terminal.officials import link_status, poll_action
 from terminal.view import booth_view
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -66,6 +67,10 @@ def create_app(booth: Booth) -> Flask:
         if after is not None and wait_s > 0:
             booth.session.wait_for_change(after, wait_s)
         return jsonify(booth_view(booth))
+
+    @api.get("/status")
+    def status() -> Response:
+        return jsonify(link_status(booth))
 
     @api.get("/catalogue")
     def catalogue() -> Response:

@@ -10,6 +10,7 @@ never both win: whichever takes the session lock first decides.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -44,6 +45,7 @@ from terminal.server_link import Election
 from terminal.session import CANCELLABLE, FINISHED, Event, Session, State
 from terminal.uplink import Uplink
 
+LOG = logging.getLogger(__name__)
 POLLS_META_KEY = "polls_state"
 POLL_REFUSALS = {"not_opened": "polls_not_open", "paused": "polls_paused", "closed": "polls_closed"}
 
@@ -276,6 +278,10 @@ class Booth:
             return
         except (CryptoError, KeyError, TypeError):
             self.refuse(Notice.of("authorization_invalid"))
+            return
+        except Exception:  # on the worker thread a raise would vanish and strand the voter
+            LOG.exception("inquiry failed unexpectedly")
+            self.refuse(Notice.of("terminal_error"))
             return
         style = str(payload.get("ballot_style_id", ""))
         if style != self.station.ballot_style_id:

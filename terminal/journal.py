@@ -54,6 +54,17 @@ class JournalCounts:
     challenged: int
     waiting: int
     rejected: int
+    oldest_waiting_at: int | None
+
+
+@dataclass(frozen=True)
+class RejectedEntry:
+    """A journaled ballot the server refused for good: kept, shown, declared at close."""
+
+    sequence: int
+    action: str
+    tracking_code: str
+    code: str
 
 
 class Journal:
@@ -172,7 +183,24 @@ class Journal:
                 " COALESCE(SUM(action = 'cast'), 0),"
                 " COALESCE(SUM(action = 'challenge'), 0),"
                 " COALESCE(SUM(delivered_at IS NULL AND rejected_code IS NULL), 0),"
-                " COALESCE(SUM(rejected_code IS NOT NULL), 0)"
+                " COALESCE(SUM(rejected_code IS NOT NULL), 0),"
+                " MIN(CASE WHEN delivered_at IS NULL AND rejected_code IS NULL"
+                " THEN journaled_at END)"
                 " FROM entries"
             ).fetchone()
-        return JournalCounts(*(int(value) for value in row))
+        cast, challenged, waiting, rejected, oldest = row
+        return JournalCounts(
+            int(cast),
+            int(challenged),
+            int(waiting),
+            int(rejected),
+            None if oldest is None else int(oldest),
+        )
+
+    def rejected(self) -> list[RejectedEntry]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT sequence, action, tracking_code, rejected_code FROM entries"
+                " WHERE rejected_code IS NOT NULL ORDER BY sequence"
+            ).fetchall()
+        return [RejectedEntry(*row) for row in rows]

@@ -86,19 +86,25 @@ def report_lines(booth: Booth, head: tuple[int, bytes] | None) -> list[tuple[str
     ]
 
 
+def link_status(booth: Booth) -> dict[str, Any]:
+    """The uplink's health (``GET /api/status``, officials' screen); docs/terminal.md."""
+    assert booth.uplink is not None, "the runner starts the uplink with the booth"
+    return {
+        "terminal_id": booth.config.terminal_id,
+        "polls_state": booth.polls_state,
+        **booth.uplink.status().to_json(),
+    }
+
+
 def officials_view(booth: Booth) -> dict[str, Any]:
     """Counts and uplink state: shown to officials only, never on a voter's screen."""
     counts = booth.journal.counts()
-    uplink = booth.uplink.status() if booth.uplink is not None else None
     return {
         "name": booth.data.holder.name_fa if booth.data.holder else "",
         "name_en": booth.data.holder.name_en if booth.data.holder else "",
         "cast": counts.cast,
         "challenged": counts.challenged,
-        "waiting": counts.waiting,
-        "rejected": counts.rejected,
-        "online": uplink.online if uplink else False,
-        "last_error": uplink.last_error if uplink else None,
+        **link_status(booth),
     }
 
 

@@ -98,8 +98,11 @@ def _scanner_loop(booth: Booth, scanner: SerialScanner, stop: threading.Event) -
 
 
 def _watchdog(booth: Booth, stop: threading.Event) -> None:
+    """Session timeouts, held receipts, and the uplink's supervisor of last resort."""
     while not stop.wait(WATCHDOG_INTERVAL_S):
         booth.check_timeouts()
+        if booth.uplink is not None:
+            booth.uplink.ensure_running()
 
 
 def start_terminal(config: TerminalConfig) -> RunningTerminal:

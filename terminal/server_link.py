@@ -82,7 +82,7 @@ def uplink_sender(client: BallotServerClient) -> Send:
                 return client.submit_cast(envelope).envelope
             return client.submit_challenge(envelope)
         except ServerUnreachable as error:
-            raise DeliveryFailed(str(error)) from error
+            raise DeliveryFailed(error.kind, error.detail) from error
         except ServerRefused as error:
             raise DeliveryRefused(error.code, error.message_en) from error
 

@@ -7,11 +7,19 @@ so resending after a lost answer, an outage or a ``kill -9`` is safe: every
 journaled ballot ends up on the board exactly once. Transient failures back
 off exponentially; a definitive refusal is recorded for the officials and the
 entry is not resent (resending cannot change the answer).
+
+The loop is supervised: whatever an iteration raises (a transport failure the
+sender did not classify, a journal error, a bug) is recorded as the last error
+and the loop backs off and goes on; ``ensure_running`` (called by the
+terminal's watchdog) restarts the thread should it ever end. A ballot that
+was printed is never left behind because one answer was strange.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,11 +27,18 @@ from typing import Any
 from crypto.canonical import canonical_json, parse_json
 from terminal.journal import Journal
 
+LOG = logging.getLogger(__name__)
+# Refusals that say "not now" rather than "never": the station may be paused while a
+# ballot cast before the pause is still on its way. Retried at the slowest backoff.
+RETRY_LATER_REFUSALS = frozenset({"polls_not_open"})
+
 
 class DeliveryFailed(Exception):
-    """The server could not be reached or answered with a server error: try again later."""
+    """The server could not be reached or gave no usable answer: try again later."""
 
-    code = "server_unreachable"
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
 
 
 class DeliveryRefused(Exception):
@@ -39,10 +54,19 @@ Send = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 @dataclass(frozen=True)
 class UplinkStatus:
-    waiting: int
-    rejected: int
+    """What the terminal's status endpoint and the officials' screen show (docs/terminal.md)."""
+
     online: bool
+    waiting: int
+    oldest_waiting_age_s: int | None
+    rejected: int
     last_error: str | None
+    last_error_at: int | None
+    last_delivered_at: int | None
+    loop_restarts: int
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
 
 
 class Uplink:
@@ -68,13 +92,23 @@ class Uplink:
         self.idle_interval_s = idle_interval_s
         self.online = True
         self.last_error: str | None = None
+        self.last_error_at: int | None = None
+        self.last_delivered_at: int | None = None
+        self.loop_restarts = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
+        self._thread = threading.Thread(target=self._supervised, name="uplink", daemon=True)
         self._thread.start()
+
+    def ensure_running(self) -> None:
+        """Restart the sender thread if it has ended without being stopped."""
+        if self._stop.is_set() or self._thread is None or self._thread.is_alive():
+            return
+        self.loop_restarts += 1
+        self.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -88,15 +122,28 @@ class Uplink:
 
     def status(self) -> UplinkStatus:
         counts = self.journal.counts()
-        return UplinkStatus(counts.waiting, counts.rejected, self.online, self.last_error)
+        oldest = counts.oldest_waiting_at
+        return UplinkStatus(
+            online=self.online,
+            waiting=counts.waiting,
+            oldest_waiting_age_s=None if oldest is None else max(0, int(time.time()) - oldest),
+            rejected=counts.rejected,
+            last_error=self.last_error,
+            last_error_at=self.last_error_at,
+            last_delivered_at=self.last_delivered_at,
+            loop_restarts=self.loop_restarts,
+        )
 
     def _sleep(self, seconds: float) -> None:
         self._wake.wait(seconds)
         self._wake.clear()
 
     def _set_online(self, online: bool, error: str | None) -> None:
-        changed = online != self.online or error != self.last_error
-        self.online, self.last_error = online, error
+        """Record the outcome of a send; the last error and its time stay visible after it."""
+        changed = online != self.online or (error is not None and error != self.last_error)
+        self.online = online
+        if error is not None:
+            self.last_error, self.last_error_at = error, int(time.time())
         if changed and self.on_change is not None:
             self.on_change()
 
@@ -109,17 +156,35 @@ class Uplink:
                 receipt = self.send(entry.action, parse_json(entry.submission))
             except DeliveryFailed as error:
                 self.journal.count_attempt(entry.sequence)
-                self._set_online(False, str(error) or DeliveryFailed.code)
+                self._set_online(False, error.code)
                 return False
             except DeliveryRefused as error:
+                if error.code in RETRY_LATER_REFUSALS:
+                    self.journal.count_attempt(entry.sequence)
+                    self._set_online(True, error.code)
+                    return False
                 self.journal.mark_rejected(entry.sequence, error.code)
                 self._set_online(True, error.code)
             else:
                 self.journal.mark_delivered(entry.sequence, canonical_json(receipt).decode())
+                self.last_delivered_at = int(time.time())
                 self._set_online(True, None)
             if self.on_change is not None:
                 self.on_change()
         return True
+
+    def _supervised(self) -> None:
+        """The thread's body: the loop, restarted in place after anything it raises."""
+        backoff_s = self.initial_backoff_s
+        while not self._stop.is_set():
+            try:
+                self._run()
+            except Exception as error:  # the supervisor: nothing may end delivery
+                LOG.exception("uplink loop failed; restarting it")
+                self.loop_restarts += 1
+                self._set_online(self.online, f"uplink_error: {type(error).__name__}")
+                self._sleep(backoff_s)
+                backoff_s = min(backoff_s * 2, self.max_backoff_s)
 
     def _run(self) -> None:
         backoff_s = self.initial_backoff_s

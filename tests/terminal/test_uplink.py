@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from crypto.ballot import GENESIS_TRACKING_CODE
 from terminal.journal import Journal
 from terminal.uplink import DeliveryFailed, DeliveryRefused, Uplink
@@ -34,7 +36,7 @@ class FlakyServer:
             self.attempt_times.append(time.monotonic())
             if self.failures:
                 self.failures -= 1
-                raise DeliveryFailed("connection refused")
+                raise DeliveryFailed("connection_refused")
             if envelope["n"] not in self.received:
                 self.received.append(envelope["n"])
             return {"receipt": envelope["n"]}
@@ -79,4 +81,66 @@ def test_a_refused_entry_is_kept_for_officials_and_not_resent(tmp_path: Path) ->
     assert uplink.deliver_pending()
     assert calls == [1, 2]
     assert journal.counts().rejected == 1
-    assert uplink.status().last_error is None
+    assert [(e.sequence, e.code) for e in journal.rejected()] == [(1, "invalid_proof")]
+    status = uplink.status()
+    assert status.online and status.waiting == 0
+    assert status.last_error == "invalid_proof" and status.last_error_at is not None
+
+
+class Surprises:
+    """Raises each of ``surprises`` once (one per call), then accepts."""
+
+    def __init__(self, *surprises: BaseException) -> None:
+        self.surprises = list(surprises)
+        self.received: list[int] = []
+
+    def send(self, action: str, envelope: dict[str, Any]) -> dict[str, Any]:
+        if self.surprises:
+            raise self.surprises.pop(0)
+        self.received.append(envelope["n"])
+        return {"receipt": envelope["n"]}
+
+
+def test_the_loop_survives_whatever_a_send_raises(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite", "T-1")
+    fill(journal, 2)
+    server = Surprises(RuntimeError("bug"), KeyError("receipt"), ValueError("garbage"))
+    uplink = Uplink(journal, server.send, initial_backoff_s=0.01, max_backoff_s=0.05)
+    uplink.start()
+    try:
+        wait_until(lambda: journal.counts().waiting == 0)
+    finally:
+        uplink.stop()
+    assert server.received == [1, 2]
+    status = uplink.status()
+    assert status.loop_restarts == 3 and status.last_error == "uplink_error: ValueError"
+    assert status.rejected == 0
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_sender_thread_that_ended_is_restarted_by_the_watchdog(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite", "T-1")
+    fill(journal, 1)
+    server = Surprises(SystemExit(1))
+    uplink = Uplink(journal, server.send, initial_backoff_s=0.01)
+    uplink.start()
+    try:
+        assert uplink._thread is not None
+        uplink._thread.join(timeout=5)
+        assert journal.counts().waiting == 1
+        uplink.ensure_running()
+        wait_until(lambda: journal.counts().waiting == 0)
+    finally:
+        uplink.stop()
+    assert server.received == [1] and uplink.status().loop_restarts == 1
+
+
+def test_polls_not_open_is_retried_not_flagged(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite", "T-1")
+    fill(journal, 1)
+    server = Surprises(DeliveryRefused("polls_not_open", "paused"))
+    uplink = Uplink(journal, server.send)
+    assert not uplink.deliver_pending()
+    assert journal.counts().waiting == 1 and journal.counts().rejected == 0
+    assert uplink.deliver_pending()
+    assert server.received == [1]
