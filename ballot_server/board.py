@@ -24,6 +24,7 @@ from crypto.hashing import hash_bytes
 
 BOARD_DOMAIN = "evote/board-entry/v1"
 MAX_PAGE = 1000
+MAX_POSITION = 2**63 - 1  # positions are 64-bit signed integers in the database
 _INSERT_ENTRY = insert(BoardEntry)
 _ENTRY_COLUMNS = tuple(column.key for column in BoardEntry.__table__.columns)
 
@@ -112,8 +113,10 @@ def entry_json(entry: BoardEntry) -> dict[str, Any]:
 
 
 def entries(state: ServerState, start: int, limit: int) -> dict[str, Any]:
-    if start < 0 or not 1 <= limit <= MAX_PAGE:
-        raise ServerError("malformed_request", f"start ≥ 0 and limit in 1..{MAX_PAGE}")
+    if not 0 <= start <= MAX_POSITION or not 1 <= limit <= MAX_PAGE:
+        raise ServerError(
+            "malformed_request", f"start in 0..{MAX_POSITION} and limit in 1..{MAX_PAGE}"
+        )
     with Session(state.engine) as session:
         rows = session.execute(
             select(BoardEntry)

@@ -42,6 +42,7 @@ from ballot_server.errors import ServerError
 from ballot_server.registry_models import (
     CheckIn,
     InquiryNonce,
+    InquiryStation,
     IssuedPass,
     RevokedCard,
     RollEntry,
@@ -97,6 +98,13 @@ _VOTER = (
     .outerjoin(CheckIn, CheckIn.national_code == RollEntry.national_code)
     .where(RollEntry.national_code == bindparam("national_code"))
 )
+# The inquiry's copy of the station's poll state, share-locked to the commit: a close
+# (``polls.publish_to_inquiry``) waits for every check-in that saw the station open.
+_POLLS = (
+    select(InquiryStation.poll_state, InquiryStation.poll_version)
+    .where(InquiryStation.station_id == bindparam("station_id"))
+    .with_for_update(read=True)
+)
 _CHECK_IN_OF = select(CheckIn.station_id, CheckIn.checked_in_at).where(
     CheckIn.national_code == bindparam("national_code")
 )
@@ -113,6 +121,7 @@ _PG_VOTER = _postgres_sql(_VOTER)
 _PG_REVOKED = _postgres_sql(_REVOKED)
 _PG_CHECK_IN = _postgres_sql(_CHECK_IN)
 _PG_CHECK_IN_OF = _postgres_sql(_CHECK_IN_OF)
+_PG_POLLS = _postgres_sql(_POLLS)
 _PG_INSERT_PASS = _postgres_sql(_INSERT_PASS)
 _PG_NO_FLUSH = "SET LOCAL synchronous_commit = off"
 
@@ -145,24 +154,41 @@ def _prune_if_due(state: ServerState, now: int) -> None:
 
 
 def _signed_grant(
-    state: ServerState, kind: str, id_field: str, station_id: str, style: str, expires_at: int
+    state: ServerState,
+    kind: str,
+    id_field: str,
+    station_id: str,
+    style: str,
+    expires_at: int,
+    **signed_only: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A fresh one-time grant (authorization or pass): its fields and signed envelope."""
+    """A fresh one-time grant (authorization or pass): its stored fields and signed
+    envelope (which also carries ``signed_only``)."""
     fields = {
         id_field: os.urandom(16).hex(),
         "station_id": station_id,
         "ballot_style_id": style,
         "expires_at": expires_at,
     }
-    payload = {**fields, "election_id": state.inquiry_manifest().election_id}
+    payload = {**fields, **signed_only, "election_id": state.inquiry_manifest().election_id}
     return fields, state.config.keys.inquiry.sign(kind, payload).to_json()
 
 
-def _authorize(state: ServerState, station_id: str, style: str, now: int) -> dict[str, Any]:
-    """A signed authorization, answered and never stored (see the module docstring)."""
+def _authorize(
+    state: ServerState, station_id: str, style: str, now: int, poll_period: int
+) -> dict[str, Any]:
+    """A signed authorization, answered and never stored (see the module docstring).
+    ``poll_period`` is the poll version of the opening it was issued under: the
+    intake accepts it after close only if that opening preceded the close."""
     expires_at = replay.minute_ceil(now + state.config.authorization_ttl_s)
     _, envelope = _signed_grant(
-        state, "authorization", "authorization_id", station_id, style, expires_at
+        state,
+        "authorization",
+        "authorization_id",
+        station_id,
+        style,
+        expires_at,
+        poll_period=poll_period,
     )
     return {"authorization": envelope, "expires_at": expires_at}
 
@@ -184,6 +210,7 @@ class _Found:
     challenge_spent_now: bool
     voter: Any
     revoked: bool
+    polls: Any = None  # (poll_state, poll_version) of the inquiry's copy, or None
 
 
 def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict[str, Any]:
@@ -198,8 +225,11 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
     COMMIT in another (psycopg pipeline mode). A refusal commits the nonce and the
     spent challenge (a refused answer cannot be replayed either) and nothing else,
     a lost race for the voter included.
-    Refusals keep their order: replayed request, challenge, certificate, revoked,
-    card signature, role, roll, birth date, alive, age, ballot style, already voted."""
+    The station's poll state is read with them (share-locked on PostgreSQL):
+    nobody is checked in unless the polls are open.
+    Refusals keep their order: replayed request, challenge, polls not open,
+    certificate, revoked, card signature, role, roll, birth date, alive, age,
+    ballot style, already voted."""
     gate = state.inquiry_gate
     action = protocol.ACTION_ISSUE_PASS if as_pass else protocol.ACTION_CHECK_IN
     request, terminal = verify_signed(gate, data, action)
@@ -218,11 +248,14 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
     except ServerError as error:
         card_error = error
     with _transaction(state) as transaction:
-        found = transaction.read(replay.inquiry_nonce_row(request), challenge, card)
+        found = transaction.read(
+            replay.inquiry_nonce_row(request), challenge, card, station.station_id
+        )
         if not found.fresh_nonce:
             raise ServerError("replayed_request")
         if challenge is None or not found.challenge_spent_now:
             raise ServerError("unknown_challenge")
+        poll_period = _open_period(found.polls)
         if card is None:
             raise card_error
         if found.revoked:
@@ -253,7 +286,7 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
         if as_pass:
             pass_row, reply = _issue_pass(state, station.station_id, style, now)
         else:
-            reply = _authorize(state, station.station_id, style, now)
+            reply = _authorize(state, station.station_id, style, now, poll_period)
         lost_to = transaction.write(check_in_row, pass_row)
         if lost_to is not None:
             raise _already_voted(lost_to.station_id, lost_to.checked_in_at)
@@ -266,9 +299,16 @@ class _CoreTransaction:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def read(self, nonce: dict[str, Any], challenge: Challenge | None, card: Card | None) -> _Found:
-        """Record the nonce, spend the challenge if it is one of ours, and if so and the
-        card is known read the voter's roll entry with any check-in and revocation."""
+    def read(
+        self,
+        nonce: dict[str, Any],
+        challenge: Challenge | None,
+        card: Card | None,
+        station_id: str,
+    ) -> _Found:
+        """Record the nonce, spend the challenge if it is one of ours, and if so read the
+        station's poll state and, if the card is known, the voter's roll entry with any
+        check-in and revocation."""
         execute = self.connection.execute
         fresh_nonce = execute(_RECORD_NONCE, nonce).first() is not None
         if challenge is None:
@@ -276,13 +316,14 @@ class _CoreTransaction:
         spent_now = (
             execute(_SPEND_CHALLENGE, replay.spent_challenge_row(challenge)).first() is not None
         )
+        polls = execute(_POLLS, {"station_id": station_id}).first()
         if card is None:
-            return _Found(fresh_nonce, spent_now, None, False)
+            return _Found(fresh_nonce, spent_now, None, False, polls)
         voter = execute(
             _VOTER, {"card_id": card.card_id, "national_code": card.national_code}
         ).one_or_none()
         revoked = voter.revoked if voter is not None else _revoked(self.connection, card.card_id)
-        return _Found(fresh_nonce, spent_now, voter, bool(revoked))
+        return _Found(fresh_nonce, spent_now, voter, bool(revoked), polls)
 
     def write(self, check_in: dict[str, Any], pass_row: dict[str, Any] | None) -> Any:
         """Insert the check-in (and the pass); commit follows. None, or the check-in
@@ -300,13 +341,20 @@ class _PostgresTransaction:
     def __init__(self, driver: psycopg.Connection[Any]) -> None:
         self.driver = driver
 
-    def read(self, nonce: dict[str, Any], challenge: Challenge | None, card: Card | None) -> _Found:
+    def read(
+        self,
+        nonce: dict[str, Any],
+        challenge: Challenge | None,
+        card: Card | None,
+        station_id: str,
+    ) -> _Found:
         driver = self.driver
-        spent = found = None
+        spent = found = polled = None
         with driver.pipeline():
             recorded = driver.execute(_PG_RECORD_NONCE, nonce)
             if challenge is not None:
                 spent = driver.execute(_PG_SPEND_CHALLENGE, replay.spent_challenge_row(challenge))
+                polled = driver.execute(_PG_POLLS, {"station_id": station_id})
                 if card is not None:
                     found = driver.cursor(row_factory=namedtuple_row)
                     found.execute(
@@ -314,13 +362,15 @@ class _PostgresTransaction:
                     )
         fresh_nonce = recorded.fetchone() is not None
         spent_now = spent is not None and spent.fetchone() is not None
+        polls = polled.fetchone() if polled is not None else None
         if found is None or card is None:
-            return _Found(fresh_nonce, spent_now, None, False)
+            return _Found(fresh_nonce, spent_now, None, False, polls)
         voter: Any = found.fetchone()
         if voter is not None:
-            return _Found(fresh_nonce, spent_now, voter, bool(voter.revoked))
+            return _Found(fresh_nonce, spent_now, voter, bool(voter.revoked), polls)
         revoked = driver.execute(_PG_REVOKED, {"card_id": card.card_id}).fetchone()
-        return _Found(fresh_nonce, spent_now, None, bool(revoked is not None and revoked[0]))
+        revoked_now = bool(revoked is not None and revoked[0])
+        return _Found(fresh_nonce, spent_now, None, revoked_now, polls)
 
     def write(self, check_in: dict[str, Any], pass_row: dict[str, Any] | None) -> Any:
         """The check-in and the durable COMMIT in one round trip (a pass's row, which
@@ -383,6 +433,16 @@ def _transaction(state: ServerState) -> Iterator[_CoreTransaction | _PostgresTra
         pooled.close()
 
 
+def _open_period(polls: Any) -> int:
+    """The poll version of the station's current opening, or ``polls_not_open``."""
+    if polls is None:
+        raise ServerError("polls_not_open", "not_opened")
+    poll_state, poll_version = polls
+    if poll_state != "open":
+        raise ServerError("polls_not_open", poll_state)
+    return int(poll_version)
+
+
 def _revoked(connection: Connection, card_id: str) -> bool:
     return bool(connection.execute(_REVOKED, {"card_id": card_id}).scalar_one())
 
@@ -412,6 +472,9 @@ def redeem_pass(state: ServerState, data: object) -> dict[str, Any]:
     if not isinstance(payload["expires_at"], int) or payload["expires_at"] < now:
         raise ServerError("pass_expired")
     with state.registry_engine.begin() as connection:
+        poll_period = _open_period(
+            connection.execute(_POLLS, {"station_id": terminal.station_id}).first()
+        )
         marked = connection.execute(
             update(IssuedPass)
             .where(IssuedPass.pass_id == payload["pass_id"], IssuedPass.redeemed.is_(False))
@@ -423,4 +486,4 @@ def redeem_pass(state: ServerState, data: object) -> dict[str, Any]:
             ).scalar_one()
             raise ServerError("pass_used" if known else "pass_invalid")
     style = manifest.station(terminal.station_id).ballot_style_id
-    return _authorize(state, terminal.station_id, style, now)
+    return _authorize(state, terminal.station_id, style, now, poll_period)

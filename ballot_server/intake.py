@@ -1,20 +1,28 @@
 """Ballot intake: cast and challenged ballots onto the bulletin board.
 
 Everything that costs time and needs no state (signatures, proofs) is checked
-before the transaction; the transaction then locks the board head, checks the
-terminal's sequence and chain head, the poll state and the authorization, and
-appends the entry, consumes the authorization and stores the receipt together.
-A submission already on the board (same terminal, sequence and tracking code)
+before the transaction; the transaction then locks the board head with the
+terminal's and the station's rows (so a request that waited for another sees
+the sequence, chain head and poll state that one left), checks the terminal's
+sequence and chain head, the poll state and the authorization, and appends
+the entry, consumes the authorization and stores the receipt together. A
+submission already on the board (same terminal, sequence and tracking code)
 is answered from what was stored, so a terminal may resend its journal freely —
 also when resends race each other: whatever refusal the loser of the race meets
 in the transaction, it looks again and answers the stored receipt if the ballot
 is there.
+
+After close, a ballot is accepted only if the terminal signed it before the
+close and its authorization names an opening (``poll_period``, signed by the
+inquiry) earlier than the close: the inquiry refuses check-ins once its copy
+of the poll state says closed, and that copy is written before the close.
 """
 
 from __future__ import annotations
 
 import json
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -50,6 +58,7 @@ AUTHORIZATION_FIELDS = {
     "station_id",
     "ballot_style_id",
     "expires_at",
+    "poll_period",
 }
 KIND_OF_ACTION = {"cast": "ballot", "challenge": "challenged"}
 # What a resend racing its own first delivery meets inside the transaction (the first
@@ -63,7 +72,10 @@ _AT_SEQUENCE = select(BoardEntry.position).where(
     BoardEntry.terminal_id == bindparam("terminal_id"),
     BoardEntry.sequence == bindparam("sequence"),
 )
-# The board head, locked (as chains.lock_chain does), with terminal and station: one round trip.
+# The board head, locked (as chains.lock_chain does), with terminal and station, locked
+# too: on PostgreSQL a request that waited for the board lock then re-reads only the rows
+# it locked, so an unlocked terminal row would show the sequence before the one that
+# just committed. One round trip.
 _LOCK_BOARD_WITH_TERMINAL = (
     select(
         Chain.length,
@@ -72,6 +84,7 @@ _LOCK_BOARD_WITH_TERMINAL = (
         Terminal.chain_head,
         Station.poll_state,
         Station.closed_at,
+        Station.poll_version,
     )
     .join_from(Terminal, Station, Terminal.station_id == Station.station_id)
     .join(Chain, Chain.name == "board")
@@ -79,7 +92,7 @@ _LOCK_BOARD_WITH_TERMINAL = (
         Terminal.terminal_id == bindparam("terminal_id"),
         Station.station_id == bindparam("station_id"),
     )
-    .with_for_update(of=Chain)
+    .with_for_update(of=(Chain, Terminal, Station))
 )
 _SPEND_AUTHORIZATION = insert(SpentAuthorization)
 _RECORD_ALPHAS = insert(CiphertextAlpha)
@@ -113,7 +126,7 @@ def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
         stored = _stored_answer(state, terminal.terminal_id, submission)
         if stored is not None:
             return stored
-    authorization_id = _check_authorization(state, request, submission)
+    authorization = _check_authorization(state, request, submission)
     specs = state.specs(submission.ballot.ballot_style_id)
     context = state.election().context
     try:
@@ -127,7 +140,7 @@ def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
     try:
         with state.sessions.begin() as session:
             entry, receipt, late = _append(
-                state, session, request, terminal, submission, authorization_id
+                state, session, request, terminal, submission, authorization
             )
             answer = _answer(session_answer=(entry, receipt), state=state)
     except (ServerError, IntegrityError) as error:
@@ -178,9 +191,15 @@ def _expected(terminal: Terminal | None) -> dict[str, Any]:
     return {"expected_sequence": terminal.last_sequence + 1, "chain_head": terminal.chain_head}
 
 
+@dataclass(frozen=True)
+class _Authorization:
+    authorization_id: str
+    poll_period: int
+
+
 def _check_authorization(
     state: ServerState, request: TerminalRequest, submission: BallotSubmission
-) -> str:
+) -> _Authorization:
     try:
         payload = submission.authorization.verify("authorization", state.config.keys.inquiry_public)
     except CryptoError as error:
@@ -199,7 +218,9 @@ def _check_authorization(
         raise ServerError("authorization_wrong_station")
     if not isinstance(payload["expires_at"], int) or payload["expires_at"] < request.timestamp:
         raise ServerError("authorization_expired")
-    return str(payload["authorization_id"])
+    if not isinstance(payload["poll_period"], int) or isinstance(payload["poll_period"], bool):
+        raise ServerError("authorization_invalid", "poll_period")
+    return _Authorization(str(payload["authorization_id"]), payload["poll_period"])
 
 
 def _append(
@@ -208,7 +229,7 @@ def _append(
     request: TerminalRequest,
     terminal_key: TerminalKey,
     submission: BallotSubmission,
-    authorization_id: str,
+    authorization: _Authorization,
 ) -> tuple[BoardEntry, Receipt | None, bool]:
     """Prebuilt Core statements on the session's connection: lock the board head and
     read terminal and station in one query, consume the authorization (its own round
@@ -228,26 +249,31 @@ def _append(
         submission.sequence != row.last_sequence + 1
         or submission.previous_tracking_code.hex() != row.chain_head
     ):
-        if _stored(session, terminal_key.terminal_id, submission) is not None:
-            raise ServerError("replayed_request", "submitted concurrently")
+        # This very ballot, appended by a copy this one waited for, is answered with
+        # its stored receipt by ``submit`` (it looks again after any such refusal).
         raise ServerError(
             "sequence_conflict",
             f"got sequence {submission.sequence}",
             details={"expected_sequence": row.last_sequence + 1, "chain_head": row.chain_head},
         )
-    late = (
-        row.poll_state == PollState.CLOSED.value
-        and row.closed_at is not None
-        and request.timestamp < row.closed_at
-    )
+    late = row.poll_state == PollState.CLOSED.value
     if row.poll_state != PollState.OPEN.value and not late:
         raise ServerError("polls_not_open", row.poll_state)
+    if late and (row.closed_at is None or request.timestamp >= row.closed_at):
+        raise ServerError("polls_not_open", "signed after the close")
+    # An opening at or after this version (after the close, if closed) cannot have
+    # issued the authorization: the inquiry signs the version of the opening it saw.
+    if authorization.poll_period >= row.poll_version + (0 if late else 1):
+        raise ServerError("authorization_after_close" if late else "authorization_invalid")
     action = request.action
     if action == ACTION_CAST:
         try:
             connection.execute(
                 _SPEND_AUTHORIZATION,
-                {"authorization_id": authorization_id, "station_id": submission.station_id},
+                {
+                    "authorization_id": authorization.authorization_id,
+                    "station_id": submission.station_id,
+                },
             )
         except IntegrityError as error:  # spent already (a concurrent spender waits, then fails)
             raise ServerError("authorization_used") from error

@@ -36,7 +36,12 @@ class Election(Base):
 
 
 class Station(Base):
-    """A polling station and its poll state (see ``polls.py``)."""
+    """A polling station and its poll state (see ``polls.py``).
+
+    ``poll_version`` counts the station's poll transitions; the inquiry's copy of
+    the state carries it, and an authorization names the version of the opening
+    it was issued under (``poll_period``), so a ballot after close can be shown
+    to rest on an authorization issued before it."""
 
     __tablename__ = "stations"
 
@@ -47,6 +52,7 @@ class Station(Base):
     poll_state: Mapped[str] = mapped_column(String(16))
     opened_at: Mapped[int | None] = mapped_column(BigInteger)
     closed_at: Mapped[int | None] = mapped_column(BigInteger)
+    poll_version: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class Terminal(Base):

@@ -3,6 +3,13 @@
 NOT_OPENED → OPEN (zero report) → PAUSED ↔ OPEN → CLOSED (closing report).
 Reopening closed polls is only HQ's, and only as PAUSED. An illegal
 transition raises ``IllegalTransition`` and changes nothing.
+
+The inquiry runs on the registry database and learns the state from its copy
+there (``publish_to_inquiry``). The copy is never more open than the intake:
+a transition away from open is written there before the intake commits (the
+write waits for every check-in that read the station open, since those hold
+a share lock on the row), an opening only after. Every transition bumps the
+station's ``poll_version``; the copy keeps the highest version it was sent.
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ from ballot_server.cards import verify_card
 from ballot_server.db import skip_commit_flush
 from ballot_server.errors import ServerError
 from ballot_server.models import OfficialChallenge, Station, Terminal
+from ballot_server.registry_models import InquiryStation
 from ballot_server.state import ServerState, TerminalKey
 from crypto.errors import DecodingError
-from evote.protocol import CHALLENGE_BYTES, TerminalRequest, parse_poll_action
+from evote.protocol import CHALLENGE_BYTES, TerminalRequest, identifier, parse_poll_action
 
 
 class PollState(enum.Enum):
@@ -129,6 +137,8 @@ def poll_action(
         report = transition(
             state, session, terminal.station_id, parsed.action, now, card_id=card.card_id
         )
+    if report["state"] == PollState.OPEN.value:
+        publish_to_inquiry(state, terminal.station_id, PollState.OPEN, report["version"])
     return {
         "election_id": info.election_id,
         "station_id": terminal.station_id,
@@ -140,11 +150,15 @@ def poll_action(
 def transition(
     state: ServerState, session: Session, station_id: str, action: str, now: int, **who: str
 ) -> dict[str, Any]:
-    """Apply ``action`` in the caller's transaction; issue the report it calls for."""
+    """Apply ``action`` in the caller's transaction; issue the report it calls for. A
+    transition away from open reaches the inquiry's copy here, before the caller
+    commits; an opening must be published by the caller after it commits
+    (``result["publish"]``)."""
     station = session.execute(
         select(Station).where(Station.station_id == station_id).with_for_update()
     ).scalar_one()
     new = next_state(PollState(station.poll_state), action)
+    station.poll_version += 1
     report = None
     if action == "open":
         report = reports.zero_report(state, session, station, now)
@@ -163,7 +177,25 @@ def transition(
     )
     if action == "close":
         checkpoint(state, session, now)
-    return {"state": new.value, "report": report}
+    if new != PollState.OPEN:
+        publish_to_inquiry(state, station_id, new, station.poll_version)
+    return {"state": new.value, "report": report, "version": station.poll_version}
+
+
+def publish_to_inquiry(state: ServerState, station_id: str, new: PollState, version: int) -> None:
+    """Write a station's poll state to the inquiry's copy (registry database) in its
+    own transaction, unless the copy already holds this version or a later one."""
+    with state.registry_sessions.begin() as registry:
+        held = registry.execute(
+            select(InquiryStation).where(InquiryStation.station_id == station_id).with_for_update()
+        ).scalar_one_or_none()
+        if held is None:
+            registry.add(
+                InquiryStation(station_id=station_id, poll_state=new.value, poll_version=version)
+            )
+        elif held.poll_version < version:
+            held.poll_state = new.value
+            held.poll_version = version
 
 
 def hq_reopen(state: ServerState, station_id: str) -> str:
@@ -175,7 +207,16 @@ def hq_reopen(state: ServerState, station_id: str) -> str:
     return str(result["state"])
 
 
+def station_id_from_path(text: str) -> str:
+    """A station id taken from a URL path, checked before it reaches a query."""
+    try:
+        return identifier(text, "station_id")
+    except DecodingError as error:
+        raise ServerError("malformed_request", str(error)) from error
+
+
 def poll_status(state: ServerState, station_id: str) -> dict[str, Any]:
+    station_id = station_id_from_path(station_id)
     with Session(state.engine) as session:
         station = session.get(Station, station_id)
     if station is None:

@@ -13,7 +13,7 @@ inquiry keeps its own replay records (request nonces, spent card challenges).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, String, Text
+from sqlalchemy import BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -80,6 +80,23 @@ class InquiryTerminal(RegistryBase):
     terminal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     station_id: Mapped[str] = mapped_column(String(64))
     public_key: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class InquiryStation(RegistryBase):
+    """The inquiry's copy of a station's poll state (``polls.publish_to_inquiry``).
+
+    Check-ins and pass redemptions read it (``FOR SHARE`` on PostgreSQL, held
+    to their commit) and are refused unless it says open; the intake writes it
+    before it commits a transition away from open (so the write waits for every
+    check-in that saw the station open) and after it commits an opening (so no
+    check-in precedes the zero report). ``poll_version`` only ever grows: an
+    older write arriving late changes nothing."""
+
+    __tablename__ = "inquiry_stations"
+
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    poll_state: Mapped[str] = mapped_column(String(16))
+    poll_version: Mapped[int] = mapped_column(Integer)
 
 
 class InquiryNonce(RegistryBase):

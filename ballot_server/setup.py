@@ -23,7 +23,7 @@ from ballot_server.chains import GENESIS_HASH
 from ballot_server.errors import SetupError
 from ballot_server.keys import KeySet
 from ballot_server.models import Election, Station, Terminal
-from ballot_server.polls import PollState
+from ballot_server.polls import PollState, publish_to_inquiry
 from ballot_server.registry_models import InquiryElection, InquiryTerminal, RevokedCard
 from ballot_server.roll import RollRow, insert_roll, parse_roll
 from ballot_server.state import ServerState
@@ -247,13 +247,15 @@ def _copy_to_inquiry(state: ServerState, copies: Sequence[InquiryCopy]) -> int:
 
 
 def sync_inquiry(state: ServerState) -> int:
-    """Copy the signed manifest and every terminal key from the intake database to the
-    inquiry's tables (an interrupted setup, a rebuilt registry, an election created
-    before the inquiry kept copies). Idempotent; returns how many copies were written."""
+    """Copy the signed manifest, every terminal key and every station's poll state from
+    the intake database to the inquiry's tables (an interrupted setup, a rebuilt
+    registry, an election created before the inquiry kept copies). Idempotent; returns
+    how many copies (manifest, terminal keys) were written."""
     with Session(state.engine) as session:
         election = session.execute(select(Election)).scalar_one_or_none()
         if election is None:
             raise SetupError("no election in the intake database")
+        stations = session.execute(select(Station)).scalars().all()
         terminals = session.execute(select(Terminal).order_by(Terminal.terminal_id)).scalars()
         copies: list[InquiryCopy] = [
             InquiryElection(
@@ -266,6 +268,10 @@ def sync_inquiry(state: ServerState) -> int:
                 for t in terminals
             ),
         ]
+    for station in stations:  # the highest version wins, so a copy never goes back
+        publish_to_inquiry(
+            state, station.station_id, PollState(station.poll_state), station.poll_version
+        )
     return _copy_to_inquiry(state, copies)
 
 

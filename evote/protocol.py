@@ -63,6 +63,7 @@ ACTIONS = (
     ACTION_CHALLENGE,
 )
 POLL_ACTIONS = ("open", "pause", "resume", "close")
+MAX_SEQUENCE = 2**31 - 1  # sequences are 32-bit signed integers in the database
 
 MAX_REQUEST_BYTES = 512 * 1024
 NONCE_BYTES = 16
@@ -88,9 +89,20 @@ def _object(data: object, required: Set[str], optional: Set[str], what: str) -> 
     return data
 
 
-def _text(value: object, what: str, max_length: int = MAX_ID_LENGTH) -> str:
-    if not isinstance(value, str) or not value or len(value) > max_length:
-        raise DecodingError(f"{what}: expected a non-empty string of at most {max_length}")
+def identifier(value: object, what: str, max_length: int = MAX_ID_LENGTH) -> str:
+    """An id from outside (terminal, station, challenge): a non-empty printable string
+    of at most ``max_length``. Control characters and lone surrogates are refused here:
+    PostgreSQL cannot store a NUL byte nor encode a surrogate, so they would otherwise
+    fail in the database, not as a refusal."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > max_length
+        or not value.isprintable()
+    ):
+        raise DecodingError(
+            f"{what}: expected a non-empty printable string of at most {max_length}"
+        )
     return value
 
 
@@ -159,7 +171,7 @@ def parse_terminal_request(data: object) -> TerminalRequest:
     bytes_from_hex(payload["nonce"], NONCE_BYTES, "request.nonce")
     return TerminalRequest(
         envelope=envelope,
-        terminal_id=_text(payload["terminal_id"], "request.terminal_id"),
+        terminal_id=identifier(payload["terminal_id"], "request.terminal_id"),
         nonce=payload["nonce"],
         timestamp=_integer(payload["timestamp"], "request.timestamp", 0, 2**40),
         action=action,
@@ -193,7 +205,7 @@ def card_answer_body(
 def parse_card_answer(body: dict[str, Any], optional: Set[str] = frozenset()) -> CardAnswer:
     data = _object(body, {"challenge_id", "card_certificate", "card_signature"}, optional, "body")
     return CardAnswer(
-        challenge_id=_text(data["challenge_id"], "body.challenge_id", MAX_CHALLENGE_ID_LENGTH),
+        challenge_id=identifier(data["challenge_id"], "body.challenge_id", MAX_CHALLENGE_ID_LENGTH),
         certificate=_envelope(data["card_certificate"], "body.card_certificate"),
         card_signature=bytes_from_hex(data["card_signature"], 64, "body.card_signature"),
     )
@@ -230,7 +242,7 @@ def parse_poll_action(body: dict[str, Any]) -> PollActionRequest:
     if "journal_head" in body:
         raw = _object(body["journal_head"], {"sequence", "chain_head"}, set(), "journal_head")
         head = (
-            _integer(raw["sequence"], "journal_head.sequence", 0, 2**31),
+            _integer(raw["sequence"], "journal_head.sequence", 0, MAX_SEQUENCE),
             bytes_from_hex(raw["chain_head"], 32, "journal_head.chain_head"),
         )
     return PollActionRequest(action, answer, head)
@@ -305,8 +317,8 @@ def parse_ballot_body(body: dict[str, Any], action: str) -> BallotSubmission:
             "body.tracking_code does not match the ballot", code="tracking_code_mismatch"
         )
     return BallotSubmission(
-        station_id=_text(data["station_id"], "body.station_id"),
-        sequence=_integer(data["sequence"], "body.sequence", 1, 2**31),
+        station_id=identifier(data["station_id"], "body.station_id"),
+        sequence=_integer(data["sequence"], "body.sequence", 1, MAX_SEQUENCE),
         previous_tracking_code=previous,
         tracking_code=code,
         ballot=ballot,

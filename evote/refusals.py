@@ -97,6 +97,12 @@ _ENTRIES = [
     Refusal("authorization_used", 409, "مجوز رأی قبلاً استفاده شده است.", "Authorization used."),
     Refusal("authorization_expired", 403, "مجوز رأی منقضی شده است.", "Authorization expired."),
     Refusal(
+        "authorization_after_close",
+        409,
+        "مجوز رأی پس از بسته شدن صندوق صادر شده است.",
+        "The authorization was not issued before the polls closed.",
+    ),
+    Refusal(
         "authorization_wrong_station",
         403,
         "مجوز رأی برای شعبه یا برگه دیگری است.",

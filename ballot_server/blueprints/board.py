@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from ballot_server import board
 from ballot_server.errors import ServerError
+from ballot_server.polls import station_id_from_path
 from ballot_server.record import station_export
 from ballot_server.request_context import server_state
 from evote import protocol
@@ -73,6 +74,7 @@ def track_page(code: str) -> ResponseReturnValue:
 @blueprint.get(protocol.PATH_STATION_EXPORT.replace("{station_id}", "<station_id>"))
 def export(station_id: str) -> ResponseReturnValue:
     state = server_state()
+    station_id = station_id_from_path(station_id)
     try:
         state.election().manifest.station(station_id)
     except KeyError as error:

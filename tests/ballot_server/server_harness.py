@@ -31,6 +31,7 @@ from ballot_server.setup import (
 from crypto.ballot import encrypt_ballot
 from crypto.signing import SigningKey
 from crypto.threshold import TrusteePublicKeys, generate_trustee
+from evote import protocol
 from evote.client import BallotServerClient
 from evote.jalali import age_on, parse_jalali
 from evote.manifest import Manifest
@@ -162,6 +163,13 @@ class Setup:
         return client.poll_action(
             action, card.certificate, card.sign(challenge["challenge"]), challenge["challenge_id"]
         )
+
+    def poll_report(self, station_id: str, kind: str = "closing") -> dict[str, Any]:
+        """The station's latest signed report of ``kind``, as published (its payload)."""
+        path = protocol.PATH_STATION_EXPORT.replace("{station_id}", station_id)
+        exported = self.terminals["T1"]._request("GET", path)
+        payload: dict[str, Any] = exported["reports"][kind]["payload"]
+        return payload
 
     def check_in(self, terminal: str, card: Card) -> dict[str, Any]:
         client = self.terminals[terminal]

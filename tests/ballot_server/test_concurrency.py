@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from server_harness import Card, Election, Setup, make_setup
+from test_bad_input import post
 
 from ballot_server.board import entry_hash
 from ballot_server.chains import GENESIS_HASH
 from crypto.ballot import GENESIS_TRACKING_CODE
+from evote import protocol
 from evote.client import ServerRefused
 
 
@@ -20,6 +23,8 @@ def test_two_stations_racing_for_one_voter_exactly_one_wins(
     setup, _ = make_setup(election, postgres_urls)
     other = election.card(election.eligible()[8])
     try:
+        for terminal in ("T1", "T3", "T4"):
+            setup.poll(terminal, "open")
         for voter in election.eligible()[:8]:
             card = election.card(voter)
             challenges = {t: setup.terminals[t].inquiry_challenge() for t in ("T1", "T3", "T4")}
@@ -61,6 +66,7 @@ def test_one_challenge_answered_by_several_cards_at_once_admits_exactly_one(
     spent-challenge key decides, as the check-in key does for one voter)."""
     setup, _ = make_setup(election, postgres_urls)
     try:
+        setup.poll("T1", "open")
         client = setup.terminals["T1"]
         cards = [election.card(voter) for voter in election.eligible()[:6]]
         challenge = client.inquiry_challenge()
@@ -117,3 +123,71 @@ def test_concurrent_intake_from_several_terminals_keeps_one_unbroken_chain(
         assert entry["entry_hash"] == expected
         previous = expected
     assert board["length"] == 12 and board["head_hash"] == previous
+
+
+def _post_all(url: str, envelopes: list[dict[str, object]]) -> list[tuple[int, object]]:
+    barrier = threading.Barrier(len(envelopes))
+
+    def send(envelope: dict[str, object]) -> tuple[int, object]:
+        barrier.wait()
+        return post(url, json.dumps(envelope).encode())
+
+    with ThreadPoolExecutor(len(envelopes)) as pool:
+        return list(pool.map(send, envelopes))
+
+
+def test_ballots_racing_for_one_sequence_get_one_receipt_and_conflicts_never_a_500(
+    election: Election, postgres_urls: tuple[str, str]
+) -> None:
+    setup, _ = make_setup(election, postgres_urls)
+    try:
+        setup.poll("T1", "open")
+        client = setup.terminals["T1"]
+        voters = iter(election.eligible())
+        previous = GENESIS_TRACKING_CODE
+        for sequence in range(1, 4):
+            envelopes = [
+                client.sign(
+                    "cast",
+                    setup.ballot(
+                        "T1",
+                        setup.check_in("T1", election.card(next(voters)))["authorization"],
+                        sequence,
+                        previous,
+                    ),
+                )
+                for _ in range(4)
+            ]
+            answers = _post_all(setup.server.url + protocol.PATH_CAST, envelopes)
+            codes = sorted(
+                "receipt" if status == 200 else body["code"]  # type: ignore[index]
+                for status, body in answers
+            )
+            assert codes == ["receipt"] + ["sequence_conflict"] * 3
+            receipt = next(body for status, body in answers if status == 200)
+            previous = bytes.fromhex(receipt["receipt"]["payload"]["tracking_code"])  # type: ignore[index]
+    finally:
+        setup.server.stop()
+
+
+def test_concurrent_resends_of_one_signed_cast_all_get_its_one_receipt(
+    election: Election, postgres_urls: tuple[str, str]
+) -> None:
+    setup, _ = make_setup(election, postgres_urls)
+    try:
+        setup.poll("T1", "open")
+        client = setup.terminals["T1"]
+        voters = iter(election.eligible())
+        previous = GENESIS_TRACKING_CODE
+        for sequence in range(1, 4):
+            authorization = setup.check_in("T1", election.card(next(voters)))["authorization"]
+            envelope = client.sign("cast", setup.ballot("T1", authorization, sequence, previous))
+            answers = _post_all(setup.server.url + protocol.PATH_CAST, [envelope] * 10)
+            assert {status for status, _ in answers} == {200}, answers
+            receipts = {json.dumps(body, sort_keys=True) for _, body in answers}
+            assert len(receipts) == 1
+            previous = bytes.fromhex(answers[0][1]["receipt"]["payload"]["tracking_code"])  # type: ignore[index]
+        board = client._request("GET", protocol.PATH_BOARD)
+        assert board["length"] == 3
+    finally:
+        setup.server.stop()

@@ -54,6 +54,7 @@ def test_an_inquiry_only_server_checks_voters_in_without_the_intake_database(
         voter, other = election.eligible()[:2]
         card = election.card(voter)
         setup.poll("T1", "open")  # the zero report counts the registry's check-ins too
+        setup.poll("T3", "open")
         authorization = _answer(booth, card, booth.inquiry_challenge())["authorization"]
         assert authorization["payload"]["station_id"] == STATION_OF_TERMINAL["T1"]
         # The intake takes the ballot that authorization allows, and the full server
@@ -115,6 +116,7 @@ def _answer(client: BallotServerClient, card: Card, challenge: dict[str, Any]) -
 
 
 def test_a_challenge_answers_once_even_when_the_answer_was_refused(setup: Setup) -> None:
+    setup.poll("T1", "open")
     client = setup.terminals["T1"]
     young = next(
         p
@@ -130,6 +132,7 @@ def test_a_challenge_answers_once_even_when_the_answer_was_refused(setup: Setup)
 
 
 def test_a_challenge_expires(setup: Setup) -> None:
+    setup.poll("T1", "open")
     client = setup.terminals["T1"]
     voter = setup.election.card(setup.election.eligible()[4])
     challenge = client.inquiry_challenge()
@@ -139,6 +142,7 @@ def test_a_challenge_expires(setup: Setup) -> None:
 
 
 def test_a_replayed_check_in_request_is_refused_as_a_replay(setup: Setup) -> None:
+    setup.poll("T1", "open")
     client = setup.terminals["T1"]
     voter = setup.election.card(setup.election.eligible()[5])
     challenge = client.inquiry_challenge()

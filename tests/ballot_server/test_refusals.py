@@ -33,6 +33,7 @@ def person(setup: Setup, predicate: Callable[[Person], bool]) -> Person:
 def test_voter_refusals_name_the_reason(sqlite_setup: Setup) -> None:
     setup = sqlite_setup
     setup.poll("T1", "open")
+    setup.poll("T3", "open")
     eligible = setup.election.eligible()
     card = setup.election.card(eligible[0])
     setup.check_in("T1", card)
@@ -52,6 +53,7 @@ def test_voter_refusals_name_the_reason(sqlite_setup: Setup) -> None:
 
 def test_card_refusals(sqlite_setup: Setup) -> None:
     setup = sqlite_setup
+    setup.poll("T1", "open")
     voter = setup.election.eligible()[1]
     forged_registry = SigningKey.generate()
     card = setup.election.card(voter)

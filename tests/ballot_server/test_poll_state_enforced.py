@@ -1,0 +1,99 @@
+"""The server enforces the poll state: no check-in, pass or ballot outside open polls,
+and a ballot after close only on an authorization the inquiry issued before it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from server_harness import Card, Setup
+from test_refusals import refused
+
+from crypto.ballot import GENESIS_TRACKING_CODE
+from evote.protocol import build_terminal_request
+
+
+def _answer(setup: Setup, terminal: str, card: Card) -> tuple[dict[str, Any], bytes, str]:
+    challenge = setup.terminals[terminal].inquiry_challenge()
+    return card.certificate, card.sign(challenge["challenge"]), challenge["challenge_id"]
+
+
+def test_a_check_in_before_opening_is_refused_and_the_station_still_opens(setup: Setup) -> None:
+    card = setup.election.card(setup.election.eligible()[0])
+    refused(lambda: setup.check_in("T1", card), "polls_not_open")
+    refused(lambda: setup.terminals["T1"].issue_pass(*_answer(setup, "T1", card)), "polls_not_open")
+    opened = setup.poll("T1", "open")
+    assert opened["report"]["payload"]["check_ins"] == 0
+    assert setup.check_in("T1", card)["authorization"]["payload"]["poll_period"] == 1
+
+
+def test_check_ins_and_pass_redemptions_are_refused_while_paused_and_after_close(
+    setup: Setup,
+) -> None:
+    setup.poll("T1", "open")
+    people = iter(setup.election.eligible())
+    desk = setup.terminals["T1"]
+    qr_pass = desk.issue_pass(*_answer(setup, "T1", setup.election.card(next(people))))
+    setup.poll("T1", "pause")
+    refused(lambda: setup.check_in("T1", setup.election.card(next(people))), "polls_not_open")
+    refused(lambda: setup.terminals["T2"].redeem_pass(qr_pass["qr_pass"]), "polls_not_open")
+    setup.poll("T1", "resume")
+    redeemed = setup.terminals["T2"].redeem_pass(qr_pass["qr_pass"])
+    assert redeemed["authorization"]["payload"]["poll_period"] == 3  # open, pause, resume
+    another = desk.issue_pass(*_answer(setup, "T1", setup.election.card(next(people))))
+    setup.poll("T1", "close")
+    refused(lambda: setup.check_in("T1", setup.election.card(next(people))), "polls_not_open")
+    refused(lambda: setup.terminals["T2"].redeem_pass(another["qr_pass"]), "polls_not_open")
+    report = setup.poll_report("S-101")
+    assert report["check_ins"] == 2 and report["passes_unredeemed"] == 1
+
+
+def test_a_ballot_after_close_counts_only_if_signed_before_and_authorized_before_the_close(
+    setup: Setup,
+) -> None:
+    setup.poll("T1", "open")
+    client = setup.terminals["T1"]
+    people = iter(setup.election.eligible())
+    journaled = client.sign(
+        "cast",
+        setup.ballot(
+            "T1",
+            setup.check_in("T1", setup.election.card(next(people)))["authorization"],
+            1,
+            GENESIS_TRACKING_CODE,
+        ),
+    )
+    # What an inquiry that missed the close would sign: the poll version of the close.
+    assert setup.election.keys.inquiry_key is not None
+    stale = setup.election.keys.inquiry_key.sign(
+        "authorization",
+        {
+            "authorization_id": os.urandom(16).hex(),
+            "election_id": setup.state.election().election_id,
+            "station_id": "S-101",
+            "ballot_style_id": "tehran-1",
+            "expires_at": setup.clock.now + 600,
+            "poll_period": 2,
+        },
+    ).to_json()
+    before_close = setup.clock.now
+    setup.clock.now += 5
+    setup.poll("T1", "close")
+    receipt = client.submit_cast(journaled)  # journaled before the close, delivered after
+    stale_body = setup.ballot("T1", stale, 2, bytes.fromhex(receipt.tracking_code))
+    signed_before = build_terminal_request(
+        client.signing_key, "T1", "cast", stale_body, now=before_close
+    )
+    refused(lambda: client.submit_cast(signed_before), "authorization_after_close")
+    genuine = setup.election.keys.inquiry_key.sign(
+        "authorization", {**stale["payload"], "poll_period": 1}
+    ).to_json()
+    after = build_terminal_request(
+        client.signing_key,
+        "T1",
+        "cast",
+        setup.ballot("T1", genuine, 2, bytes.fromhex(receipt.tracking_code)),
+        now=setup.clock.now,
+    )
+    refused(lambda: client.submit_cast(after), "polls_not_open")
+    assert setup.poll_report("S-101")["ballots_cast"] == 1
