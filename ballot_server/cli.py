@@ -233,3 +233,20 @@ def export(data_dir: Path, record_dir: Path) -> None:
     from ballot_server.record import export_record
 
     click.echo(f"record written to {export_record(_state(data_dir), record_dir)}")
+
+
+@server.command("roll-snapshot")
+@DATA_DIR
+@click.argument("station_id")
+@click.argument("out_path", type=click.Path(dir_okay=False, path_type=Path))
+def roll_snapshot_command(data_dir: Path, station_id: str, out_path: Path) -> None:
+    """Write STATION_ID's signed roll snapshot for offline check-in (docs/offline.md);
+    needs keys/registry.key and the station's terminals registered."""
+    from ballot_server.snapshot import station_snapshot
+
+    try:
+        data, voters = station_snapshot(_state(data_dir), station_id)
+    except (SetupError, ServerError, KeyProblem) as error:
+        _fail(str(error))
+    out_path.write_bytes(data)
+    click.echo(f"roll snapshot for {station_id}: {voters} voters, {len(data)} bytes in {out_path}")

@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from ballot_server import replay
 from ballot_server.cards import Card, check_card_signature, read_certificate
 from ballot_server.challenges import Challenge
+from ballot_server.eligibility import roll_refusal
 from ballot_server.errors import ServerError
 from ballot_server.registry_models import (
     CheckIn,
@@ -57,10 +58,8 @@ from ballot_server.requests import (
 from ballot_server.state import ServerState
 from crypto.errors import CryptoError, DecodingError
 from evote import protocol
-from evote.jalali import age_on, parse_jalali
 from evote.protocol import parse_card_answer, parse_pass_body
 
-VOTING_AGE = 18
 PASS_FIELDS = {"pass_id", "election_id", "station_id", "ballot_style_id", "expires_at"}
 PRUNE_EVERY_S = 60
 
@@ -268,12 +267,9 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
             raise ServerError("not_on_roll")
         if voter.birth_date != card.birth_date:
             raise ServerError("card_roll_mismatch")
-        if not voter.alive:
-            raise ServerError("deceased")
-        if age_on(parse_jalali(voter.birth_date), manifest.election_date) < VOTING_AGE:
-            raise ServerError("underage")
-        if manifest.district(voter.district_id).ballot_style_id != station.ballot_style_id:
-            raise ServerError("wrong_ballot_style")
+        refused = roll_refusal(manifest, station, voter.birth_date, voter.alive, voter.district_id)
+        if refused is not None:
+            raise ServerError(refused)
         if voter.checked_in_station is not None:
             raise _already_voted(voter.checked_in_station, voter.checked_in_at)
         check_in_row = {

@@ -83,6 +83,12 @@ _ENTRIES = [
         "This station does not hold your constituency's ballot.",
     ),
     Refusal("already_voted", 409, "شما قبلاً رأی داده‌اید.", "You have already voted."),
+    Refusal(
+        "not_in_roll_snapshot",
+        403,
+        "نام شما در فهرست برون‌خط این شعبه نیست؛ پس از برقراری ارتباط دوباره مراجعه کنید.",
+        "You are not in this station's offline roll; come back when the link is up.",
+    ),
     # Passes and authorizations.
     Refusal("pass_invalid", 403, "برگه ورود نامعتبر است.", "The QR pass is not valid."),
     Refusal("pass_used", 409, "این برگه ورود قبلاً استفاده شده است.", "This QR pass was used."),

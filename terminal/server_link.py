@@ -38,6 +38,7 @@ class Election:
     context: ElectionContext
     server_key: VerifyKey
     inquiry_key: VerifyKey
+    registry_key: VerifyKey
     answer: dict[str, Any]
 
 
@@ -54,9 +55,12 @@ def parse_election(answer: dict[str, Any]) -> Election:
         context = ElectionContext(expected, Point.from_hex(answer["joint_public_key"]))
         server_key = VerifyKey.from_hex(answer["server_public_key"])
         inquiry_key = VerifyKey.from_hex(answer["inquiry_public_key"])
+        registry_key = VerifyKey.from_hex(answer["registry_public_key"])
     except (KeyError, TypeError, CryptoError, ModelError) as error:
         raise ConfigurationError(f"unusable election definition: {error}") from error
-    return Election(manifest.election_id, manifest, context, server_key, inquiry_key, answer)
+    return Election(
+        manifest.election_id, manifest, context, server_key, inquiry_key, registry_key, answer
+    )
 
 
 def load_election(client: BallotServerClient, journal: Journal) -> Election:
