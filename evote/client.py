@@ -54,15 +54,24 @@ class ServerRefused(Exception):
 
 
 class ServerUnreachable(Exception):
-    """No usable answer from the server: retry later. ``kind`` is one of ``UNREACHABLE_KINDS``."""
+    """No usable answer from the server: retry later. ``kind`` is one of ``UNREACHABLE_KINDS``.
 
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(f"{kind}: {detail}" if detail else kind)
+    The message also names the URL tried and the reason in plain words, because
+    "no answer" and "the server answered no" call for different fixes (a typo in
+    ``--server``, a server not started, a server that crashed).
+    """
+
+    def __init__(self, kind: str, detail: str, url: str = "") -> None:
+        reason = PLAIN_REASONS.get(kind, kind)
+        text = f"{reason} ({detail})" if detail else reason
+        super().__init__(f"{url}: {text}" if url else text)
         self.kind = kind
         self.detail = detail
+        self.url = url
 
 
 UNREACHABLE_KINDS = (
+    "host_not_found",
     "connection_refused",
     "connection_reset",
     "timeout",
@@ -73,6 +82,18 @@ UNREACHABLE_KINDS = (
     "malformed_answer",
     "network_error",
 )
+PLAIN_REASONS = {
+    "host_not_found": "host name not found",
+    "connection_refused": "connection refused (is the server running on that port?)",
+    "connection_reset": "connection dropped",
+    "timeout": "no answer in time",
+    "incomplete_answer": "the answer was cut short",
+    "tls_error": "TLS failed",
+    "server_error": "the server failed",
+    "not_the_server": "something other than the ballot server answered",
+    "malformed_answer": "not a usable answer",
+    "network_error": "network error",
+}
 # Statuses a proxy or an overloaded server sends for "try again", whatever the body says.
 RETRY_STATUSES = frozenset({408, 425, 429})
 
@@ -87,6 +108,8 @@ def _unreachable_kind(error: BaseException) -> str:
         return "tls_error"
     if isinstance(error, TimeoutError | socket.timeout):
         return "timeout"
+    if isinstance(error, socket.gaierror):
+        return "host_not_found"
     if isinstance(error, ConnectionRefusedError):
         return "connection_refused"
     if isinstance(error, ConnectionError | http.client.HTTPException):
@@ -111,6 +134,29 @@ def _refusal(status: int, raw: bytes) -> ServerRefused | None:
     if details is not None and not isinstance(details, dict):
         return None
     return ServerRefused(str(code), str(message_fa), str(message_en), status, details)
+
+
+def _detail(error: BaseException) -> str:
+    """The library's own words, without urllib's ``<urlopen error …>`` wrapping."""
+    if isinstance(error, urllib.error.URLError) and isinstance(error.reason, BaseException):
+        return _detail(error.reason)
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error)
+
+
+def _http_error(error: urllib.error.HTTPError, url: str) -> ServerRefused | ServerUnreachable:
+    status = error.code
+    if status >= 500:
+        return ServerUnreachable("server_error", f"HTTP {status}", url)
+    try:
+        raw = error.read()
+    except (OSError, http.client.HTTPException) as read_error:
+        return ServerUnreachable(_unreachable_kind(read_error), f"HTTP {status}", url)
+    refusal = _refusal(status, raw)
+    if status in RETRY_STATUSES or status < 400 or refusal is None:
+        return ServerUnreachable("not_the_server", f"HTTP {status} without a refusal body", url)
+    return refusal
 
 
 class BallotServerClient:
@@ -138,8 +184,9 @@ class BallotServerClient:
     ) -> dict[str, Any]:
         """One call; its JSON object answer, or ``ServerRefused`` / ``ServerUnreachable``."""
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        url = self.base_url + path
         request = urllib.request.Request(
-            self.base_url + path,
+            url,
             data=data,
             method=method,
             headers={"Content-Type": "application/json", "Accept": "application/json"},
@@ -148,26 +195,12 @@ class BallotServerClient:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 answer = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as error:
-            raise self._http_error(error) from error
+            raise _http_error(error, url) from error
         except (OSError, http.client.HTTPException, ValueError) as error:
-            raise ServerUnreachable(_unreachable_kind(error), str(error)) from error
+            raise ServerUnreachable(_unreachable_kind(error), _detail(error), url) from error
         if not isinstance(answer, dict):
-            raise ServerUnreachable("malformed_answer", f"{path} answered a non-object")
+            raise ServerUnreachable("malformed_answer", "answered a non-object", url)
         return answer
-
-    @staticmethod
-    def _http_error(error: urllib.error.HTTPError) -> ServerRefused | ServerUnreachable:
-        status = error.code
-        if status >= 500:
-            return ServerUnreachable("server_error", f"HTTP {status}")
-        try:
-            raw = error.read()
-        except (OSError, http.client.HTTPException) as read_error:
-            return ServerUnreachable(_unreachable_kind(read_error), f"HTTP {status}")
-        refusal = _refusal(status, raw)
-        if status in RETRY_STATUSES or status < 400 or refusal is None:
-            return ServerUnreachable("not_the_server", f"HTTP {status} without a refusal body")
-        return refusal
 
     def sign(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
         """A signed terminal request (journal it first when it carries a ballot)."""

@@ -30,6 +30,7 @@ from ballot_server.setup import create_election, register_terminal, sign_manifes
 from crypto.signing import SigningKey
 from evote.link import CuttableLink
 from evote.manifest import Manifest
+from evote_cli.progress import Ticker
 from evote.sample import Official, Person, roll_csv, sample_manifest, sample_people
 from evote_cli.demo_plan import PlaintextCount, Visit, plan_visits
 from firmware_sim.card import SimulatedCard
@@ -106,8 +107,18 @@ def _passphrases() -> dict[int, bytes]:
 class Demo:
     """Builds the election, runs polling day, tallies and verifies."""
 
-    def __init__(self, output: Path, *, voters: int, turnout: float, echo: Echo) -> None:
+    def __init__(
+        self,
+        output: Path,
+        *,
+        voters: int,
+        turnout: float,
+        echo: Echo,
+        progress_interval_s: float = 2.0,
+    ) -> None:
         self.output = output
+        self.progress_interval_s = progress_interval_s
+        self.visits_done = 0
         self.voters = voters
         self.turnout = turnout
         self.echo = echo
@@ -244,6 +255,14 @@ class Demo:
             station.log.append(f"{visit.person.name_en}: {visit.note} → {outcome}")
         station.reader.remove()
         kiosk.wait_for("idle")
+        with self._count_lock:
+            self.visits_done += 1
+
+    def ticker(
+        self, label: str, count: Callable[[], int] | None = None, total: int | None = None
+    ) -> Ticker:
+        """Progress lines while a step runs, so no step is silent for long."""
+        return Ticker(self.echo, label, count, total, interval_s=self.progress_interval_s)
 
     def run_station(self, station: DemoStation, visits: list[Visit], errors: list[str]) -> None:
         current = "start"
@@ -274,12 +293,13 @@ class Demo:
             for sid, station in self.stations.items()
         ]
         started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        for visit in late:
-            self.visit(self.stations[visit.station_id], visit)
+        with self.ticker("visits", lambda: self.visits_done, len(visits)):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            for visit in late:
+                self.visit(self.stations[visit.station_id], visit)
         if errors:
             raise DemoMismatch("; ".join(errors))
         for station in self.stations.values():
@@ -319,21 +339,27 @@ class Demo:
         if self.output.exists():
             shutil.rmtree(self.output)
         self.output.mkdir(parents=True)
-        ceremony = self.key_ceremony()
+        with self.ticker("key ceremony"):
+            ceremony = self.key_ceremony()
         server = self.start_headquarters(ceremony)
         try:
-            self.issue_cards()
+            with self.ticker("issuing cards"):
+                self.issue_cards()
             for official in self.officials:
                 self.stations[official.station_id] = self.open_station(server, official)
             self.polling_day()
-            self.close_polls()
-            results = self.tally(server, ceremony)
+            with self.ticker("closing the polls"):
+                self.close_polls()
+            with self.ticker("tally"):
+                results = self.tally(server, ceremony)
         finally:
             for station in self.stations.values():
                 station.stop()
             server.stop()
         lines: list[str] = []
-        verify_record(self.output / "record", workers=2, echo=lines.append)
+        self.echo("• verifier: checking the record as anyone would")
+        with self.ticker("checks done", lambda: len(lines)):
+            verify_record(self.output / "record", workers=2, echo=lines.append)
         check_results(results, self.count)
         return DemoOutcome(
             self.output, results, self.count, self.refusals, lines, time.monotonic() - started

@@ -81,7 +81,7 @@ def demo(output: Path, voters: int, turnout: float, write_sample: Path | None) -
     started = time.monotonic()
     runner = Demo(output, voters=voters, turnout=turnout, echo=click.echo)
     outcome = runner.run()
-    click.echo("• verifier:")
+    click.echo("  the verifier's checks:")
     for line in outcome.verifier_lines:
         click.echo(f"  {line}")
     click.echo("")

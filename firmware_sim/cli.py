@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from crypto.signing import SigningKey
+from firmware_sim.card_guide import reader_guide
 from firmware_sim.cards import CardIssueError, issue_cards, read_roll_csv
 from firmware_sim.printer import PrinterSimulator
 from firmware_sim.pty_device import PtyDevice
@@ -26,11 +27,20 @@ from firmware_sim.scanner import ScannerSimulator
 Handler = Callable[[list[str]], str | None]
 
 
-def _serve(label: str, device: PtyDevice, handlers: dict[str, Handler]) -> None:
+def _serve(
+    label: str, device: PtyDevice, handlers: dict[str, Handler], guide: list[str] | None = None
+) -> None:
+    """Run ``device`` and answer control commands from stdin.
+
+    The first stdout line is ``LABEL path`` and each command gets one answer, so
+    scripts can drive the device; the guide for a person goes to stderr.
+    """
     path = device.start()
     stopped = threading.Event()
     click.echo(f"{label} {path}", nl=True)
     sys.stdout.flush()
+    for line in guide or []:
+        click.echo(line, err=True)
     try:
         for line in sys.stdin:
             words = line.split()
@@ -64,10 +74,24 @@ def firmware_sim() -> None:
 
 
 @firmware_sim.command()
-@click.option("--card", "card_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def reader(card_file: Path | None) -> None:
-    """CCID card reader. Commands: insert FILE, remove, fault KIND [RATE], quit."""
+@click.option(
+    "--card",
+    "card_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A card file to start with inserted.",
+)
+@click.option(
+    "--cards",
+    "cards_directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("cards"),
+    show_default=True,
+    help="Where the issued card files are; the guide names the official's card from them.",
+)
+def reader(card_file: Path | None, cards_directory: Path) -> None:
+    """CCID card reader. Commands: insert FILE, remove, fault KIND [RATE], help, quit."""
     device = ReaderSimulator()
+    guide = reader_guide(cards_directory)
     if card_file is not None:
         device.insert(card_file)
 
@@ -81,7 +105,9 @@ def reader(card_file: Path | None) -> None:
             "insert": lambda words: str(device.insert(Path(words[0])).image["card_id"]),
             "remove": lambda words: device.remove(),
             "fault": fault,
+            "help": lambda words: "\n".join(guide),
         },
+        guide,
     )
 
 

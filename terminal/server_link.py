@@ -70,11 +70,18 @@ def load_election(client: BallotServerClient, journal: Journal) -> Election:
     except (ServerUnreachable, ServerRefused) as error:
         cached = journal.get_meta(ELECTION_META_KEY)
         if cached is None:
-            raise ConfigurationError(f"no election definition: server says {error}") from error
+            raise ConfigurationError(f"no election definition: {_why(client, error)}") from error
         return parse_election(parse_json(cached))
     election = parse_election(answer)
     journal.set_meta(ELECTION_META_KEY, canonical_json(answer).decode("utf-8"))
     return election
+
+
+def _why(client: BallotServerClient, error: ServerUnreachable | ServerRefused) -> str:
+    """Only a server that answered can be quoted; otherwise say who did not answer and why."""
+    if isinstance(error, ServerRefused):
+        return f"the server at {client.base_url} refused: {error}"
+    return f"no answer from {error}"
 
 
 def uplink_sender(client: BallotServerClient) -> Send:

@@ -15,10 +15,14 @@ from evote_cli.main import main
 SPREAD = 8
 
 
+PRINTED: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoOutcome:
     output = tmp_path_factory.mktemp("demo") / "demo"
-    return Demo(output, voters=48, turnout=0.8, echo=lambda _: None).run()
+    PRINTED.clear()
+    return Demo(output, voters=48, turnout=0.8, echo=PRINTED.append, progress_interval_s=0.1).run()
 
 
 def verify(record: Path) -> tuple[int, str]:
@@ -40,6 +44,16 @@ def test_demo_election_matches_the_voters_and_its_record_verifies(demo: DemoOutc
     assert len(list((record / "results" / "poll-tapes").glob("*.png"))) == 3
     code, output = verify(record)
     assert code == 0, output
+
+
+def test_polling_day_prints_counted_progress_while_voters_vote(demo: DemoOutcome) -> None:
+    start = PRINTED.index(next(line for line in PRINTED if line.startswith("• polling day")))
+    total = int(PRINTED[start].split(": ")[1].split()[0])
+    ticks = [line for line in PRINTED[start:] if line.startswith("  … visits: ")]
+    assert ticks, PRINTED
+    counts = [int(line.split(": ")[1].split("/")[0]) for line in ticks]
+    assert counts == sorted(counts) and counts[-1] <= total
+    assert all(line.split("/")[1].startswith(f"{total} (") for line in ticks)
 
 
 @pytest.mark.parametrize("eighth", range(SPREAD))
