@@ -11,7 +11,8 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -25,47 +26,102 @@ from firmware_sim.reader import ReaderSimulator
 from firmware_sim.scanner import ScannerSimulator
 
 Handler = Callable[[list[str]], str | None]
+FOLLOW_POLL_S = 0.1
 
 
-def _serve(
-    label: str, device: PtyDevice, handlers: dict[str, Handler], guide: list[str] | None = None
-) -> None:
-    """Run ``device`` and answer control commands from stdin.
+def _follow(path: Path, stop: threading.Event) -> Iterator[str]:
+    """Lines appended to ``path`` (created empty if missing), as ``tail -f`` would give them.
+
+    Lets a script drive a simulator running in the background with
+    ``echo "insert cards/…" >> reader.commands``, no pipe or fifo to keep open.
+    """
+    path.touch()
+    with open(path, encoding="utf-8") as handle:
+        pending = ""
+        while not stop.is_set():
+            chunk = handle.readline()
+            if not chunk:
+                stop.wait(FOLLOW_POLL_S)
+                continue
+            pending += chunk
+            if pending.endswith("\n"):
+                yield pending
+                pending = ""
+
+
+def _interrupt(*_: object) -> None:
+    """SIGTERM ends a simulator like Ctrl-C does: device stopped, link removed."""
+    raise KeyboardInterrupt
+
+
+def _answer(handlers: dict[str, Handler], words: list[str]) -> str:
+    handler = handlers.get(words[0])
+    if handler is None:
+        return f"ERR unknown command {words[0]!r}; known: {', '.join(handlers)}, quit"
+    try:
+        return handler(words[1:]) or "OK"
+    except (ValueError, OSError, IndexError, KeyError) as error:
+        return f"ERR {error}"
+
+
+def _serve(label: str, device: PtyDevice, handlers: dict[str, Handler], options: Serving) -> None:
+    """Run ``device`` and answer control commands from stdin (or ``--commands FILE``).
 
     The first stdout line is ``LABEL path`` and each command gets one answer, so
     scripts can drive the device; the guide for a person goes to stderr.
     """
     path = device.start()
     stopped = threading.Event()
+    signal.signal(signal.SIGTERM, _interrupt)
+    if options.link is not None:
+        options.link.unlink(missing_ok=True)
+        options.link.symlink_to(path)
     click.echo(f"{label} {path}", nl=True)
     sys.stdout.flush()
-    for line in guide or []:
+    for line in options.guide:
         click.echo(line, err=True)
+    lines = _follow(options.commands, stopped) if options.commands is not None else sys.stdin
     try:
-        for line in sys.stdin:
+        for line in lines:
             words = line.split()
             if not words:
                 continue
             if words[0] == "quit":
                 break
-            handler = handlers.get(words[0])
-            if handler is None:
-                click.echo(f"ERR unknown command {words[0]!r}; known: {', '.join(handlers)}")
-                continue
-            try:
-                answer = handler(words[1:])
-            except (ValueError, OSError, IndexError, KeyError) as error:
-                click.echo(f"ERR {error}")
-            else:
-                click.echo(answer or "OK")
+            click.echo(_answer(handlers, words))
             sys.stdout.flush()
         else:
-            signal.signal(signal.SIGTERM, lambda *_: stopped.set())
             stopped.wait()
     except KeyboardInterrupt:
         pass
     finally:
         device.stop()
+        if options.link is not None:
+            options.link.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Serving:
+    """How a simulator is driven: where its commands come from, where its path is linked."""
+
+    commands: Path | None
+    link: Path | None
+    guide: list[str] = field(default_factory=list)
+
+
+def serving_options(function: Callable[..., None]) -> Callable[..., None]:
+    """``--commands FILE`` and ``--link PATH``, shared by every simulator command."""
+    function = click.option(
+        "--link",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Also make PATH a symlink to the device (like udev's /dev/serial/by-id names).",
+    )(function)
+    return click.option(
+        "--commands",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read control commands appended to this file instead of stdin "
+        "(for running in the background: echo remove >> FILE).",
+    )(function)
 
 
 @click.group("firmware-sim")
@@ -74,6 +130,7 @@ def firmware_sim() -> None:
 
 
 @firmware_sim.command()
+@serving_options
 @click.option(
     "--card",
     "card_file",
@@ -88,7 +145,9 @@ def firmware_sim() -> None:
     show_default=True,
     help="Where the issued card files are; the guide names the official's card from them.",
 )
-def reader(card_file: Path | None, cards_directory: Path) -> None:
+def reader(
+    card_file: Path | None, cards_directory: Path, commands: Path | None, link: Path | None
+) -> None:
     """CCID card reader. Commands: insert FILE, remove, fault KIND [RATE], help, quit."""
     device = ReaderSimulator()
     guide = reader_guide(cards_directory)
@@ -107,13 +166,14 @@ def reader(card_file: Path | None, cards_directory: Path) -> None:
             "fault": fault,
             "help": lambda words: "\n".join(guide),
         },
-        guide,
+        Serving(commands, link, guide),
     )
 
 
 @firmware_sim.command()
+@serving_options
 @click.option("--prefix", default="", help="Prefix the scanner puts before each payload.")
-def scanner(prefix: str) -> None:
+def scanner(prefix: str, commands: Path | None, link: Path | None) -> None:
     """QR scanner. Commands: scan TEXT, present [TEXT], raw HEX, mute, unmute, quit."""
     device = ScannerSimulator(prefix=prefix.encode("utf-8"))
 
@@ -130,10 +190,12 @@ def scanner(prefix: str) -> None:
             "mute": lambda words: device.mute(True),
             "unmute": lambda words: device.mute(False),
         },
+        Serving(commands, link),
     )
 
 
 @firmware_sim.command()
+@serving_options
 @click.option(
     "--out",
     "output_dir",
@@ -142,7 +204,7 @@ def scanner(prefix: str) -> None:
     show_default=True,
     help="Directory for receipt-NNNN.png files.",
 )
-def printer(output_dir: Path) -> None:
+def printer(output_dir: Path, commands: Path | None, link: Path | None) -> None:
     """ESC/POS printer. Commands: paper-out [N], load-paper, cover open|close, mute, unmute,
     status, quit."""
     device = PrinterSimulator(output_dir)
@@ -173,6 +235,7 @@ def printer(output_dir: Path) -> None:
             "unmute": lambda words: mute(False),
             "status": status,
         },
+        Serving(commands, link),
     )
 
 

@@ -12,7 +12,9 @@ import click
 from crypto.signing import SigningKey
 from terminal.config import TerminalConfig, load_signing_key
 from terminal.errors import TerminalError
+from terminal.kiosk_client import KioskClient
 from terminal.runner import start_terminal
+from terminal.touch import describe, touch
 
 
 @click.group()
@@ -39,7 +41,20 @@ def terminal() -> None:
     help="File holding the terminal's Ed25519 seed (64 hex digits).",
 )
 @click.option("--port", type=int, default=8080, show_default=True, help="Kiosk port (loopback).")
-@click.option("--lookup-url", default=None, help="Public tracking page base for receipt QRs.")
+@click.option(
+    "--lookup-url",
+    default=None,
+    help="Public tracking page the receipt QR points to, as URL/<tracking code> "
+    "[default: the --server URL's /track]. Set it when voters cannot reach --server.",
+)
+@click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(0, 600),
+    default=0,
+    help="At start, keep retrying an unreachable server or a missing device for this "
+    "many seconds (a terminal booting before its link is up).",
+)
 def run(
     reader_url: str,
     printer_url: str,
@@ -50,6 +65,7 @@ def run(
     terminal_key: Path,
     port: int,
     lookup_url: str | None,
+    wait_s: float,
 ) -> None:
     """Run the terminal until interrupted; prints the kiosk URL to open in Chromium."""
     try:
@@ -63,6 +79,7 @@ def run(
             signing_key=load_signing_key(terminal_key),
             port=port,
             lookup_url=lookup_url,
+            start_wait_s=wait_s,
         )
         running = start_terminal(config)
     except (TerminalError, OSError) as error:
@@ -73,6 +90,34 @@ def run(
         signal.signal(number, lambda *_: stopped.set())
     stopped.wait()
     running.stop()
+
+
+@terminal.command("touch")
+@click.option(
+    "--kiosk",
+    "kiosk_url",
+    default="http://127.0.0.1:8080",
+    show_default=True,
+    help="The terminal's kiosk URL (what `evote terminal run` printed).",
+)
+@click.option("--timeout", "timeout_s", type=click.FloatRange(0.1, 600), default=30.0)
+@click.argument("action")
+@click.argument("arguments", nargs=-1)
+def touch_command(
+    kiosk_url: str, timeout_s: float, action: str, arguments: tuple[str, ...]
+) -> None:
+    """Do on the kiosk what a finger would, from a shell; prints the screen it leads to.
+
+    \b
+    ACTION: wait STATE | pin PIN | vote CONTEST=ID[,ID…]… | cast | challenge |
+            vote-again | finish | cancel | open | pause | resume | close
+    Each waits (up to --timeout) for the screen it belongs to.
+    """
+    try:
+        view = touch(KioskClient(kiosk_url), action, list(arguments), timeout_s)
+    except (TerminalError, TimeoutError) as error:
+        raise click.ClickException(f"terminal touch {action}: {error}") from error
+    click.echo(describe(view))
 
 
 @terminal.command()

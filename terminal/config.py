@@ -16,7 +16,8 @@ class TerminalConfig:
     """Everything a terminal needs; the station and ballot style come from the server.
 
     ``lookup_url`` is the public tracking page printed as the receipt QR (the
-    server's ``/track/<code>`` unless HQ publishes it elsewhere).
+    server's ``/track/<code>`` unless HQ publishes it elsewhere). ``start_wait_s``
+    is how long start-up keeps retrying a server or device that is not there yet.
     """
 
     reader_url: str
@@ -34,6 +35,7 @@ class TerminalConfig:
     server_timeout_s: float = 5.0
     uplink_initial_backoff_s: float = 0.25
     uplink_max_backoff_s: float = 15.0
+    start_wait_s: float = 0.0
 
     @property
     def journal_path(self) -> Path:

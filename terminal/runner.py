@@ -7,7 +7,9 @@ benchmark and the demo call; it returns once the kiosk URL answers.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -72,7 +74,18 @@ def station_of(election_answer: dict[str, Any], config: TerminalConfig) -> str:
 
 
 def _card_loop(booth: Booth, reader: SerialCardReader, stop: threading.Event) -> None:
-    """Card in/out notifications from the reader, turned into session events."""
+    """Card in/out notifications from the reader, turned into session events.
+
+    A card already in the reader when the terminal starts sent its notification
+    to nobody, so presence is asked once first.
+    """
+    try:
+        with booth.reader_lock:
+            present = reader.card_present()
+    except DeviceError:
+        present = False
+    if present:
+        booth.on_card_inserted()
     while not stop.is_set():
         try:
             with booth.reader_lock:
@@ -105,13 +118,24 @@ def _watchdog(booth: Booth, stop: threading.Event) -> None:
             booth.uplink.ensure_running()
 
 
+def wait_for_devices(config: TerminalConfig) -> None:
+    """Give device paths that do not exist yet ``start_wait_s`` to appear (a reader
+    plugged in late, a simulator still starting); serial URLs are not waited for."""
+    deadline = time.monotonic() + config.start_wait_s
+    paths = [config.reader_url, config.printer_url, config.scanner_url]
+    for path in (Path(p) for p in paths if p and "://" not in p):
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(DEVICE_POLL_S)
+
+
 def start_terminal(config: TerminalConfig) -> RunningTerminal:
     """Open devices and journal, load the election, start the threads and the kiosk server."""
     journal = Journal(config.journal_path, config.terminal_id)
     client = BallotServerClient(
         config.server_url, config.terminal_id, config.signing_key, timeout_s=config.server_timeout_s
     )
-    election = load_election(client, journal)
+    election = load_election(client, journal, config.start_wait_s)
+    wait_for_devices(config)
     client.server_key = election.server_key
     station = election.manifest.station(station_of(election.answer, config))
     reader = SerialCardReader(config.reader_url)

@@ -7,6 +7,7 @@ journal so a restarted terminal can deliver its journal without the server.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from terminal.journal import Journal
 from terminal.uplink import DeliveryFailed, DeliveryRefused, Send
 
 ELECTION_META_KEY = "election"
+RETRY_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,22 @@ def parse_election(answer: dict[str, Any]) -> Election:
     )
 
 
-def load_election(client: BallotServerClient, journal: Journal) -> Election:
-    """Fetch the election (and cache it), or fall back to the cached copy when offline."""
+def load_election(client: BallotServerClient, journal: Journal, wait_s: float = 0.0) -> Election:
+    """Fetch the election (and cache it), or fall back to the cached copy when offline.
+
+    With ``wait_s`` an unreachable server is retried for that long first: a
+    terminal may boot before its link (or, in a rehearsal, its server) is up.
+    """
+    deadline = time.monotonic() + wait_s
     try:
-        answer = client.election()
+        while True:
+            try:
+                answer = client.election()
+                break
+            except ServerUnreachable:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(RETRY_S)
     except (ServerUnreachable, ServerRefused) as error:
         cached = journal.get_meta(ELECTION_META_KEY)
         if cached is None:

@@ -1,45 +1,101 @@
-"""The README's walkthrough is a script; running it proves every role's commands work."""
+"""The README's walkthrough runs as written: every role's commands, in order, in a fresh
+directory (docs/walkthrough.sh extracts the README's sh blocks and runs them).
+
+The README names fixed ports, so the script runs in a private network namespace
+(``unshare``, root) where they are free whatever else runs on this machine; its
+PID namespace also ends every process the walkthrough left in the background.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "walkthrough.sh"
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "docs" / "walkthrough.sh"
+ISOLATE = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _can_isolate() -> bool:
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return False
+    probe = subprocess.run([*ISOLATE, "true"], capture_output=True, check=False)
+    return probe.returncode == 0
 
 
-@pytest.mark.skipif(
-    shutil.which("curl") is None, reason="the walkthrough drives the kiosk with curl"
+pytestmark = pytest.mark.skipif(
+    not _can_isolate(), reason="needs unshare (root) for a private loopback with the README's ports"
 )
-def test_every_role_walkthrough_command_runs_and_the_record_verifies(tmp_path: Path) -> None:
+
+
+def run_walkthrough(
+    directory: Path, readme: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "SERVER_PORT": str(free_port()),
-        "KIOSK_PORT": str(free_port()),
     }
-    environment.pop("EVOTE_DATABASE_URL", None)
-    environment.pop("EVOTE_REGISTRY_DATABASE_URL", None)
-    result = subprocess.run(
-        [str(SCRIPT), str(tmp_path / "walk")],
+    for name in ("EVOTE_DATABASE_URL", "EVOTE_REGISTRY_DATABASE_URL", "EVOTE_TRUSTEE_PASSPHRASE"):
+        environment.pop(name, None)
+    script = SCRIPT
+    if readme is not None:  # the same script beside another README, to see it fail
+        (readme.parent / "docs").mkdir()
+        script = readme.parent / "docs" / "walkthrough.sh"
+        shutil.copy(SCRIPT, script)
+    return subprocess.run(
+        [
+            *ISOLATE,
+            "bash",
+            "-c",
+            'ip link set lo up && exec "$0" "$1"',
+            str(script),
+            str(directory),
+        ],
         env=environment,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
         check=False,
     )
+
+
+def readme_blocks() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Walkthrough, role by role", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```sh\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_the_readme_walkthrough_runs_as_written_and_the_record_verifies(tmp_path: Path) -> None:
+    result = run_walkthrough(tmp_path / "walk")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert result.stdout.rstrip().endswith("record verified")
-    assert (tmp_path / "walk" / "receipts").is_dir()
+    ran = [line[2:] for line in result.stdout.splitlines() if line.startswith("$ ")]
+    assert ran == [block.splitlines()[0] for block in readme_blocks()]
+    assert "record verified" in result.stdout
+    assert result.stdout.rstrip().endswith("walkthrough completed")
+    assert re.search(r"^receipt — tracking code [0-9a-f]{64}$", result.stdout, re.MULTILINE)
+    assert sorted(p.name for p in (tmp_path / "walk" / "receipts").glob("*.png"))
+
+
+def test_a_failing_step_names_the_command_and_quotes_the_log_line_with_the_real_cause(
+    tmp_path: Path,
+) -> None:
+    readme = tmp_path / "project" / "README.md"
+    readme.parent.mkdir()
+    readme.write_text(
+        "## Walkthrough, role by role\n\n```sh\n"
+        "evote server run --data-dir hq --port 8765 > server.log 2>&1 &\n"
+        "evote terminal touch wait idle --timeout 3\n"
+        "```\n\n## After\n",
+        encoding="utf-8",
+    )
+    result = run_walkthrough(tmp_path / "walk", readme)
+    assert result.returncode != 0
+    assert "walkthrough failed (exit 1) at: evote terminal touch wait idle" in result.stderr
+    cause = result.stderr.split("--- cause, as server.log says it:\n", 1)[1]
+    assert cause.startswith("1:error: hq/keys: no keys; run `evote server init` first")
