@@ -89,6 +89,18 @@ _ENTRIES = [
         "نام شما در فهرست برون‌خط این شعبه نیست؛ پس از برقراری ارتباط دوباره مراجعه کنید.",
         "You are not in this station's offline roll; come back when the link is up.",
     ),
+    Refusal(
+        "link_not_down_long_enough",
+        409,
+        "حالت برون‌خط فقط پس از قطع طولانی ارتباط فعال می‌شود.",
+        "Offline mode opens only after the link has been down long enough.",
+    ),
+    Refusal(
+        "not_offline",
+        409,
+        "شعبه در حالت برون‌خط نیست.",
+        "The station is not in offline mode.",
+    ),
     # Passes and authorizations.
     Refusal("pass_invalid", 403, "برگه ورود نامعتبر است.", "The QR pass is not valid."),
     Refusal("pass_used", 409, "این برگه ورود قبلاً استفاده شده است.", "This QR pass was used."),

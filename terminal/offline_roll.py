@@ -41,16 +41,15 @@ def load_station_snapshot(path: Path, opener: SnapshotOpener) -> RollSnapshot:
         raise ConfigurationError(f"roll snapshot {path}: {error}", code=error.code) from error
 
 
-def check_card_offline(
+def verify_card_offline(
     snapshot: RollSnapshot,
     registry_key: VerifyKey,
     holder: CardHolder,
     challenge: bytes,
     card_signature: bytes,
-) -> bytes:
-    """The voter's tag in the snapshot (the key the station's check-ins are kept
-    under), once certificate, role, revocation, the card's answer to ``challenge``
-    and the snapshot all agree; OfflineRefused otherwise, in the inquiry's order."""
+) -> None:
+    """Any card (voter's or official's): certificate under the registry key, not
+    revoked as of the snapshot, and its answer to ``challenge``; OfflineRefused otherwise."""
     try:
         holder.certificate.verify("card-certificate", registry_key)
     except CryptoError as error:
@@ -63,6 +62,19 @@ def check_card_offline(
         holder.card_public_key.verify_bytes(challenge, card_signature)
     except CryptoError as error:
         raise OfflineRefused("card answer", code="card_signature_invalid") from error
+
+
+def check_card_offline(
+    snapshot: RollSnapshot,
+    registry_key: VerifyKey,
+    holder: CardHolder,
+    challenge: bytes,
+    card_signature: bytes,
+) -> bytes:
+    """The voter's tag in the snapshot (the key the station's check-ins are kept
+    under), once the card checks out (``verify_card_offline``), is a voter's and the
+    snapshot lists its holder; OfflineRefused otherwise, in the inquiry's order."""
+    verify_card_offline(snapshot, registry_key, holder, challenge, card_signature)
     if holder.role != "voter":
         raise OfflineRefused(f"a {holder.role} card", code="not_a_voter_card")
     tag = snapshot.voter_tag(holder.national_code, holder.birth_date)
