@@ -15,6 +15,7 @@ import click
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "server": ("ballot_server.cli", "server", "HQ: run the ballot server and inquiry service."),
     "terminal": ("terminal.cli", "terminal", "Polling station: run a booth terminal."),
+    "desk": ("terminal.cli", "desk", "Polling station: run a check-in desk (QR passes)."),
     "firmware-sim": (
         "firmware_sim.cli",
         "firmware_sim",

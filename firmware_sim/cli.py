@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+from PIL import Image
 
 from crypto.signing import SigningKey
 from firmware_sim.card_guide import reader_guide
@@ -47,6 +48,23 @@ def _follow(path: Path, stop: threading.Event) -> Iterator[str]:
             if pending.endswith("\n"):
                 yield pending
                 pending = ""
+
+
+def read_qr(image: Path) -> str:
+    """The QR code's text in a printed image (a receipt PNG from the printer simulator).
+
+    Decoding needs the zbar library (Debian ``libzbar0``) through ``pyzbar``;
+    without it this command says so instead of failing the simulator.
+    """
+    try:
+        from pyzbar.pyzbar import decode
+    except ImportError as error:
+        raise OSError(f"scan-image needs pyzbar and libzbar0: {error}") from error
+    with Image.open(image) as picture:
+        codes = decode(picture.convert("L"))
+    if not codes:
+        raise ValueError(f"no QR code found in {image}")
+    return str(codes[0].data.decode("utf-8"))
 
 
 def _interrupt(*_: object) -> None:
@@ -174,7 +192,8 @@ def reader(
 @serving_options
 @click.option("--prefix", default="", help="Prefix the scanner puts before each payload.")
 def scanner(prefix: str, commands: Path | None, link: Path | None) -> None:
-    """QR scanner. Commands: scan TEXT, present [TEXT], raw HEX, mute, unmute, quit."""
+    """QR scanner. Commands: scan TEXT, scan-image PNG (a printed pass or receipt held to
+    the scanner), present [TEXT], raw HEX, mute, unmute, quit."""
     device = ScannerSimulator(prefix=prefix.encode("utf-8"))
 
     def present(words: list[str]) -> None:
@@ -186,6 +205,9 @@ def scanner(prefix: str, commands: Path | None, link: Path | None) -> None:
         {
             "scan": lambda words: None if device.scan(" ".join(words)) else "SUPPRESSED",
             "present": present,
+            "scan-image": lambda words: (
+                None if device.scan(read_qr(Path(words[0]))) else "SUPPRESSED"
+            ),
             "raw": lambda words: device.emit_raw(bytes.fromhex("".join(words))),
             "mute": lambda words: device.mute(True),
             "unmute": lambda words: device.mute(False),

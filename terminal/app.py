@@ -36,11 +36,20 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_WAIT_S = 25.0
 
 
-def _error(error: TerminalError) -> tuple[Response, int]:
+def error_answer(error: TerminalError) -> tuple[Response, int]:
+    """A refused action: 409 for the wrong moment, 400 for bad input; both languages."""
     status = 409 if isinstance(error, IllegalTransition) else 400
     key = error.code if error.code in CATALOGUE else "terminal_error"
     fa, en = CATALOGUE[key]
     return jsonify({"code": error.code, "message_fa": fa, "message_en": en}), status
+
+
+def security_headers(response: Response) -> Response:
+    """Nothing but the terminal's own files: the page works offline and loads nothing remote."""
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; style-src 'self'; script-src 'self'; font-src 'self'"
+    )
+    return response
 
 
 def create_app(booth: Booth) -> Flask:
@@ -106,7 +115,7 @@ def create_app(booth: Booth) -> Flask:
         return action(lambda: poll_action(booth, name))
 
     app.register_blueprint(api)
-    app.register_error_handler(TerminalError, _error)
+    app.register_error_handler(TerminalError, error_answer)
 
     @app.get("/")
     def index() -> Response:
@@ -122,11 +131,5 @@ def create_app(booth: Booth) -> Flask:
     def font(name: str) -> Response:
         return send_from_directory(FONT_DIRECTORY, name)
 
-    @app.after_request
-    def security_headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; style-src 'self'; script-src 'self'; font-src 'self'"
-        )
-        return response
-
+    app.after_request(security_headers)
     return app

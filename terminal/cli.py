@@ -1,16 +1,19 @@
-"""``evote terminal``: run a booth terminal on this machine."""
+"""``evote terminal`` and ``evote desk``: run a booth terminal or a check-in desk."""
 
 from __future__ import annotations
 
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from crypto.signing import SigningKey
 from terminal.config import TerminalConfig, load_signing_key
+from terminal.desk_runner import start_desk
 from terminal.errors import TerminalError
 from terminal.kiosk_client import KioskClient
 from terminal.runner import start_terminal
@@ -22,24 +25,68 @@ def terminal() -> None:
     """Polling station booth terminal."""
 
 
+def station_device_options(function: Callable[..., None]) -> Callable[..., None]:
+    """Options a booth and a check-in desk share: devices, server, identity, start-up wait."""
+    options = [
+        click.option(
+            "--reader", "reader_url", required=True, help="Card reader serial device or URL."
+        ),
+        click.option(
+            "--printer", "printer_url", required=True, help="Receipt printer serial device."
+        ),
+        click.option("--server", "server_url", required=True, help="Ballot server base URL."),
+        click.option(
+            "--data-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            required=True,
+            help="Where the journal lives (keep it on durable storage).",
+        ),
+        click.option(
+            "--terminal-id", required=True, help="The id HQ registered this terminal under."
+        ),
+        click.option(
+            "--terminal-key",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            required=True,
+            help="File holding the terminal's Ed25519 seed (64 hex digits).",
+        ),
+        click.option(
+            "--wait",
+            "wait_s",
+            type=click.FloatRange(0, 600),
+            default=0,
+            help="At start, keep retrying an unreachable server or a missing device for this "
+            "many seconds (a terminal booting before its link is up).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def make_config(**values: Any) -> TerminalConfig:
+    """The config from the shared options (and any extra ones a command has)."""
+    key_file = values.pop("terminal_key")
+    values["start_wait_s"] = values.pop("wait_s")
+    try:
+        return TerminalConfig(signing_key=load_signing_key(key_file), **values)
+    except TerminalError as error:
+        raise click.ClickException(f"terminal: {error}") from error
+
+
+def serve_until_stopped(url: str, stop: Callable[[], None]) -> None:
+    """Print the page's URL and run until SIGINT/SIGTERM."""
+    click.echo(url, nl=True)
+    stopped = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stopped.set())
+    stopped.wait()
+    stop()
+
+
 @terminal.command()
-@click.option("--reader", "reader_url", required=True, help="Card reader serial device or URL.")
-@click.option("--printer", "printer_url", required=True, help="Receipt printer serial device.")
+@station_device_options
 @click.option("--scanner", "scanner_url", default=None, help="QR pass scanner serial device.")
-@click.option("--server", "server_url", required=True, help="Ballot server base URL.")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Where the journal lives (keep it on durable storage).",
-)
-@click.option("--terminal-id", required=True, help="The id HQ registered this terminal under.")
-@click.option(
-    "--terminal-key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="File holding the terminal's Ed25519 seed (64 hex digits).",
-)
 @click.option("--port", type=int, default=8080, show_default=True, help="Kiosk port (loopback).")
 @click.option(
     "--lookup-url",
@@ -47,49 +94,38 @@ def terminal() -> None:
     help="Public tracking page the receipt QR points to, as URL/<tracking code> "
     "[default: the --server URL's /track]. Set it when voters cannot reach --server.",
 )
-@click.option(
-    "--wait",
-    "wait_s",
-    type=click.FloatRange(0, 600),
-    default=0,
-    help="At start, keep retrying an unreachable server or a missing device for this "
-    "many seconds (a terminal booting before its link is up).",
-)
-def run(
-    reader_url: str,
-    printer_url: str,
-    scanner_url: str | None,
-    server_url: str,
-    data_dir: Path,
-    terminal_id: str,
-    terminal_key: Path,
-    port: int,
-    lookup_url: str | None,
-    wait_s: float,
-) -> None:
+def run(**values: Any) -> None:
     """Run the terminal until interrupted; prints the kiosk URL to open in Chromium."""
+    config = make_config(**values)
     try:
-        config = TerminalConfig(
-            reader_url=reader_url,
-            printer_url=printer_url,
-            scanner_url=scanner_url,
-            server_url=server_url,
-            data_dir=data_dir,
-            terminal_id=terminal_id,
-            signing_key=load_signing_key(terminal_key),
-            port=port,
-            lookup_url=lookup_url,
-            start_wait_s=wait_s,
-        )
         running = start_terminal(config)
     except (TerminalError, OSError) as error:
         raise click.ClickException(f"terminal: {error}") from error
-    click.echo(running.url, nl=True)
-    stopped = threading.Event()
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda *_: stopped.set())
-    stopped.wait()
-    running.stop()
+    serve_until_stopped(running.url, running.stop)
+
+
+@click.group()
+def desk() -> None:
+    """Polling station check-in desk: voter's card + PIN in, a QR pass for a booth out."""
+
+
+@desk.command("run")
+@station_device_options
+@click.option(
+    "--port", type=int, default=8081, show_default=True, help="Desk page port (loopback)."
+)
+def desk_run(**values: Any) -> None:
+    """Run the check-in desk until interrupted; prints the desk page's URL.
+
+    The desk is a terminal HQ registered for the station (its own key). Drive it
+    from a shell with `evote terminal touch --kiosk <URL> pin PIN`.
+    """
+    config = make_config(**values)
+    try:
+        running = start_desk(config)
+    except (TerminalError, OSError) as error:
+        raise click.ClickException(f"desk: {error}") from error
+    serve_until_stopped(running.url, running.stop)
 
 
 @terminal.command("touch")

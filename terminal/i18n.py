@@ -19,6 +19,32 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "or hold your voting pass to the scanner",
     ),
     "reading_card": ("در حال خواندن کارت…", "Reading your card…"),
+    # The check-in desk.
+    "desk_title": ("میز پذیرش", "Check-in desk"),
+    "desk_insert_card": (
+        "کارت ملی رأی‌دهنده را در کارت‌خوان میز بگذارید",
+        "Put the voter's national ID card in the desk's reader",
+    ),
+    "desk_enter_pin": ("رأی‌دهنده رمز کارت را وارد کند", "The voter enters the card PIN"),
+    "desk_issuing": ("در حال استعلام و صدور برگه عبور…", "Checking in and issuing a pass…"),
+    "pass_printed": (
+        "برگه عبور چاپ شد. کارت را بردارید و برگه را در یکی از صندوق‌ها جلوی اسکنر بگیرید",
+        "Pass printed. Take the card; hold the pass to the scanner at a booth",
+    ),
+    "desk_next": ("رأی‌دهنده بعدی", "Next voter"),
+    "desk_refused": ("پذیرش ممکن نیست", "Cannot check in"),
+    "connection_lost": (
+        "ارتباط با دستگاه قطع شده است؛ خودکار دوباره وصل می‌شود…",
+        "Lost contact with the terminal; reconnecting by itself…",
+    ),
+    "desk_take_card": ("کارت را از کارت‌خوان بردارید", "Take the card out of the reader"),
+    "passes_issued": ("برگه‌های صادرشده", "Passes issued"),
+    "pass_title": ("برگه عبور رأی‌گیری", "Voting pass"),
+    "pass_note": (
+        "یک‌بار مصرف\nدر صندوق‌های این شعبه جلوی اسکنر بگیرید",
+        "One use only\nHold it to the scanner at a booth\nof this station",
+    ),
+    "pass_expires": ("اعتبار تا", "Valid until"),
     "enter_pin": ("رمز کارت را وارد کنید", "Enter your card PIN"),
     "tries_left": ("رمز نادرست است. {n} بار دیگر می‌توانید تلاش کنید", "Wrong PIN. {n} tries left"),
     "pin_warning": (

@@ -137,3 +137,17 @@ def poll_tape(
             payload = encoded.decode("utf-8")
         items += [Rule(), QrBlock(payload, module_dots=3)]
     return ReceiptDocument(f"{key}-{terminal_id}-{int(time.time())}", tuple(items))
+
+
+def desk_pass(station: Station, desk_id: str, payload: str, expires_at: int) -> ReceiptDocument:
+    """The check-in desk's pass: the signed one-time pass as a QR for the booth's scanner."""
+    expires_fa, expires_en = _when(expires_at)
+    items: list[TextLine | QrBlock | Rule] = [
+        *_header("pass_title", station, desk_id, time.time()),
+        *(TextLine(line, size=22) for line in text("pass_note", "fa").split("\n")),
+        *(TextLine(line, size=16) for line in text("pass_note", "en").split("\n")),
+        QrBlock(payload, module_dots=3),
+        TextLine(f"{text('pass_expires', 'fa')}: {expires_fa}", size=20),
+        TextLine(f"{text('pass_expires', 'en')}: {expires_en}", size=16),
+    ]
+    return ReceiptDocument(f"pass-{desk_id}-{int(time.time() * 1000)}", tuple(items))

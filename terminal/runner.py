@@ -73,7 +73,16 @@ def station_of(election_answer: dict[str, Any], config: TerminalConfig) -> str:
     raise ConfigurationError(f"terminal {config.terminal_id} is not registered for this election")
 
 
-def _card_loop(booth: Booth, reader: SerialCardReader, stop: threading.Event) -> None:
+class CardHolderFlow(Protocol):
+    """What the card loop drives: a booth, or a check-in desk."""
+
+    reader_lock: threading.RLock
+
+    def on_card_inserted(self) -> None: ...
+    def on_card_removed(self) -> None: ...
+
+
+def card_loop(booth: CardHolderFlow, reader: SerialCardReader, stop: threading.Event) -> None:
     """Card in/out notifications from the reader, turned into session events.
 
     A card already in the reader when the terminal starts sent its notification
@@ -153,7 +162,7 @@ def start_terminal(config: TerminalConfig) -> RunningTerminal:
     )
     stop = threading.Event()
     loops: list[tuple[str, Any, tuple[Any, ...]]] = [
-        ("card-events", _card_loop, (booth, reader, stop)),
+        ("card-events", card_loop, (booth, reader, stop)),
         ("watchdog", _watchdog, (booth, stop)),
     ]
     if config.scanner_url:

@@ -1,0 +1,77 @@
+"""Starting and stopping a check-in desk: reader, printer, election, HTTP.
+
+``start_desk(config)`` is what ``evote desk run`` and the tests call; it
+returns once the desk page answers. The desk loads and checks the election
+the way a booth does (HQ's signature, the base hash, its own registration)
+and keeps the election in a journal file so a restart without network still
+knows its station; it journals no ballots.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from evote.client import BallotServerClient
+from terminal.config import TerminalConfig
+from terminal.desk import Desk
+from terminal.desk_app import create_desk_app
+from terminal.devices.card_reader import SerialCardReader
+from terminal.devices.printer import SerialPrinter
+from terminal.journal import Journal
+from terminal.runner import card_loop, station_of, wait_for_devices
+from terminal.server_link import load_election
+
+
+@dataclass
+class RunningDesk:
+    """A started desk. ``url`` is the desk page; ``stop()`` shuts everything down."""
+
+    url: str
+    desk: Desk
+    server: BaseWSGIServer
+    stop_event: threading.Event
+    threads: list[threading.Thread]
+    reader: SerialCardReader
+    printer: SerialPrinter
+    journal: Journal
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.server.shutdown()
+        self.server.server_close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.desk.close()
+        self.reader.close()
+        self.printer.close()
+        self.journal.close()
+
+
+def start_desk(config: TerminalConfig) -> RunningDesk:
+    """Load the election, open the devices, start the card loop and the desk page."""
+    journal = Journal(config.journal_path, config.terminal_id)
+    client = BallotServerClient(
+        config.server_url, config.terminal_id, config.signing_key, timeout_s=config.server_timeout_s
+    )
+    election = load_election(client, journal, config.start_wait_s)
+    client.server_key = election.server_key
+    station = election.manifest.station(station_of(election.answer, config))
+    wait_for_devices(config)
+    reader = SerialCardReader(config.reader_url)
+    printer = SerialPrinter(config.printer_url)
+    desk = Desk(election, station, config.terminal_id, client, reader, printer)
+    stop = threading.Event()
+    server = make_server(config.host, config.port, create_desk_app(desk), threaded=True)
+    threads = [
+        threading.Thread(
+            target=card_loop, args=(desk, reader, stop), name="desk-card", daemon=True
+        ),
+        threading.Thread(target=server.serve_forever, name="desk-http", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    url = f"http://{config.host}:{server.server_port}"
+    return RunningDesk(url, desk, server, stop, threads, reader, printer, journal)
