@@ -77,3 +77,9 @@ class BadTrusteeShare(ThresholdError):
     def __init__(self, message: str, *, trustee_index: int) -> None:
         super().__init__(message)
         self.trustee_index = trustee_index
+
+
+class InvalidMerkleProof(CryptoError):
+    """An inclusion or consistency proof does not lead to the claimed tree head."""
+
+    code = "invalid_merkle_proof"
