@@ -34,7 +34,7 @@ EVENTS = {
     "poll.closed": "an official closed a station's polls (closing report issued)",
     "poll.reopened": "HQ reopened closed polls as paused",
     "report.reissued": "a closing report was reissued after late journaled ballots",
-    "board.checkpoint": "the server signed a checkpoint of the bulletin board",
+    "board.root": "the server signed a national root over every station's board shard",
 }
 
 

@@ -38,7 +38,7 @@ class ServerConfig:
     database_url: str
     registry_database_url: str
     keys: KeySet
-    checkpoint_interval: int = 100
+    root_interval_s: int = 60
     request_window_s: int = 300
     challenge_ttl_s: int = 120
     authorization_ttl_s: int = 900

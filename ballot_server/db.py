@@ -140,8 +140,9 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def upgrade(engine: Engine, which: str) -> None:
-    """Bring database ``which`` ("main" or "registry") to the newest migration."""
+def upgrade(engine: Engine, which: str, revision: str = "head") -> None:
+    """Bring database ``which`` ("main" or "registry") to ``revision``, the newest
+    migration unless told."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS / which))
     config.attributes["version_table"] = VERSION_TABLES[which]
@@ -151,7 +152,7 @@ def upgrade(engine: Engine, which: str) -> None:
                 text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
             )
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 @contextmanager

@@ -1,11 +1,12 @@
 """Ballot intake: cast and challenged ballots onto the bulletin board.
 
 Everything that costs time and needs no state (signatures, proofs) is checked
-before the transaction; the transaction then locks the board head with the
-terminal's and the station's rows (so a request that waited for another sees
-the sequence, chain head and poll state that one left), checks the terminal's
-sequence and chain head, the poll state and the authorization, and appends
-the entry, consumes the authorization and stores the receipt together. A
+before the transaction; the transaction then locks the station's row (the head
+of its board shard: no lock is shared across stations) with the terminal's row
+(so a request that waited for another sees the sequence, chain head and poll
+state that one left), checks the terminal's sequence and chain head, the poll
+state and the authorization, and appends the entry, consumes the authorization
+and stores the receipt together. A
 submission already on the board (same terminal, sequence and tracking code)
 is answered from what was stored, so a terminal may resend its journal freely —
 also when resends race each other: whatever refusal the loser of the race meets
@@ -21,7 +22,6 @@ of the poll state says closed, and that copy is written before the close.
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +29,12 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ballot_server import board
+from ballot_server import board, national
 from ballot_server.chains import ChainHead
 from ballot_server.db import pipelined
 from ballot_server.errors import ServerError
 from ballot_server.models import (
     BoardEntry,
-    Chain,
     CiphertextAlpha,
     Receipt,
     SpentAuthorization,
@@ -72,14 +71,15 @@ _AT_SEQUENCE = select(BoardEntry.position).where(
     BoardEntry.terminal_id == bindparam("terminal_id"),
     BoardEntry.sequence == bindparam("sequence"),
 )
-# The board head, locked (as chains.lock_chain does), with terminal and station, locked
-# too: on PostgreSQL a request that waited for the board lock then re-reads only the rows
-# it locked, so an unlocked terminal row would show the sequence before the one that
-# just committed. One round trip.
-_LOCK_BOARD_WITH_TERMINAL = (
+# The station's row (its shard head, poll state) locked with the terminal's: on
+# PostgreSQL a request that waited for the lock then re-reads only the rows it locked,
+# so an unlocked terminal row would show the sequence before the one that just
+# committed. Both rows belong to one station: no lock is shared across stations. One
+# round trip.
+_LOCK_SHARD_WITH_TERMINAL = (
     select(
-        Chain.length,
-        Chain.head_hash,
+        Station.board_length,
+        Station.board_head,
         Terminal.last_sequence,
         Terminal.chain_head,
         Station.poll_state,
@@ -87,12 +87,11 @@ _LOCK_BOARD_WITH_TERMINAL = (
         Station.poll_version,
     )
     .join_from(Terminal, Station, Terminal.station_id == Station.station_id)
-    .join(Chain, Chain.name == "board")
     .where(
         Terminal.terminal_id == bindparam("terminal_id"),
         Station.station_id == bindparam("station_id"),
     )
-    .with_for_update(of=(Chain, Terminal, Station))
+    .with_for_update(of=(Terminal, Station))
 )
 _SPEND_AUTHORIZATION = insert(SpentAuthorization)
 _RECORD_ALPHAS = insert(CiphertextAlpha)
@@ -152,6 +151,8 @@ def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
         return stored
     if late:
         reissue_closing_report(state, terminal.station_id)
+    if state.root_due():
+        national.publish_root(state, wait=False)
     return answer
 
 
@@ -182,7 +183,7 @@ def _stored(
             f"sequence {submission.sequence} already holds another ballot",
             details=_expected(terminal),
         )
-    return entry, session.get(Receipt, entry.position)
+    return entry, session.get(Receipt, (entry.station_id, entry.position))
 
 
 def _expected(terminal: Terminal | None) -> dict[str, Any]:
@@ -231,20 +232,19 @@ def _append(
     submission: BallotSubmission,
     authorization: _Authorization,
 ) -> tuple[BoardEntry, Receipt | None, bool]:
-    """Prebuilt Core statements on the session's connection: lock the board head and
-    read terminal and station in one query, consume the authorization (its own round
-    trip: a spent one is an expected refusal), then append the entry, advance the
-    chain head and the terminal and store the signed receipt in one pipelined round
-    trip on PostgreSQL — five round trips with BEGIN and COMMIT (not pipelined when
-    the append also signs a checkpoint, which reads the audit head)."""
+    """Prebuilt Core statements on the session's connection: lock the station's row
+    and read its shard head and the terminal in one query, consume the authorization
+    (its own round trip: a spent one is an expected refusal), then append the entry,
+    advance the shard head and the terminal and store the signed receipt in one
+    pipelined round trip on PostgreSQL — five round trips with BEGIN and COMMIT."""
     connection = session.connection()
     row = connection.execute(
-        _LOCK_BOARD_WITH_TERMINAL,
+        _LOCK_SHARD_WITH_TERMINAL,
         {"terminal_id": terminal_key.terminal_id, "station_id": submission.station_id},
     ).one_or_none()
     if row is None:
         raise ServerError("unknown_terminal")
-    chain = ChainHead(row.length, row.head_hash)
+    shard = ChainHead(row.board_length, row.board_head)
     if (
         submission.sequence != row.last_sequence + 1
         or submission.previous_tracking_code.hex() != row.chain_head
@@ -281,19 +281,21 @@ def _append(
         connection.execute(
             _RECORD_ALPHAS,
             [
-                {"alpha": ciphertext.alpha.hex(), "board_position": chain.length}
+                {
+                    "alpha": ciphertext.alpha.hex(),
+                    "station_id": submission.station_id,
+                    "board_position": shard.length,
+                }
                 for contest in submission.ballot.contests
                 for ciphertext in (*(s.ciphertext for s in contest.selections), contest.blank)
             ],
         )
     except IntegrityError as error:
         raise ServerError("copied_ciphertext") from error
-    writes = nullcontext() if board.checkpoint_due(state, chain.length) else pipelined(session)
-    with writes:
+    with pipelined(session):
         entry = board.append(
-            state,
             session,
-            chain,
+            shard,
             kind=KIND_OF_ACTION[action],
             payload=request.envelope.to_json(),
             station_id=submission.station_id,
@@ -329,10 +331,18 @@ def _receipt(
         "received_at": entry.received_at,
     }
     envelope = state.config.keys.server.sign("receipt", payload).to_json()
-    receipt = Receipt(board_position=entry.position, envelope=canonical_json(envelope).decode())
+    receipt = Receipt(
+        station_id=entry.station_id,
+        board_position=entry.position,
+        envelope=canonical_json(envelope).decode(),
+    )
     session.connection().execute(
         _INSERT_RECEIPT,
-        {"board_position": receipt.board_position, "envelope": receipt.envelope},
+        {
+            "station_id": receipt.station_id,
+            "board_position": receipt.board_position,
+            "envelope": receipt.envelope,
+        },
     )
     return receipt
 

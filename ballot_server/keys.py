@@ -2,7 +2,7 @@
 
 HQ signs the manifest, the registry signs card certificates, the inquiry
 service signs authorizations and QR passes, the server signs receipts, reports
-and checkpoints. In the demo one data dir holds all four. In production each
+and national roots. In the demo one data dir holds all four. In production each
 host holds only the private keys of what it runs (``KeySet.for_services``):
 an intake host ``server.key``, an inquiry host ``inquiry.key`` (a compromised
 intake host cannot mint authorizations, nor an inquiry host sign receipts),
@@ -86,7 +86,7 @@ class KeySet:
 
     @property
     def server(self) -> SigningKey:
-        """The server's signing key (receipts, reports, checkpoints, audit), or MissingKey."""
+        """The server's signing key (receipts, reports, national roots, audit), or MissingKey."""
         if self.server_key is None:
             raise MissingKey("server")
         return self.server_key

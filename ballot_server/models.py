@@ -36,7 +36,9 @@ class Election(Base):
 
 
 class Station(Base):
-    """A polling station and its poll state (see ``polls.py``).
+    """A polling station, its poll state (see ``polls.py``) and the head of its board
+    shard: the station's own hash chain of entries, whose row lock (with its
+    terminals') is the only lock a ballot takes (no lock is shared across stations).
 
     ``poll_version`` counts the station's poll transitions; the inquiry's copy of
     the state carries it, and an authorization names the version of the opening
@@ -53,6 +55,8 @@ class Station(Base):
     opened_at: Mapped[int | None] = mapped_column(BigInteger)
     closed_at: Mapped[int | None] = mapped_column(BigInteger)
     poll_version: Mapped[int] = mapped_column(Integer, server_default="0")
+    board_length: Mapped[int] = mapped_column(BigInteger, default=0)
+    board_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
 
 
 class Terminal(Base):
@@ -93,7 +97,8 @@ class OfficialChallenge(Base):
 
 
 class Chain(Base):
-    """Head of a hash chain ("board", "audit"); its row lock serializes appends."""
+    """Head of a hash chain: "audit", and "national" (the national log's size and
+    root, locked only by whoever publishes a root); its row lock serializes appends."""
 
     __tablename__ = "chains"
 
@@ -103,17 +108,21 @@ class Chain(Base):
 
 
 class BoardEntry(Base):
-    """One bulletin-board entry (docs/record.md), with indexed copies of its fields."""
+    """One bulletin-board entry (docs/record.md), with indexed copies of its fields.
+
+    ``position`` counts within the station's shard; ``log_index`` is the entry's
+    leaf in the national Merkle log, set when a root first covers it."""
 
     __tablename__ = "board_entries"
     __table_args__ = (UniqueConstraint("terminal_id", "sequence"),)
 
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(16))
     previous_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(Text)
-    station_id: Mapped[str] = mapped_column(String(64), index=True)
+    log_index: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     terminal_id: Mapped[str] = mapped_column(String(64))
     sequence: Mapped[int] = mapped_column(Integer)
     tracking_code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -125,6 +134,7 @@ class Receipt(Base):
 
     __tablename__ = "receipts"
 
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     board_position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     envelope: Mapped[str] = mapped_column(Text)
 
@@ -150,14 +160,30 @@ class CiphertextAlpha(Base):
     __tablename__ = "ciphertext_alphas"
 
     alpha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64))
     board_position: Mapped[int] = mapped_column(BigInteger)
 
 
-class Checkpoint(Base):
-    __tablename__ = "checkpoints"
+class BoardRoot(Base):
+    """A signed national root (kind ``board-root``) and the log's frontier after it,
+    from which the next root is computed without reading old leaves."""
 
-    board_position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    __tablename__ = "board_roots"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[str] = mapped_column(String(64))
     envelope: Mapped[str] = mapped_column(Text)
+    frontier: Mapped[str] = mapped_column(Text)
+
+
+class PublishedShard(Base):
+    """How much of each station's shard the national log already holds. Apart from
+    ``stations`` so that publishing a root never locks a station's row."""
+
+    __tablename__ = "published_shards"
+
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    length: Mapped[int] = mapped_column(BigInteger)
 
 
 class PollReport(Base):

@@ -21,9 +21,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ballot_server import reports
+from ballot_server import national, reports
 from ballot_server.audit import record_event
-from ballot_server.board import checkpoint
 from ballot_server.cards import verify_card
 from ballot_server.db import skip_commit_flush
 from ballot_server.errors import ServerError
@@ -139,6 +138,8 @@ def poll_action(
         )
     if report["state"] == PollState.OPEN.value:
         publish_to_inquiry(state, terminal.station_id, PollState.OPEN, report["version"])
+    if parsed.action == "close":  # the station's last entries get a root at once
+        national.publish_root(state)
     return {
         "election_id": info.election_id,
         "station_id": terminal.station_id,
@@ -175,8 +176,6 @@ def transition(
         station_id=station_id,
         **who,
     )
-    if action == "close":
-        checkpoint(state, session, now)
     if new != PollState.OPEN:
         publish_to_inquiry(state, station_id, new, station.poll_version)
     return {"state": new.value, "report": report, "version": station.poll_version}

@@ -1,4 +1,4 @@
-"""The server's part of the election record (docs/record.md, format ``evote-record/1``).
+"""The server's part of the election record (docs/record.md, format ``evote-record/2``).
 
 Writes FORMAT, manifest.json, election.json, trustees/, board/, reports/ and
 audit.jsonl; the tally adds tally/ and results/. Every JSON file is canonical
@@ -8,20 +8,23 @@ JSON and every ``.jsonl`` line a canonical JSON object, in order.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ballot_server import national
 from ballot_server.audit import audit_lines
 from ballot_server.board import entry_json
-from ballot_server.models import BoardEntry, Checkpoint, PollReport, Receipt
+from ballot_server.models import BoardEntry, BoardRoot, PollReport, Receipt
 from ballot_server.setup import election_summary
 from ballot_server.state import ServerState
 from crypto.canonical import canonical_json
+from crypto.merkle import consistency_proof
 
-RECORD_FORMAT = "evote-record/1"
+RECORD_FORMAT = "evote-record/2"
 ELECTION_FIELDS = (
     "election_id",
     "manifest_hash",
@@ -42,13 +45,35 @@ def _write_json(path: Path, value: Any) -> None:
     path.write_bytes(canonical_json(value))
 
 
-def _write_lines(path: Path, values: list[Any]) -> None:
+def _write_lines(path: Path, values: Iterable[Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"".join(canonical_json(value) + b"\n" for value in values))
+    with path.open("wb") as handle:
+        for value in values:
+            handle.write(canonical_json(value) + b"\n")
+
+
+def _consistency_lines(session: Session) -> list[dict[str, Any]]:
+    """An RFC 9162 consistency proof from each root to the next."""
+    sizes = list(
+        session.execute(select(BoardRoot.tree_size).order_by(BoardRoot.tree_size)).scalars()
+    )
+    if len(sizes) < 2:
+        return []
+    leaves = national.leaves(session, sizes[-1])
+    return [
+        {
+            "first": first,
+            "second": second,
+            "proof": [node.hex() for node in consistency_proof(leaves[:second], first)],
+        }
+        for first, second in zip(sizes, sizes[1:], strict=False)
+    ]
 
 
 def export_record(state: ServerState, directory: Path) -> Path:
-    """Write the server's part of the record into ``directory`` (created if needed)."""
+    """Write the server's part of the record into ``directory`` (created if needed),
+    after publishing a national root over every entry on the board."""
+    national.publish_root(state)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     summary = election_summary(state)
@@ -58,17 +83,19 @@ def export_record(state: ServerState, directory: Path) -> Path:
     for trustee in summary["trustees"]:
         _write_json(directory / "trustees" / f"trustee-{trustee['index']}.json", trustee)
     with Session(state.engine) as session:
-        entries = session.execute(select(BoardEntry).order_by(BoardEntry.position)).scalars()
-        _write_lines(directory / "board" / "entries.jsonl", [entry_json(e) for e in entries])
-        checkpoints = session.execute(select(Checkpoint).order_by(Checkpoint.board_position))
-        _write_lines(
-            directory / "board" / "checkpoints.jsonl",
-            [json.loads(row.envelope) for row in checkpoints.scalars()],
-        )
-        receipts = session.execute(select(Receipt).order_by(Receipt.board_position)).scalars()
-        _write_lines(
-            directory / "board" / "receipts.jsonl", [json.loads(r.envelope) for r in receipts]
-        )
+        entries = session.execute(
+            select(BoardEntry)
+            .order_by(BoardEntry.station_id, BoardEntry.position)
+            .execution_options(yield_per=500)
+        ).scalars()
+        _write_lines(directory / "board" / "entries.jsonl", (entry_json(e) for e in entries))
+        roots = session.execute(select(BoardRoot.envelope).order_by(BoardRoot.tree_size))
+        _write_lines(directory / "board" / "roots.jsonl", (json.loads(r) for r in roots.scalars()))
+        _write_lines(directory / "board" / "consistency.jsonl", _consistency_lines(session))
+        receipts = session.execute(
+            select(Receipt.envelope).order_by(Receipt.station_id, Receipt.board_position)
+        ).scalars()
+        _write_lines(directory / "board" / "receipts.jsonl", (json.loads(r) for r in receipts))
         (directory / "reports").mkdir(exist_ok=True)
         for report in session.execute(select(PollReport)).scalars():
             name = f"{report.station_id}-{report.kind}.json"
@@ -87,11 +114,8 @@ def station_export(state: ServerState, station_id: str) -> dict[str, Any]:
                 .order_by(BoardEntry.position)
             ).scalars()
         )
-        positions = [entry.position for entry in entries]
         receipts = session.execute(
-            select(Receipt)
-            .where(Receipt.board_position.in_(positions))
-            .order_by(Receipt.board_position)
+            select(Receipt).where(Receipt.station_id == station_id).order_by(Receipt.board_position)
         ).scalars()
         reports = session.execute(
             select(PollReport).where(PollReport.station_id == station_id)

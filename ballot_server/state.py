@@ -148,6 +148,7 @@ class ServerState:
         self._inquiry_manifest: Manifest | None = None
         self._specs: dict[str, tuple[ContestSpec, ...]] = {}
         self._lock = threading.Lock()
+        self._next_root_at = 0
         self.inquiry_gate = RequestGate(
             _TerminalDirectory(self.registry_engine, InquiryTerminal),
             self.registry_ephemeral_engine,
@@ -190,6 +191,17 @@ class ServerState:
 
     def now(self) -> int:
         return self.config.clock()
+
+    def root_due(self) -> bool:
+        """Whether this process should try to publish a national root now: once
+        every ``root_interval_s`` by the server's clock (other workers may too;
+        whoever holds the publisher's lock wins and the others skip)."""
+        now = self.now()
+        with self._lock:
+            if now < self._next_root_at:
+                return False
+            self._next_root_at = now + self.config.root_interval_s
+            return True
 
     def election(self) -> ElectionInfo:
         if self._election is None:

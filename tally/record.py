@@ -21,9 +21,10 @@ from evote.errors import ModelError
 from evote.manifest import Manifest
 from tally.errors import RecordError
 
-RECORD_FORMAT: Final = "evote-record/1"
+RECORD_FORMAT: Final = "evote-record/2"
 ENTRIES: Final = "board/entries.jsonl"
-CHECKPOINTS: Final = "board/checkpoints.jsonl"
+ROOTS: Final = "board/roots.jsonl"
+CONSISTENCY: Final = "board/consistency.jsonl"
 RECEIPTS: Final = "board/receipts.jsonl"
 TOTALS: Final = "tally/encrypted_totals.json"
 SHARES: Final = "tally/decryption_shares.json"

@@ -3,7 +3,8 @@
 The tests and the benchmark need records of any size without running the
 ballot server and terminals: this writes every file of docs/record.md the
 way those parts do (signed terminal requests, authorizations, tracking-code
-chains, receipts, checkpoints, poll reports), so the verifier is exercised
+chains, a hash chain per station, signed national roots with consistency
+proofs, receipts, poll reports), so the verifier is exercised
 on the real format. Nothing here is used in production.
 """
 
@@ -28,6 +29,8 @@ from crypto.ballot import (
 from crypto.canonical import canonical_json
 from crypto.group import Point
 from crypto.hashing import hash_bytes
+from crypto.merkle import consistency_proof, leaf_hash
+from crypto.merkle import root as merkle_root
 from crypto.signing import SigningKey
 from evote.manifest import Manifest
 from evote.sample import sample_manifest
@@ -37,6 +40,51 @@ from tally.totals import StationAccumulator
 from tally.verify_audit import SUBTOTALS, audit_entry_hash
 from tally.verify_ballots import ENTRY_DOMAIN
 from tally.verify_board import REPORT_NAMES
+
+
+class NationalLog:
+    """The server's national roots (``ballot_server/national.py``) over in-memory shards."""
+
+    def __init__(self, server: SigningKey) -> None:
+        self.server = server
+        self.leaves: list[bytes] = []
+        self.published: dict[str, int] = {}
+        self.roots: list[dict[str, Any]] = []
+
+    def publish(self, shards: Mapping[str, list[dict[str, Any]]], at: int) -> None:
+        advanced = []
+        for station_id in sorted(shards):
+            shard, start = shards[station_id], self.published.get(station_id, 0)
+            if len(shard) <= start:
+                continue
+            self.leaves.extend(leaf_hash(bytes.fromhex(e["entry_hash"])) for e in shard[start:])
+            self.published[station_id] = len(shard)
+            advanced.append(
+                {
+                    "station_id": station_id,
+                    "length": len(shard),
+                    "head_hash": shard[-1]["entry_hash"],
+                }
+            )
+        if advanced:
+            payload = {
+                "tree_size": len(self.leaves),
+                "root_hash": merkle_root(self.leaves).hex(),
+                "at": at,
+                "shards": advanced,
+            }
+            self.roots.append(self.server.sign("board-root", payload).to_json())
+
+    def consistency_proofs(self) -> list[dict[str, Any]]:
+        sizes = [item["payload"]["tree_size"] for item in self.roots]
+        return [
+            {
+                "first": first,
+                "second": second,
+                "proof": [node.hex() for node in consistency_proof(self.leaves[:second], first)],
+            }
+            for first, second in zip(sizes, sizes[1:], strict=False)
+        ]
 
 
 def synthetic_manifest(
@@ -183,7 +231,7 @@ def build_record(
     workers: int = 1,
     keys: RecordKeys | None = None,
 ) -> RecordKeys:
-    """Write manifest, election, trustees, board, receipts, checkpoints and reports."""
+    """Write manifest, election, trustees, board, roots, receipts and reports."""
     root = Path(root)
     keys = keys or RecordKeys()
     manifest = Manifest.from_json(manifest_document)
@@ -196,10 +244,9 @@ def build_record(
             terminals.setdefault(station.station_id, []).append(terminal_id)
     chains: dict[str, tuple[int, bytes]] = {}
     visits: dict[str, int] = {}
-    entries: list[dict[str, Any]] = []
+    shards: dict[str, list[dict[str, Any]]] = {}
     receipts: list[dict[str, Any]] = []
-    checkpoints: list[dict[str, Any]] = []
-    previous_hash = bytes(32)
+    log = NationalLog(keys.server)
     for number, (vote, (ballot_json, secrets_json)) in enumerate(
         zip(votes, encrypted, strict=True)
     ):
@@ -238,12 +285,15 @@ def build_record(
         }
         payload = keys.terminals[terminal_id].sign("terminal-request", request).to_json()
         kind = "challenged" if vote.challenged else "ballot"
-        position = len(entries)
+        shard = shards.setdefault(vote.station_id, [])
+        position = len(shard)
+        previous_hash = bytes.fromhex(shard[-1]["entry_hash"]) if shard else bytes(32)
         entry_hash = hash_bytes(
-            ENTRY_DOMAIN, previous_hash, position, kind, canonical_json(payload)
+            ENTRY_DOMAIN, previous_hash, vote.station_id, position, kind, canonical_json(payload)
         )
-        entries.append(
+        shard.append(
             {
+                "station_id": vote.station_id,
                 "position": position,
                 "kind": kind,
                 "previous_hash": previous_hash.hex(),
@@ -251,7 +301,6 @@ def build_record(
                 "payload": payload,
             }
         )
-        previous_hash = entry_hash
         if not vote.challenged:
             receipt = {
                 "election_id": manifest.election_id,
@@ -263,14 +312,14 @@ def build_record(
                 "received_at": 1_790_000_000 + number,
             }
             receipts.append(keys.server.sign("receipt", receipt).to_json())
-        if position % 10 == 9 or number == len(votes) - 1:
-            checkpoint = {
-                "board_position": position,
-                "head_hash": entry_hash.hex(),
-                "at": 1_790_000_000 + number,
-            }
-            checkpoints.append(keys.server.sign("checkpoint", checkpoint).to_json())
-    _write_lines(root / "board/entries.jsonl", entries)
+        if number % 10 == 9 or number == len(votes) - 1:
+            log.publish(shards, at=1_790_000_000 + number)
+    _write_lines(
+        root / "board/entries.jsonl",
+        [entry for station_id in sorted(shards) for entry in shards[station_id]],
+    )
+    _write_lines(root / "board/roots.jsonl", log.roots)
+    _write_lines(root / "board/consistency.jsonl", log.consistency_proofs())
     sums = StationAccumulator()
     for vote, (ballot_json, _) in zip(votes, encrypted, strict=True):
         if not vote.challenged:
@@ -283,7 +332,6 @@ def build_record(
         for unit in sums.station_units(manifest)
     }
     _write_lines(root / "board/receipts.jsonl", receipts)
-    _write_lines(root / "board/checkpoints.jsonl", checkpoints)
     for station in manifest.stations:
         for which in ("opening", "closing"):
             report: dict[str, Any] = {
@@ -343,8 +391,8 @@ def build_record(
         ),
         *(("poll.opened", {"station_id": s.station_id}) for s in manifest.stations),
         *(
-            ("board.checkpoint", {k: item["payload"][k] for k in ("board_position", "head_hash")})
-            for item in checkpoints
+            ("board.root", {k: item["payload"][k] for k in ("tree_size", "root_hash")})
+            for item in log.roots
         ),
         *(("poll.closed", {"station_id": s.station_id}) for s in manifest.stations),
     ]

@@ -46,13 +46,13 @@ from tally.verify_audit import check_audit_covers_record, check_audit_log, check
 from tally.verify_ballots import ChunkResult, EntryFacts, check_chunk, initialize
 from tally.verify_board import (
     check_authorizations,
-    check_checkpoints,
-    check_hash_chain,
     check_poll_reports,
     check_receipts,
+    check_shard_chains,
     check_terminal_chains,
     check_unique_ciphertexts,
 )
+from tally.verify_roots import check_consistency, check_roots_against_shards, load_roots
 
 CHUNK_LINES: Final = 25
 
@@ -135,7 +135,7 @@ class Verifier:
         audit = check_audit_log(record, self._server_key())
         self._passed("audit log chain and signatures", len(audit))
         self._passed(
-            "audit log covers checkpoints and poll reports",
+            "audit log covers national roots and poll reports",
             check_audit_covers_record(record, audit),
         )
         self._check_totals_and_results(accumulator)
@@ -276,14 +276,24 @@ class Verifier:
     def _check_board(self, facts: list[EntryFacts]) -> None:
         record, election = self.record, self.record.election
         server_key = self._server_key()
-        check_hash_chain(facts)
-        self._passed("board hash chain", len(facts))
+        entries = check_shard_chains(facts)
+        self._passed("board shard chains", len(facts))
+        roots = load_roots(record, server_key)
+        self._passed("consistency of successive national roots", check_consistency(record, roots))
+        lengths: dict[str, int] = {}
+        for item in facts:
+            lengths[item.station_id] = lengths.get(item.station_id, 0) + 1
+        self._passed(
+            "national roots rebuilt from the shards, every entry included",
+            check_roots_against_shards(roots, entries, lengths),
+        )
         heads = check_terminal_chains(facts)
         self._passed("terminal tracking-code chains", len(heads))
         self._passed("one cast ballot per authorization", check_authorizations(facts))
         self._passed("no ciphertext on two ballots", check_unique_ciphertexts(facts))
-        self._passed("receipts", check_receipts(record, facts, server_key, election["election_id"]))
-        self._passed("checkpoints", check_checkpoints(record, facts, server_key))
+        self._passed(
+            "receipts", check_receipts(record, entries, server_key, election["election_id"])
+        )
         stations = sorted(
             {item.station_id for item in facts}
             | {

@@ -17,7 +17,7 @@ from crypto.hashing import hash_bytes
 from crypto.hexcodec import bytes_from_hex
 from crypto.signing import VerifyKey
 from tally.errors import VerificationFailure
-from tally.record import CHECKPOINTS, Record
+from tally.record import ROOTS, Record
 from tally.totals import UnitTotals
 
 AUDIT_LOG: Final = "audit.jsonl"
@@ -37,7 +37,7 @@ AUDIT_EVENTS: Final = frozenset(
         "poll.closed",
         "poll.reopened",
         "report.reissued",
-        "board.checkpoint",
+        "board.root",
     }
 )
 SUBTOTALS: Final = "encrypted_subtotals"
@@ -102,17 +102,17 @@ def check_audit_log(record: Record, server_key: VerifyKey) -> list[dict[str, Any
 
 
 def check_audit_covers_record(record: Record, entries: Sequence[dict[str, Any]]) -> int:
-    """Every checkpoint and every poll report has its audit event.
+    """Every national root and every poll report has its audit event.
 
     The chain and signatures cannot show a log cut short at its end (the
     remaining prefix is still a valid chain); but the last events of an
-    election — polls closed, the closing checkpoint — are also facts published
+    election — polls closed, the closing root — are also facts published
     elsewhere in the record, so a cut log is missing them.
     """
-    checkpoints = {
-        (e["fields"].get("board_position"), e["fields"].get("head_hash"))
+    roots = {
+        (e["fields"].get("tree_size"), e["fields"].get("root_hash"))
         for e in entries
-        if e["event_id"] == "board.checkpoint" and isinstance(e["fields"], dict)
+        if e["event_id"] == "board.root" and isinstance(e["fields"], dict)
     }
     stations = {
         (e["event_id"], e["fields"].get("station_id"))
@@ -120,13 +120,13 @@ def check_audit_covers_record(record: Record, entries: Sequence[dict[str, Any]])
         if isinstance(e["fields"], dict)
     }
     covered = 0
-    for line, text in record.lines(CHECKPOINTS):
+    for line, text in record.lines(ROOTS):
         payload = parse_json(text).get("payload", {})
-        key = (payload.get("board_position"), payload.get("head_hash"))
-        if key not in checkpoints:
+        key = (payload.get("tree_size"), payload.get("root_hash"))
+        if key not in roots:
             raise _fail(
-                f"{CHECKPOINTS}:{line}",
-                "no board.checkpoint event in the audit log",
+                f"{ROOTS}:{line}",
+                "no board.root event in the audit log",
                 "audit_incomplete",
             )
         covered += 1

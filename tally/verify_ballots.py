@@ -29,7 +29,7 @@ from crypto.signing import SIGNATURE_DOMAIN, SignedEnvelope, VerifyKey
 from tally.errors import TallyError
 from tally.totals import StationAccumulator
 
-ENTRY_DOMAIN: Final = "evote/board-entry/v1"
+ENTRY_DOMAIN: Final = "evote/board-entry/v2"
 ACTIONS: Final = {"ballot": "cast", "challenged": "challenge"}
 REQUEST_KIND: Final = "terminal-request"
 ENVELOPE_FIELDS: Final = frozenset({"kind", "payload", "signer", "signature"})
@@ -119,12 +119,17 @@ def _check_entry(
     entry = parse_json(text)
     _require(
         isinstance(entry, dict)
-        and set(entry) == {"position", "kind", "previous_hash", "entry_hash", "payload"},
+        and set(entry)
+        == {"station_id", "position", "kind", "previous_hash", "entry_hash", "payload"},
         "not a board entry",
         "malformed_entry",
     )
-    kind, position = entry["kind"], entry["position"]
-    _require(kind in ACTIONS and isinstance(position, int), "bad kind or position", "bad_entry")
+    kind, position, shard = entry["kind"], entry["position"], entry["station_id"]
+    _require(
+        kind in ACTIONS and type(position) is int and isinstance(shard, str),
+        "bad kind, position or station",
+        "bad_entry",
+    )
     previous = bytes_from_hex(entry["previous_hash"], 32, "previous_hash")
     payload = entry["payload"]
     _require(
@@ -135,7 +140,7 @@ def _check_entry(
     # Encoded once: the entry hash, the terminal's signature and the tracking code
     # each read their own part of these bytes.
     payload_bytes = canonical_json(payload)
-    computed = hash_bytes(ENTRY_DOMAIN, previous, position, kind, payload_bytes)
+    computed = hash_bytes(ENTRY_DOMAIN, previous, shard, position, kind, payload_bytes)
     _require(computed.hex() == entry["entry_hash"], "entry hash does not match", "bad_entry_hash")
     request = payload["payload"]
     terminal = request.get("terminal_id") if isinstance(request, dict) else None
@@ -146,7 +151,11 @@ def _check_entry(
     _verify_request(terminal_key, payload, request_bytes)
     _require(request["action"] == ACTIONS[kind], "action does not match kind", "bad_action")
     body = request["body"]
-    _require(body["station_id"] == station_id, "terminal's station differs", "bad_station")
+    _require(
+        body["station_id"] == station_id == shard,
+        "terminal's station differs from the ballot's or the shard's",
+        "bad_station",
+    )
     sequence = body["sequence"]
     _require(isinstance(sequence, int) and sequence >= 1, "bad sequence", "bad_sequence")
     authorization = SignedEnvelope.from_json(body["authorization"]).verify(

@@ -1,7 +1,8 @@
 """Sequential checks over the whole board, on the facts the ballot workers returned.
 
-These need every entry at once (chains, uniqueness, receipts, checkpoints,
-poll reports) but no group operations, so they run in the parent process.
+These need every entry at once (shard chains, uniqueness, receipts, poll
+reports) but no group operations, so they run in the parent process; the
+national roots over the shards are checked in ``verify_roots.py``.
 Each raises VerificationFailure naming the file and line of the first problem.
 """
 
@@ -15,7 +16,7 @@ from crypto.canonical import parse_json
 from crypto.errors import CryptoError
 from crypto.signing import SignedEnvelope, VerifyKey
 from tally.errors import VerificationFailure
-from tally.record import CHECKPOINTS, ENTRIES, RECEIPTS, Record
+from tally.record import ENTRIES, RECEIPTS, Record
 from tally.verify_ballots import EntryFacts
 
 _ZERO_HASH = bytes(32).hex()
@@ -28,26 +29,43 @@ def _fail(check: str, location: str, message: str, code: str) -> VerificationFai
     return VerificationFailure(check, location, message, code=code)
 
 
-def check_hash_chain(facts: Sequence[EntryFacts]) -> None:
-    """Positions 0..n-1 in file order, each entry linked to the previous one's hash."""
-    previous = _ZERO_HASH
-    for expected_position, item in enumerate(facts):
+def check_shard_chains(facts: Sequence[EntryFacts]) -> dict[tuple[str, int], EntryFacts]:
+    """Stations' shards one after another in order of station id; within each,
+    positions 0..n-1, each entry linked to the previous one's hash.
+
+    Returns every entry by (station, position), for the roots and the receipts.
+    """
+    by_position: dict[tuple[str, int], EntryFacts] = {}
+    station, previous, expected_position = "", _ZERO_HASH, 0
+    for item in facts:
         location = f"{ENTRIES}:{item.line}"
+        if item.station_id != station:
+            if item.station_id < station:
+                raise _fail(
+                    "board shards",
+                    location,
+                    f"station {item.station_id} after {station}: shards out of order or split",
+                    "bad_shard_order",
+                )
+            station, previous, expected_position = item.station_id, _ZERO_HASH, 0
         if item.position != expected_position:
             raise _fail(
-                "board chain",
+                "board shards",
                 location,
-                f"position {item.position}, expected {expected_position}",
+                f"station {station}: position {item.position}, expected {expected_position}"
+                " (an entry missing from the shard?)",
                 "bad_position",
             )
         if item.previous_hash != previous:
             raise _fail(
-                "board chain",
+                "board shards",
                 location,
-                "previous_hash does not link to the entry before it",
+                f"station {station}: previous_hash does not link to the entry before it",
                 "broken_chain",
             )
-        previous = item.entry_hash
+        by_position[(station, item.position)] = item
+        previous, expected_position = item.entry_hash, expected_position + 1
+    return by_position
 
 
 def check_terminal_chains(facts: Sequence[EntryFacts]) -> dict[str, EntryFacts]:
@@ -127,7 +145,7 @@ def check_unique_ciphertexts(facts: Sequence[EntryFacts]) -> int:
     return len(seen)
 
 
-def _signed_lines(
+def signed_lines(
     record: Record, relative: str, kind: str, key: VerifyKey
 ) -> Iterator[tuple[str, Any]]:
     for line, text in record.lines(relative):
@@ -139,13 +157,18 @@ def _signed_lines(
 
 
 def check_receipts(
-    record: Record, facts: Sequence[EntryFacts], server_key: VerifyKey, election_id: str
+    record: Record,
+    entries: dict[tuple[str, int], EntryFacts],
+    server_key: VerifyKey,
+    election_id: str,
 ) -> int:
     """Exactly one server-signed receipt per cast ballot, matching its entry."""
-    covered: set[int] = set()
-    for location, receipt in _signed_lines(record, RECEIPTS, "receipt", server_key):
-        position = receipt.get("board_position")
-        item = facts[position] if isinstance(position, int) and 0 <= position < len(facts) else None
+    covered: set[tuple[str, int]] = set()
+    for location, receipt in signed_lines(record, RECEIPTS, "receipt", server_key):
+        station, at = receipt.get("station_id"), receipt.get("board_position")
+        position = f"{station}/{at}"
+        valid = isinstance(station, str) and isinstance(at, int)
+        item = entries.get((station, at)) if valid else None
         if item is None or item.kind != "ballot":
             raise _fail(
                 "receipts",
@@ -168,13 +191,13 @@ def check_receipts(
                 f"does not match the ballot at position {position}",
                 "receipt_mismatch",
             )
-        if position in covered:
+        if (item.station_id, item.position) in covered:
             raise _fail(
                 "receipts", location, f"second receipt for position {position}", "duplicate_receipt"
             )
-        covered.add(position)
-    for item in facts:
-        if item.kind == "ballot" and item.position not in covered:
+        covered.add((item.station_id, item.position))
+    for item in entries.values():
+        if item.kind == "ballot" and (item.station_id, item.position) not in covered:
             raise _fail(
                 "receipts",
                 f"{ENTRIES}:{item.line}",
@@ -182,23 +205,6 @@ def check_receipts(
                 "missing_receipt",
             )
     return len(covered)
-
-
-def check_checkpoints(record: Record, facts: Sequence[EntryFacts], server_key: VerifyKey) -> int:
-    """Every signed checkpoint names a real position and that entry's hash."""
-    count = 0
-    for location, checkpoint in _signed_lines(record, CHECKPOINTS, "checkpoint", server_key):
-        position = checkpoint.get("board_position")
-        valid = isinstance(position, int) and 0 <= position < len(facts)
-        if not valid or facts[position].entry_hash != checkpoint.get("head_hash"):
-            raise _fail(
-                "checkpoints",
-                location,
-                f"head hash at position {position} differs from the board",
-                "checkpoint_mismatch",
-            )
-        count += 1
-    return count
 
 
 def _report(record: Record, station_id: str, which: str, server_key: VerifyKey) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Public bulletin-board endpoints: entries, checkpoints, tracking-code lookup, export."""
+"""Public bulletin-board endpoints: shard entries, national roots and proofs,
+tracking-code lookup, export."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from flask import Blueprint, jsonify, render_template_string, request
 from flask.typing import ResponseReturnValue
 
-from ballot_server import board
+from ballot_server import board, national
 from ballot_server.errors import ServerError
 from ballot_server.polls import station_id_from_path
 from ballot_server.record import station_export
@@ -26,6 +27,15 @@ TRACK_PAGE = """<!doctype html>
 <p>✔ این برگه رأی در تابلوی اعلانات ثبت شده است (ردیف {{ position }}، شعبه {{ station }}).</p>
 <p class="en">This {{ "ballot" if kind == "ballot" else "challenged ballot" }} is on the
 bulletin board at position {{ position }} (station {{ station }}).</p>
+{% if root %}
+<p>در ریشهٔ امضاشدهٔ سراسری با {{ root.tree_size }} برگ گنجانده شده است (برگ {{ log_index }}).</p>
+<p class="en">Included in the signed national root of {{ root.tree_size }} leaves
+(leaf {{ log_index }}); root hash <code>{{ root.root_hash }}</code>; inclusion proof
+(RFC 9162): <code>{{ proof | join(" ") }}</code></p>
+{% else %}
+<p>هنوز ریشهٔ سراسری‌ای آن را در بر نمی‌گیرد.</p>
+<p class="en">No signed national root covers it yet.</p>
+{% endif %}
 {% else %}
 <p>✘ این کد رهگیری در تابلوی اعلانات یافت نشد.</p>
 <p class="en">This tracking code is not on the bulletin board.</p>
@@ -38,19 +48,29 @@ def _tracking_code(text: str) -> str:
     return text
 
 
+def _integer_arguments(*names: str) -> list[int]:
+    try:
+        return [int(request.args[name]) for name in names]
+    except (KeyError, ValueError) as error:
+        raise ServerError("malformed_request", f"{', '.join(names)} are integers") from error
+
+
 @blueprint.get(protocol.PATH_BOARD)
 def entries() -> ResponseReturnValue:
-    try:
-        start = int(request.args.get("start", "0"))
-        limit = int(request.args.get("limit", "100"))
-    except ValueError as error:
-        raise ServerError("malformed_request", "start and limit are integers") from error
-    return jsonify(board.entries(server_state(), start, limit))
+    station_id = request.args.get("station", "")
+    start, limit = _integer_arguments("start", "limit")
+    return jsonify(board.entries(server_state(), station_id, start, limit))
 
 
-@blueprint.get(protocol.PATH_CHECKPOINTS)
-def checkpoints() -> ResponseReturnValue:
-    return jsonify({"checkpoints": board.checkpoints(server_state())})
+@blueprint.get(protocol.PATH_ROOTS)
+def roots() -> ResponseReturnValue:
+    return jsonify({"roots": national.roots(server_state())})
+
+
+@blueprint.get(protocol.PATH_CONSISTENCY)
+def consistency() -> ResponseReturnValue:
+    first, second = _integer_arguments("first", "second")
+    return jsonify(national.consistency(server_state(), first, second))
 
 
 @blueprint.get(protocol.PATH_LOOKUP.replace("{tracking_code}", "<code>"))
@@ -60,7 +80,14 @@ def lookup(code: str) -> ResponseReturnValue:
 
 @blueprint.get("/track/<code>")
 def track_page(code: str) -> ResponseReturnValue:
+    """The receipt's QR target: a page for people, the lookup's JSON (entry,
+    inclusion proof, signed root) for a program that asks for JSON."""
     found = board.lookup(server_state(), _tracking_code(code))
+    if request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
+        "application/json"
+    ):
+        return jsonify(found)
+    root = found.get("root")
     return render_template_string(
         TRACK_PAGE,
         code=code,
@@ -68,6 +95,9 @@ def track_page(code: str) -> ResponseReturnValue:
         position=found.get("board_position"),
         station=found.get("station_id"),
         kind=found.get("kind"),
+        root=root["payload"] if root else None,
+        log_index=found.get("log_index"),
+        proof=found.get("inclusion_proof") or [],
     )
 
 

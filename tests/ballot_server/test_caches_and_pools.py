@@ -4,7 +4,7 @@ The server caches the election (manifest, context, contest specs) and terminal
 keys per ``ServerState``, keeps database connections pooled and pipelines the
 intake's writes on PostgreSQL; these tests pin that a cache never answers with
 another server's election or keys, that a pooled PostgreSQL connection that died
-while idle is replaced, not used, and that checkpoints still get signed.
+while idle is replaced, not used, and that national roots still get signed.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from ballot_server.keys import KeySet
 from ballot_server.setup import create_election, register_terminal, sign_manifest
 from ballot_server.state import ServerState
 from crypto.ballot import GENESIS_TRACKING_CODE
+from crypto.merkle import leaf_hash, verify_consistency, verify_inclusion
 from crypto.signing import SignedEnvelope, SigningKey
 from crypto.threshold import generate_trustee
+from evote import protocol
 from evote.manifest import Manifest
 from evote.sample import sample_manifest
 
@@ -93,35 +95,66 @@ def test_a_pooled_postgres_connection_that_died_while_idle_is_replaced(
         killer.dispose()
 
 
-def test_checkpoints_signed_during_intake_cover_the_board_head(
+def test_roots_published_during_intake_sign_every_shard_head_consistently(
     election: Election, database_urls: tuple[str, str]
 ) -> None:
-    """Every third append also signs a checkpoint (and logs it): the append path that
-    pipelines its writes on PostgreSQL must not do so for these."""
-    setup, _ = make_setup(election, database_urls, checkpoint_interval=3)
+    """With a root due after every ballot, two stations casting in turn get one
+    signed root per ballot: each names the shard heads the board shows, each is
+    joined to the one before by a consistency proof, each is in the audit log, and
+    every tracking code comes with an inclusion proof to the latest root."""
+    setup, _ = make_setup(election, database_urls, root_interval_s=0)
     try:
-        setup.poll("T1", "open")
         voters = iter(election.eligible())
-        previous = GENESIS_TRACKING_CODE
-        for sequence in range(1, 8):
-            authorization = setup.check_in("T1", election.card(next(voters)))["authorization"]
-            receipt = setup.terminals["T1"].cast(
-                setup.ballot("T1", authorization, sequence, previous)
+        previous = {"T1": GENESIS_TRACKING_CODE, "T3": GENESIS_TRACKING_CODE}
+        codes = []
+        for terminal in previous:
+            setup.poll(terminal, "open")
+        for sequence, terminal in [(1, "T1"), (1, "T3"), (2, "T1"), (2, "T3"), (3, "T1")]:
+            authorization = setup.check_in(terminal, election.card(next(voters)))["authorization"]
+            receipt = setup.terminals[terminal].cast(
+                setup.ballot(terminal, authorization, sequence, previous[terminal])
             )
             assert receipt.board_position == sequence - 1
-            previous = bytes.fromhex(receipt.tracking_code)
+            previous[terminal] = bytes.fromhex(receipt.tracking_code)
+            codes.append(receipt.tracking_code)
         client = setup.terminals["T1"]
-        board = client._request("GET", "/api/v1/board?start=0&limit=100")
-        checkpoints = client._request("GET", "/api/v1/board/checkpoints")["checkpoints"]
         server_key = election.keys.server.public_key
-        signed = [
-            SignedEnvelope.from_json(item).verify("checkpoint", server_key) for item in checkpoints
+        roots = [
+            SignedEnvelope.from_json(item).verify("board-root", server_key)
+            for item in client._request("GET", protocol.PATH_ROOTS)["roots"]
         ]
-        assert [item["board_position"] for item in signed] == [2, 5]
-        for item in signed:
-            assert item["head_hash"] == board["entries"][item["board_position"]]["entry_hash"]
+        assert [root["tree_size"] for root in roots] == [1, 2, 3, 4, 5]
+        for station, root in zip(["S-101", "S-102", "S-101", "S-102", "S-101"], roots, strict=True):
+            shard = client._request(
+                "GET", f"{protocol.PATH_BOARD}?station={station}&start=0&limit=10"
+            )
+            [named] = root["shards"]
+            assert named["station_id"] == station
+            assert named["head_hash"] == shard["entries"][named["length"] - 1]["entry_hash"]
+        for before, after in zip(roots, roots[1:], strict=False):
+            proof = client._request(
+                "GET",
+                f"{protocol.PATH_CONSISTENCY}?first={before['tree_size']}&second={after['tree_size']}",
+            )["proof"]
+            verify_consistency(
+                before["tree_size"],
+                after["tree_size"],
+                bytes.fromhex(before["root_hash"]),
+                bytes.fromhex(after["root_hash"]),
+                [bytes.fromhex(node) for node in proof],
+            )
+        for code in codes:
+            found = client._request("GET", protocol.PATH_LOOKUP.format(tracking_code=code))
+            root = SignedEnvelope.from_json(found["root"]).verify("board-root", server_key)
+            verify_inclusion(
+                leaf_hash(bytes.fromhex(found["entry"]["entry_hash"])),
+                found["log_index"],
+                root["tree_size"],
+                [bytes.fromhex(node) for node in found["inclusion_proof"]],
+                bytes.fromhex(root["root_hash"]),
+            )
         with Session(setup.state.engine) as session:
             events = [line["event_id"] for line in audit_lines(session)]
-        assert events.count("board.checkpoint") == 2
+        assert events.count("board.root") == len(roots)
     finally:
         setup.server.stop()

@@ -8,11 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from server_harness import Card, Election, Setup, make_setup
+from sqlalchemy import text
 from test_bad_input import post
 
+from ballot_server import national
 from ballot_server.board import entry_hash
 from ballot_server.chains import GENESIS_HASH
 from crypto.ballot import GENESIS_TRACKING_CODE
+from crypto.canonical import canonical_json
 from evote import protocol
 from evote.client import ServerRefused
 
@@ -88,7 +91,7 @@ def test_one_challenge_answered_by_several_cards_at_once_admits_exactly_one(
         setup.server.stop()
 
 
-def test_concurrent_intake_from_several_terminals_keeps_one_unbroken_chain(
+def test_concurrent_intake_at_several_stations_keeps_every_shard_unbroken(
     setup: Setup,
 ) -> None:
     for terminal in ("T1", "T3", "T4"):
@@ -113,16 +116,19 @@ def test_concurrent_intake_from_several_terminals_keeps_one_unbroken_chain(
 
     with ThreadPoolExecutor(3) as pool:
         assert list(pool.map(run, plan)) == [4, 4, 4]
-    board = setup.terminals["T1"]._request("GET", "/api/v1/board?start=0&limit=1000")
-    previous = GENESIS_HASH
-    from crypto.canonical import canonical_json
-
-    for position, entry in enumerate(board["entries"]):
-        assert entry["position"] == position and entry["previous_hash"] == previous
-        expected = entry_hash(previous, position, entry["kind"], canonical_json(entry["payload"]))
-        assert entry["entry_hash"] == expected
-        previous = expected
-    assert board["length"] == 12 and board["head_hash"] == previous
+    for station in ("S-101", "S-102", "S-201"):
+        board = setup.terminals["T1"]._request(
+            "GET", f"/api/v1/board?station={station}&start=0&limit=1000"
+        )
+        previous = GENESIS_HASH
+        for position, entry in enumerate(board["entries"]):
+            assert entry["position"] == position and entry["previous_hash"] == previous
+            expected = entry_hash(
+                previous, station, position, entry["kind"], canonical_json(entry["payload"])
+            )
+            assert entry["entry_hash"] == expected
+            previous = expected
+        assert board["length"] == 4 and board["head_hash"] == previous
 
 
 def _post_all(url: str, envelopes: list[dict[str, object]]) -> list[tuple[int, object]]:
@@ -189,5 +195,36 @@ def test_concurrent_resends_of_one_signed_cast_all_get_its_one_receipt(
             previous = bytes.fromhex(answers[0][1]["receipt"]["payload"]["tracking_code"])  # type: ignore[index]
         board = client._request("GET", protocol.PATH_BOARD)
         assert board["length"] == 3
+    finally:
+        setup.server.stop()
+
+
+def test_a_ballot_never_waits_on_another_stations_lock_nor_on_a_root(
+    election: Election, postgres_urls: tuple[str, str]
+) -> None:
+    """The only row a ballot locks is its own station's. Another transaction holds
+    station S-101's row and the national log's head (as a ballot there and a root
+    being published would) while a ballot at S-102 is cast: it is accepted at once,
+    and the root it would have published is left to whoever holds the head."""
+    setup, _ = make_setup(election, postgres_urls, root_interval_s=0)
+    try:
+        for terminal in ("T1", "T3"):
+            setup.poll(terminal, "open")
+        voters = iter(election.eligible())
+        authorization = setup.check_in("T3", election.card(next(voters)))["authorization"]
+        blocker = setup.state.engine.connect()
+        try:
+            blocker.execute(text("SET lock_timeout = '30s'"))
+            blocker.execute(text("SELECT 1 FROM stations WHERE station_id = 'S-101' FOR UPDATE"))
+            blocker.execute(text("SELECT 1 FROM chains WHERE name = 'national' FOR UPDATE"))
+            receipt = setup.terminals["T3"].cast(
+                setup.ballot("T3", authorization, 1, GENESIS_TRACKING_CODE)
+            )
+            assert (receipt.station_id, receipt.board_position) == ("S-102", 0)
+            assert national.roots(setup.state) == []
+        finally:
+            blocker.rollback()
+            blocker.close()
+        assert national.publish_root(setup.state) is not None
     finally:
         setup.server.stop()

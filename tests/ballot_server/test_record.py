@@ -29,7 +29,7 @@ def test_record_export_has_the_documented_layout_and_verifiable_chains(
     )
     setup.poll("T1", "close")
     record = export_record(setup.state, tmp_path / "record")
-    assert (record / "FORMAT").read_text() == "evote-record/1\n"
+    assert (record / "FORMAT").read_text() == "evote-record/2\n"
     election = json.loads((record / "election.json").read_text())
     server_key = VerifyKey.from_hex(election["server_public_key"])
     assert election["terminals"][0]["terminal_id"] == "T1"
@@ -41,15 +41,16 @@ def test_record_export_has_the_documented_layout_and_verifiable_chains(
         entry = json.loads(line)
         assert canonical_json(entry) == line
         assert entry["previous_hash"] == previous
-        previous = entry_hash(previous, position, entry["kind"], canonical_json(entry["payload"]))
+        previous = entry_hash(
+            previous, "S-101", position, entry["kind"], canonical_json(entry["payload"])
+        )
         assert entry["entry_hash"] == previous
     receipts = (record / "board" / "receipts.jsonl").read_text().splitlines()
     assert json.loads(receipts[0]) == receipt.envelope
-    checkpoint = json.loads((record / "board" / "checkpoints.jsonl").read_text().splitlines()[-1])
-    assert (
-        SignedEnvelope.from_json(checkpoint).verify("checkpoint", server_key)["head_hash"]
-        == previous
-    )
+    root = json.loads((record / "board" / "roots.jsonl").read_text().splitlines()[-1])
+    signed = SignedEnvelope.from_json(root).verify("board-root", server_key)
+    assert signed["shards"][-1] == {"station_id": "S-101", "length": 1, "head_hash": previous}
+    assert signed["tree_size"] == len(lines)
     for kind in ("opening", "closing"):
         report = json.loads((record / "reports" / f"S-101-{kind}.json").read_text())
         SignedEnvelope.from_json(report).verify("poll-report", server_key)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from server_harness import STATION_OF_TERMINAL, Setup
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from ballot_server import db
 from ballot_server.models import Base
@@ -112,3 +113,24 @@ def test_the_registry_keeps_no_authorization_id_terminal_or_second_of_a_vote(
     closing = setup.poll("T1", "close")["report"]["payload"]
     assert closing["authorizations_issued"] == 4 and closing["authorizations_unused"] == 0
     assert closing["reconciled"]
+
+
+def test_the_sharded_board_migration_refuses_a_board_that_holds_entries(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Entries change format with the sharded board: an upgrade during an election
+    stops with a message and leaves the old board as it was."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'ballot.sqlite'}")
+    db.upgrade(engine, "main", "0002_main")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO board_entries VALUES "
+                "(0, 'ballot', :zero, :zero, '{}', 'S-101', 'T1', 1, :zero, 0)"
+            ),
+            {"zero": "0" * 64},
+        )
+    with pytest.raises(RuntimeError, match="upgrade to the sharded board between elections"):
+        db.upgrade(engine, "main")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM board_entries")).scalar_one() == 1
+        assert "board_roots" not in inspect(connection).get_table_names()
+    engine.dispose()

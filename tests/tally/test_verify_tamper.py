@@ -17,8 +17,8 @@ from crypto.hashing import hash_bytes
 from crypto.signing import SigningKey
 from tally.cli import verify
 from tally.errors import VerificationFailure
-from tally.record import ENTRIES, RESULTS_JSON, SHARES
-from tally.testing import RecordKeys, audit_log
+from tally.record import CONSISTENCY, ENTRIES, RESULTS_JSON, ROOTS, SHARES
+from tally.testing import NationalLog, RecordKeys, audit_log
 from tally.verifier import verify_record
 from tally.verify_audit import AUDIT_EVENTS, AUDIT_LOG, SUBTOTALS, audit_entry_hash
 from tally.verify_ballots import ENTRY_DOMAIN
@@ -33,18 +33,45 @@ def _write(root: Path, lines: list[str]) -> None:
 
 
 def _rechain(lines: list[str]) -> list[str]:
-    """Recompute positions and hashes, as an attacker who controls the board file would."""
-    previous, result = bytes(32), []
-    for position, line in enumerate(lines):
+    """Recompute each shard's positions and hashes, as an attacker who controls the
+    board file would (the signed national roots still name the old heads)."""
+    station, previous, position, result = "", bytes(32), 0, []
+    for line in lines:
         entry = json.loads(line)
+        if entry["station_id"] != station:
+            station, previous, position = entry["station_id"], bytes(32), 0
         entry["position"], entry["previous_hash"] = position, previous.hex()
         digest = hash_bytes(
-            ENTRY_DOMAIN, previous, position, entry["kind"], canonical_json(entry["payload"])
+            ENTRY_DOMAIN,
+            previous,
+            station,
+            position,
+            entry["kind"],
+            canonical_json(entry["payload"]),
         )
         entry["entry_hash"] = digest.hex()
-        previous = digest
+        previous, position = digest, position + 1
         result.append(canonical_json(entry).decode("utf-8"))
     return result
+
+
+def _republish(root: Path, lines: list[str], keys: RecordKeys) -> None:
+    """Write ``lines`` with one national root over them signed by the server's key,
+    as a server that took part in the forgery would."""
+    shards: dict[str, list[dict[str, Any]]] = {}
+    for entry in map(json.loads, lines):
+        shards.setdefault(entry["station_id"], []).append(entry)
+    log = NationalLog(keys.server)
+    log.publish(shards, at=1_790_000_000)
+    _write(root, lines)
+    (root / ROOTS).write_bytes(canonical_json(log.roots[0]) + b"\n")
+    (root / CONSISTENCY).write_bytes(b"")
+
+
+def _middle_of_a_shard(lines: list[str]) -> int:
+    """The index of an entry with an entry of its own station on either side."""
+    stations = [json.loads(line)["station_id"] for line in lines]
+    return next(i for i in range(1, len(lines) - 1) if len(set(stations[i - 1 : i + 2])) == 1)
 
 
 def _failure(root: Path) -> VerificationFailure:
@@ -64,7 +91,10 @@ def test_an_honest_record_verifies_on_two_workers_and_prints_every_check(
 ) -> None:
     result = CliRunner().invoke(verify, [str(pristine_record), "--workers", "2"])
     assert result.exit_code == 0, result.output
-    assert "ok    board hash chain (16)" in result.output
+    assert "ok    board shard chains (16)" in result.output
+    assert "ok    national roots rebuilt from the shards, every entry included (16)" in (
+        result.output
+    )
     assert "ok    decryption proofs" in result.output
     assert result.output.strip().endswith("record verified")
 
@@ -88,34 +118,42 @@ def test_a_changed_ballot_on_a_rechained_board_fails_the_terminal_signature(
     assert failure.code in {"invalid_signature", "invalid_point", "malformed_hex"}
 
 
-def test_dropping_a_ballot_breaks_the_board_chain(record_copy: Path) -> None:
+def test_dropping_a_ballot_breaks_its_shard_chain(record_copy: Path) -> None:
     lines = _lines(record_copy)
-    del lines[4]
+    dropped = _middle_of_a_shard(lines)
+    del lines[dropped]
     _write(record_copy, lines)
     failure = _failure(record_copy)
-    assert (failure.check, failure.location) == ("board chain", f"{ENTRIES}:5")
+    assert (failure.check, failure.location) == ("board shards", f"{ENTRIES}:{dropped + 1}")
 
 
-def test_dropping_a_ballot_from_a_rechained_board_breaks_the_terminal_chain(
-    record_copy: Path,
+def test_dropping_a_ballot_from_a_rechained_shard_fails_the_signed_root(
+    record_copy: Path, record_keys: RecordKeys
 ) -> None:
     lines = _lines(record_copy)
-    del lines[0]
+    del lines[_middle_of_a_shard(lines)]
     _write(record_copy, _rechain(lines))
     failure = _failure(record_copy)
-    assert failure.check == "terminal chains"
-    assert failure.code == "bad_sequence"
+    assert (failure.check, failure.code) == ("national roots", "shard_head_mismatch")
+    assert failure.location.startswith("board/roots.jsonl:")
+    _republish(record_copy, _rechain(lines), record_keys)
+    failure = _failure(record_copy)
+    assert (failure.check, failure.code) == ("terminal chains", "bad_sequence")
 
 
-def test_a_duplicated_ballot_is_caught_even_on_a_rechained_board(record_copy: Path) -> None:
+def test_a_duplicated_ballot_is_caught_even_on_a_rechained_board(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
     lines = _lines(record_copy)
     lines.insert(6, lines[5])
     _write(record_copy, lines)
     assert _failure(record_copy).location == f"{ENTRIES}:7"
     _write(record_copy, _rechain(lines))
     failure = _failure(record_copy)
-    assert failure.check == "terminal chains"
-    assert failure.location == f"{ENTRIES}:7"
+    assert (failure.check, failure.code) == ("national roots", "shard_head_mismatch")
+    _republish(record_copy, _rechain(lines), record_keys)
+    failure = _failure(record_copy)
+    assert (failure.check, failure.location) == ("terminal chains", f"{ENTRIES}:7")
 
 
 def test_reordering_the_chain_is_caught(record_copy: Path) -> None:
@@ -149,11 +187,12 @@ def test_swapping_two_decryption_shares_names_the_trustee(record_copy: Path) -> 
 
 def test_the_cli_exits_non_zero_naming_the_first_failure(record_copy: Path) -> None:
     lines = _lines(record_copy)
-    del lines[4]
+    dropped = _middle_of_a_shard(lines)
+    del lines[dropped]
     _write(record_copy, lines)
     result = CliRunner().invoke(verify, [str(record_copy), "--no-progress"])
     assert result.exit_code == 1
-    assert f"FAIL  board chain: {ENTRIES}:5" in result.output
+    assert f"FAIL  board shards: {ENTRIES}:{dropped + 1}" in result.output
 
 
 def _entries(root: Path) -> list[dict[str, Any]]:
@@ -196,7 +235,7 @@ def test_a_contest_copied_from_another_ballot_is_caught(
     contests[0] = entries[source]["payload"]["payload"]["body"]["ballot"]["contests"][0]
     lines = _lines(record_copy)
     lines[target] = _resign(entries[target], record_keys)
-    _write(record_copy, _rechain(lines))
+    _republish(record_copy, _rechain(lines), record_keys)
     failure = _failure(record_copy)
     assert (failure.check, failure.code) == ("unique ciphertexts", "copied_ciphertext")
     first, second = sorted((source + 1, target + 1))
@@ -254,7 +293,7 @@ def test_an_audit_log_cut_short_misses_the_events_the_record_shows(record_copy: 
     _write_audit(record_copy, entries[: len(entries) // 2])
     failure = _failure(record_copy)
     assert failure.code == "audit_incomplete"
-    assert failure.location.startswith(("board/checkpoints.jsonl:", "reports/"))
+    assert failure.location.startswith(("board/roots.jsonl:", "reports/"))
 
 
 def test_an_audit_log_rewritten_without_the_server_key_fails_its_signature(

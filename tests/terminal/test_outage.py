@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from station_harness import TERMINAL_ID, StationHarness
+from station_harness import STATION_ID, TERMINAL_ID, StationHarness
 
 from evote.client import BallotServerClient
 from terminal.kiosk_client import KioskClient
@@ -22,8 +22,9 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def board_codes(station: StationHarness) -> list[tuple[int, str]]:
-    """(sequence, tracking code) of every entry on the board, in board order."""
-    with urllib.request.urlopen(f"{station.server_url}/api/v1/board?start=0&limit=1000") as reply:
+    """(sequence, tracking code) of every entry in the station's shard, in order."""
+    page = f"/api/v1/board?station={STATION_ID}&start=0&limit=1000"
+    with urllib.request.urlopen(f"{station.server_url}{page}") as reply:
         entries = json.loads(reply.read())["entries"]
     bodies = [entry["payload"]["payload"]["body"] for entry in entries]
     return [(body["sequence"], body["tracking_code"]) for body in bodies]
