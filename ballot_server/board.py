@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ballot_server import national
@@ -93,13 +93,24 @@ def entry_json(entry: BoardEntry) -> dict[str, Any]:
     }
 
 
-def entries(state: ServerState, station_id: str, start: int, limit: int) -> dict[str, Any]:
-    """A page of one station's shard, with the shard's current head."""
+def entries(state: ServerState, station_id: str | None, start: int, limit: int) -> dict[str, Any]:
+    """A page of one station's shard with the shard's current head; without a
+    station, a page of the whole board in record order (station, then position)
+    with the number of entries on it."""
     if not 0 <= start <= MAX_POSITION or not 1 <= limit <= MAX_PAGE:
         raise ServerError(
             "malformed_request", f"start in 0..{MAX_POSITION} and limit in 1..{MAX_PAGE}"
         )
     with Session(state.engine) as session:
+        if station_id is None:
+            rows = session.execute(
+                select(BoardEntry)
+                .order_by(BoardEntry.station_id, BoardEntry.position)
+                .offset(start)
+                .limit(limit)
+            ).scalars()
+            total = session.execute(select(func.count()).select_from(BoardEntry)).scalar_one()
+            return {"entries": [entry_json(row) for row in rows], "length": total}
         station = session.get(Station, station_id)
         if station is None:
             raise ServerError("unknown_station", station_id)
@@ -109,10 +120,9 @@ def entries(state: ServerState, station_id: str, start: int, limit: int) -> dict
             .order_by(BoardEntry.position)
             .limit(limit)
         ).scalars()
-        page = [entry_json(row) for row in rows]
         return {
             "station_id": station_id,
-            "entries": page,
+            "entries": [entry_json(row) for row in rows],
             "length": station.board_length,
             "head_hash": station.board_head if station.board_length else GENESIS_HASH,
         }

@@ -48,17 +48,25 @@ def _tracking_code(text: str) -> str:
     return text
 
 
-def _integer_arguments(*names: str) -> list[int]:
-    try:
-        return [int(request.args[name]) for name in names]
-    except (KeyError, ValueError) as error:
-        raise ServerError("malformed_request", f"{', '.join(names)} are integers") from error
+def _integer_arguments(**defaults: str | None) -> list[int]:
+    """The named query arguments as integers (a default of None: required)."""
+    values = []
+    for name, default in defaults.items():
+        text = request.args.get(name, default)
+        if text is None:
+            raise ServerError("malformed_request", f"{name} is required")
+        try:
+            values.append(int(text))
+        except ValueError as error:
+            raise ServerError("malformed_request", f"{name} is an integer") from error
+    return values
 
 
 @blueprint.get(protocol.PATH_BOARD)
 def entries() -> ResponseReturnValue:
-    station_id = request.args.get("station", "")
-    start, limit = _integer_arguments("start", "limit")
+    station = request.args.get("station")
+    start, limit = _integer_arguments(start="0", limit="100")
+    station_id = None if station is None else station_id_from_path(station)
     return jsonify(board.entries(server_state(), station_id, start, limit))
 
 
@@ -69,7 +77,7 @@ def roots() -> ResponseReturnValue:
 
 @blueprint.get(protocol.PATH_CONSISTENCY)
 def consistency() -> ResponseReturnValue:
-    first, second = _integer_arguments("first", "second")
+    first, second = _integer_arguments(first=None, second=None)
     return jsonify(national.consistency(server_state(), first, second))
 
 
