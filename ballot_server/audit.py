@@ -32,6 +32,8 @@ EVENTS = {
     "poll.paused": "an official paused a station's polls",
     "poll.resumed": "an official resumed a station's polls",
     "poll.closed": "an official closed a station's polls (closing report issued)",
+    "poll.close_override": "an official closed polls although terminals declared ballots "
+    "not yet on the board (the backlog is in the fields)",
     "poll.reopened": "HQ reopened closed polls as paused",
     "report.reissued": "a closing report was reissued after late journaled ballots",
     "board.root": "the server signed a national root over every station's board shard",

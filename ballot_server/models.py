@@ -72,6 +72,8 @@ class Terminal(Base):
     chain_head: Mapped[str] = mapped_column(String(64))
     declared_sequence: Mapped[int | None] = mapped_column(Integer)
     declared_chain_head: Mapped[str | None] = mapped_column(String(64))
+    # The terminal's signed request that declared them (``declarations.py``).
+    declaration: Mapped[str | None] = mapped_column(Text)
 
 
 class RequestNonce(Base):

@@ -18,13 +18,14 @@ import enum
 import os
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ballot_server import national, reports
 from ballot_server.audit import record_event
 from ballot_server.cards import verify_card
 from ballot_server.db import skip_commit_flush
+from ballot_server.declarations import backlog, record_declaration
 from ballot_server.errors import ServerError
 from ballot_server.models import OfficialChallenge, Station, Terminal
 from ballot_server.registry_models import InquiryStation
@@ -126,16 +127,12 @@ def poll_action(
         if card.station_id != terminal.station_id:
             raise ServerError("official_wrong_station")
         challenge.used = True
-        if parsed.journal_head is not None:
-            sequence, head = parsed.journal_head
-            session.execute(
-                update(Terminal)
-                .where(Terminal.terminal_id == terminal.terminal_id)
-                .values(declared_sequence=sequence, declared_chain_head=head.hex())
-            )
-        report = transition(
-            state, session, terminal.station_id, parsed.action, now, card_id=card.card_id
-        )
+        if parsed.declaration is not None:
+            record_declaration(session, terminal.terminal_id, parsed.declaration, request.envelope)
+        who: dict[str, Any] = {"card_id": card.card_id}
+        if parsed.action == "close":
+            who.update(_backlog_check(state, session, terminal, parsed.override_backlog, now))
+        report = transition(state, session, terminal.station_id, parsed.action, now, **who)
     if report["state"] == PollState.OPEN.value:
         publish_to_inquiry(state, terminal.station_id, PollState.OPEN, report["version"])
     if parsed.action == "close":  # the station's last entries get a root at once
@@ -148,8 +145,42 @@ def poll_action(
     }
 
 
+def _backlog_check(
+    state: ServerState, session: Session, terminal: TerminalKey, override: bool, now: int
+) -> dict[str, Any]:
+    """Refuse to close over ballots still waiting, unless the official overrides it;
+    an override is audited with the backlog it closed over (and the closing event
+    then names it too)."""
+    terminals = list(
+        session.execute(
+            select(Terminal)
+            .where(Terminal.station_id == terminal.station_id)
+            .order_by(Terminal.terminal_id)
+        ).scalars()
+    )
+    waiting = backlog(terminals)
+    if not waiting:
+        return {}
+    if not override:
+        raise ServerError(
+            "backlog_waiting",
+            ", ".join(f"{item['terminal_id']}: {item['count']}" for item in waiting),
+            details={"backlog": waiting},
+        )
+    record_event(
+        session,
+        state.config.keys.server,
+        "poll.close_override",
+        now,
+        station_id=terminal.station_id,
+        terminal_id=terminal.terminal_id,
+        backlog=waiting,
+    )
+    return {"backlog": waiting}
+
+
 def transition(
-    state: ServerState, session: Session, station_id: str, action: str, now: int, **who: str
+    state: ServerState, session: Session, station_id: str, action: str, now: int, **who: Any
 ) -> dict[str, Any]:
     """Apply ``action`` in the caller's transaction; issue the report it calls for. A
     transition away from open reaches the inquiry's copy here, before the caller

@@ -8,9 +8,11 @@ counted from check-ins and redeemed passes (authorizations are never stored,
 ``inquiry.py``) and every cast spends one, so this is the inequality spent ≤
 check-ins − passes unredeemed: it catches ballots beyond the voters checked in,
 not minted authorizations standing in for voters who left without casting.
-The report carries each terminal's last sequence and chain head (and the
-head the closing terminal declared from its journal) so HQ can see whether
-every journaled ballot has arrived, plus the station's encrypted subtotals.
+The report carries each terminal's last sequence and chain head and the
+journal head it last declared, signed by the terminal (``declarations.py``):
+``reconciled`` is false while the board ends before a declared head, and
+``missing_sequences`` names what has not arrived; plus the station's
+encrypted subtotals.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ballot_server.audit import record_event
+from ballot_server.declarations import backlog, reconciliation
 from ballot_server.errors import ServerError
 from ballot_server.models import BoardEntry, PollReport, SpentAuthorization, Station, Terminal
 from ballot_server.registry_models import CheckIn, IssuedPass
@@ -120,6 +123,8 @@ def closing_report(
     counts = _registry_counts(state, station_id)
     cast = len(cast_ballots)
     unused = counts["authorizations_issued"] - spent
+    terminals = _terminals(session, station_id)
+    declared = {t.terminal_id: reconciliation(t) for t in terminals}
     payload = {
         "report": "closing",
         "revision": revision,
@@ -133,18 +138,19 @@ def closing_report(
         "challenged": sum(item["challenged"] for item in per_terminal.values()),
         "authorizations_unused": unused,
         "reconciled": unused >= 0
-        and counts["check_ins"] == cast + unused + counts["passes_unredeemed"],
+        and counts["check_ins"] == cast + unused + counts["passes_unredeemed"]
+        and all(item["reconciled"] for item in declared.values()),
+        "missing_sequences": backlog(terminals),
         "terminals": [
             {
                 "terminal_id": t.terminal_id,
                 "last_sequence": t.last_sequence,
                 "chain_head": t.chain_head,
-                "declared_sequence": t.declared_sequence,
-                "declared_chain_head": t.declared_chain_head,
                 "ballots_cast": per_terminal[t.terminal_id]["ballot"],
                 "challenged": per_terminal[t.terminal_id]["challenged"],
+                **declared[t.terminal_id],
             }
-            for t in _terminals(session, station_id)
+            for t in terminals
         ],
         "encrypted_subtotals": encrypted_subtotals(state, station.ballot_style_id, cast_ballots),
     }

@@ -223,9 +223,12 @@ class BallotServerClient:
 
     # --- terminal actions --------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
-        """This terminal's station, poll state, last accepted sequence and chain head."""
-        return self._signed(protocol.PATH_TERMINAL_STATUS, protocol.ACTION_STATUS, {})
+    def status(self, declaration: protocol.JournalDeclaration | None = None) -> dict[str, Any]:
+        """This terminal's station, poll state, last accepted sequence and chain head; with a
+        declaration, the server keeps this signed request as the terminal's journal head."""
+        return self._signed(
+            protocol.PATH_TERMINAL_STATUS, protocol.ACTION_STATUS, protocol.status_body(declaration)
+        )
 
     def inquiry_challenge(self) -> dict[str, Any]:
         """``{challenge_id, challenge (hex32), expires_at}`` for the voter's card to sign."""
@@ -262,11 +265,13 @@ class BallotServerClient:
         official_certificate: dict[str, Any],
         signature: bytes,
         challenge_id: str,
-        journal_head: tuple[int, bytes] | None = None,
+        declaration: protocol.JournalDeclaration | None = None,
+        *,
+        override_backlog: bool = False,
     ) -> dict[str, Any]:
         """open/pause/resume/close; ``{station_id, state, report}`` (report on open/close)."""
         body = protocol.poll_action_body(
-            action, challenge_id, official_certificate, signature, journal_head
+            action, challenge_id, official_certificate, signature, declaration, override_backlog
         )
         return self._signed(protocol.PATH_POLL_ACTION, protocol.ACTION_POLL, body)
 

@@ -212,18 +212,98 @@ def parse_card_answer(body: dict[str, Any], optional: Set[str] = frozenset()) ->
     )
 
 
+def journal_head_json(journal_head: tuple[int, bytes]) -> dict[str, Any]:
+    return {"sequence": journal_head[0], "chain_head": journal_head[1].hex()}
+
+
+def _journal_head(value: object, what: str) -> tuple[int, bytes]:
+    raw = _object(value, {"sequence", "chain_head"}, set(), what)
+    return (
+        _integer(raw["sequence"], f"{what}.sequence", 0, MAX_SEQUENCE),
+        bytes_from_hex(raw["chain_head"], 32, f"{what}.chain_head"),
+    )
+
+
+# --- a terminal's journal declaration (status and closing requests) -------------------
+
+MAX_DECLARED_REJECTED = 1000
+DECLARATION_FIELDS = ("journal_head", "waiting", "rejected")
+
+
+@dataclass(frozen=True)
+class RejectedBallot:
+    """A journaled ballot the server refused for good, as the terminal declares it."""
+
+    sequence: int
+    tracking_code: str
+    code: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sequence": self.sequence, "tracking_code": self.tracking_code, "code": self.code}
+
+
+@dataclass(frozen=True)
+class JournalDeclaration:
+    """What a terminal's journal holds: its head, how many wait, which were refused."""
+
+    journal_head: tuple[int, bytes]
+    waiting: int = 0
+    rejected: tuple[RejectedBallot, ...] = ()
+
+
+def status_body(declaration: JournalDeclaration | None) -> dict[str, Any]:
+    """Body of a terminal status request; with a declaration, the server keeps it signed."""
+    if declaration is None:
+        return {}
+    return {
+        "journal_head": journal_head_json(declaration.journal_head),
+        "waiting": declaration.waiting,
+        "rejected": [item.to_json() for item in declaration.rejected],
+    }
+
+
+def parse_status_body(body: dict[str, Any]) -> JournalDeclaration | None:
+    """None for an empty body; ``waiting`` and ``rejected`` may be left out (0, none)."""
+    if not body:
+        return None
+    data = _object(body, {"journal_head"}, {"waiting", "rejected"}, "body")
+    rejected = data.get("rejected", [])
+    if not isinstance(rejected, list) or len(rejected) > MAX_DECLARED_REJECTED:
+        raise DecodingError(f"body.rejected: expected a list of at most {MAX_DECLARED_REJECTED}")
+    items = []
+    for index, item in enumerate(rejected):
+        what = f"body.rejected[{index}]"
+        raw = _object(item, {"sequence", "tracking_code", "code"}, set(), what)
+        items.append(
+            RejectedBallot(
+                _integer(raw["sequence"], f"{what}.sequence", 1, MAX_SEQUENCE),
+                bytes_from_hex(raw["tracking_code"], 32, f"{what}.tracking_code").hex(),
+                identifier(raw["code"], f"{what}.code"),
+            )
+        )
+    return JournalDeclaration(
+        _journal_head(data["journal_head"], "body.journal_head"),
+        _integer(data.get("waiting", 0), "body.waiting", 0, MAX_SEQUENCE),
+        tuple(items),
+    )
+
+
 def poll_action_body(
     action: str,
     challenge_id: str,
     official_certificate: dict[str, Any],
     card_signature: bytes,
-    journal_head: tuple[int, bytes] | None = None,
+    declaration: JournalDeclaration | None = None,
+    override_backlog: bool = False,
 ) -> dict[str, Any]:
-    """An official's poll action; at close the terminal may declare its journal head."""
+    """An official's poll action; at close the terminal declares its journal
+    (``status_body``'s fields), and ``override_backlog`` is the official's explicit
+    "close although ballots are still waiting"."""
     body = card_answer_body(challenge_id, official_certificate, card_signature)
     body["action"] = action
-    if journal_head is not None:
-        body["journal_head"] = {"sequence": journal_head[0], "chain_head": journal_head[1].hex()}
+    body.update(status_body(declaration))
+    if override_backlog:
+        body["override_backlog"] = True
     return body
 
 
@@ -231,22 +311,20 @@ def poll_action_body(
 class PollActionRequest:
     action: str
     answer: CardAnswer
-    journal_head: tuple[int, bytes] | None
+    declaration: JournalDeclaration | None
+    override_backlog: bool = False
 
 
 def parse_poll_action(body: dict[str, Any]) -> PollActionRequest:
-    answer = parse_card_answer(body, {"action", "journal_head"})
+    answer = parse_card_answer(body, {"action", "override_backlog", *DECLARATION_FIELDS})
     action = body.get("action")
     if action not in POLL_ACTIONS:
         raise DecodingError(f"body.action: expected one of {', '.join(POLL_ACTIONS)}")
-    head = None
-    if "journal_head" in body:
-        raw = _object(body["journal_head"], {"sequence", "chain_head"}, set(), "journal_head")
-        head = (
-            _integer(raw["sequence"], "journal_head.sequence", 0, MAX_SEQUENCE),
-            bytes_from_hex(raw["chain_head"], 32, "journal_head.chain_head"),
-        )
-    return PollActionRequest(action, answer, head)
+    override = body.get("override_backlog", False)
+    if not isinstance(override, bool):
+        raise DecodingError("body.override_backlog: expected true or false")
+    declared = {key: body[key] for key in DECLARATION_FIELDS if key in body}
+    return PollActionRequest(action, answer, parse_status_body(declared), override)
 
 
 def pass_body(qr_pass: dict[str, Any]) -> dict[str, Any]:

@@ -167,6 +167,12 @@ _ENTRIES = [
         "گزارش صفر، صفر نیست؛ صندوق باز نمی‌شود.",
         "The zero report is not zero; the polls cannot open.",
     ),
+    Refusal(
+        "backlog_waiting",
+        409,
+        "رأی‌هایی هنوز به سرور نرسیده‌اند؛ بستن فقط با تأیید صریح مسئول.",
+        "Ballots are still waiting to reach the server; closing needs an official's override.",
+    ),
     Refusal("not_an_official", 403, "این کارت مسئول شعبه نیست.", "This is not an official's card."),
     Refusal(
         "official_wrong_station",

@@ -35,6 +35,7 @@ AUDIT_EVENTS: Final = frozenset(
         "poll.paused",
         "poll.resumed",
         "poll.closed",
+        "poll.close_override",
         "poll.reopened",
         "report.reissued",
         "board.root",

@@ -10,7 +10,8 @@ so they go through exactly the code a person at the touchscreen does:
 * ``POST /api/review {choices}``      choices = {contest_id: [selection_id, ...]}
 * ``POST /api/edit`` · ``/api/confirm`` · ``/api/cast`` · ``/api/challenge``
 * ``POST /api/vote-again`` · ``/api/cancel`` · ``/api/dismiss``
-* ``POST /api/officials/<open|pause|resume|close>``
+* ``POST /api/officials/<open|pause|resume|close>``  (close: ``{override_backlog: true}``
+  closes although ballots are still waiting; audited by the server)
 
 Every POST answers with the new view; a refused action answers 4xx with
 ``{code, message_fa, message_en}`` and changes nothing.
@@ -112,7 +113,8 @@ def create_app(booth: Booth) -> Flask:
 
     @api.post("/officials/<name>")
     def officials(name: str) -> Response:
-        return action(lambda: poll_action(booth, name))
+        override = body().get("override_backlog", False) is True if request.data else False
+        return action(lambda: poll_action(booth, name, override_backlog=override))
 
     app.register_blueprint(api)
     app.register_error_handler(TerminalError, error_answer)

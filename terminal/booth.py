@@ -25,6 +25,7 @@ from crypto.signing import SignedEnvelope
 from evote.client import BallotServerClient, ServerRefused, ServerUnreachable
 from evote.digits import ascii_digits
 from evote.manifest import Station
+from evote.protocol import MAX_DECLARED_REJECTED, JournalDeclaration, RejectedBallot
 from terminal.ballot import Choices, PreparedBallot, prepare_ballot, validate_choices
 from terminal.config import TerminalConfig
 from terminal.devices.card_reader import CardReader
@@ -142,13 +143,23 @@ class Booth:
             self.journal.set_meta(POLLS_META_KEY, polls_state)
             self.session.touch()
 
+    def journal_declaration(self) -> JournalDeclaration:
+        """This terminal's journal as it declares it to the server (head, waiting, refused)."""
+        counts = self.journal.counts()
+        rejected = tuple(
+            RejectedBallot(entry.sequence, entry.tracking_code, entry.code)
+            for entry in self.journal.rejected()[:MAX_DECLARED_REJECTED]
+        )
+        return JournalDeclaration(self.journal.head(), counts.waiting, rejected)
+
     def refresh_polls(self) -> None:
-        """Ask the server for the station's poll state (another terminal may have opened)."""
+        """Ask the server for the station's poll state (another terminal may have opened),
+        declaring this terminal's journal head on the way (signed; ``docs/server.md``)."""
         try:
-            answer = self.client.poll_status(self.station.station_id)
+            answer = self.client.status(self.journal_declaration())
         except (ServerUnreachable, ServerRefused):
             return
-        self.set_polls_state(str(answer.get("state", self.polls_state)))
+        self.set_polls_state(str(answer.get("poll_state", self.polls_state)))
 
     # --- card and pass -------------------------------------------------------------
 

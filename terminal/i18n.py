@@ -107,6 +107,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "pause_polls": ("توقف موقت", "Pause"),
     "resume_polls": ("ادامه رأی‌گیری", "Resume"),
     "close_polls": ("پایان رأی‌گیری", "Close polls"),
+    "close_anyway": ("بستن با وجود رأی‌های در انتظار", "Close although ballots wait"),
+    "backlog_waiting": (
+        "{n} رأی هنوز به سرور نرسیده است؛ صبر کنید یا بستن را صریحاً تأیید کنید.",
+        "{n} ballots have not reached the server yet; wait, or confirm closing explicitly.",
+    ),
     "close_confirm": (
         "پایان رأی‌گیری قطعی است و برگشت ندارد. مطمئنید؟",
         "Closing the polls is final. Are you sure?",

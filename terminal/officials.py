@@ -29,8 +29,13 @@ ACTION_DONE = {
 }
 
 
-def poll_action(booth: Booth, action: str) -> Notice:
-    """Run one poll action for the official in session; print its report if it has one."""
+def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) -> Notice:
+    """Run one poll action for the official in session; print its report if it has one.
+
+    Closing while this terminal still has ballots waiting for the server is refused
+    unless the official overrides it explicitly (the server, which knows the other
+    terminals' declared journals, refuses a station-wide backlog the same way and
+    audits an override)."""
     if action not in protocol.POLL_ACTIONS:
         raise TerminalError(f"unknown poll action {action!r}", code="unknown_action")
     with booth.session.lock:
@@ -38,7 +43,9 @@ def poll_action(booth: Booth, action: str) -> Notice:
             raise IllegalTransition(booth.state.value, f"poll {action}")
         holder = booth.data.holder
         booth.note_activity()
-    head = booth.journal.head() if action == "close" else None
+    declaration = booth.journal_declaration() if action == "close" else None
+    if declaration is not None and declaration.waiting and not override_backlog:
+        return _notice(booth, Notice.of("backlog_waiting", n=declaration.waiting))
     try:
         challenge = booth.client.official_challenge()
         signature = booth.card_answer(challenge)
@@ -47,7 +54,8 @@ def poll_action(booth: Booth, action: str) -> Notice:
             holder.certificate.to_json(),
             signature,
             str(challenge["challenge_id"]),
-            head,
+            declaration,
+            override_backlog=override_backlog,
         )
     except ServerRefused as error:
         return _notice(booth, Notice.from_refusal(error))
@@ -65,7 +73,7 @@ def poll_action(booth: Booth, action: str) -> Notice:
                 booth.station,
                 booth.config.terminal_id,
                 report if isinstance(report, dict) else None,
-                report_lines(booth, head),
+                report_lines(booth, None if declaration is None else declaration.journal_head),
             )
         )
     notice = Notice.of(problem) if problem else Notice.of(ACTION_DONE[action])

@@ -7,9 +7,13 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from ballot_server import polls
+from ballot_server.declarations import record_declaration
+from ballot_server.errors import ServerError
 from ballot_server.models import Terminal
+from ballot_server.reports import reissue_closing_report
 from ballot_server.request_context import json_body, server_state
 from ballot_server.requests import authenticate, prune_nonces
+from crypto.errors import DecodingError
 from evote import protocol
 
 blueprint = Blueprint("polls", __name__)
@@ -38,9 +42,22 @@ def status(station_id: str) -> ResponseReturnValue:
 
 @blueprint.post(protocol.PATH_TERMINAL_STATUS)
 def terminal_status() -> ResponseReturnValue:
-    """What a terminal needs after a restart: poll state and its chain head here."""
+    """What a terminal needs after a restart: poll state and its chain head here. A
+    body declaring the terminal's journal is kept signed (``declarations.py``); after
+    close a changed declaration reissues the closing report."""
     state = server_state()
-    _, terminal = authenticate(state.intake_gate, json_body(), protocol.ACTION_STATUS)
+    request, terminal = authenticate(state.intake_gate, json_body(), protocol.ACTION_STATUS)
+    try:
+        declaration = protocol.parse_status_body(request.body)
+    except DecodingError as error:
+        raise ServerError("malformed_request", str(error)) from error
+    if declaration is not None:
+        with state.sessions.begin() as session:
+            changed = record_declaration(
+                session, terminal.terminal_id, declaration, request.envelope
+            )
+        if changed and polls.poll_status(state, terminal.station_id)["state"] == "closed":
+            reissue_closing_report(state, terminal.station_id)
     with Session(state.engine) as session:
         row = session.get(Terminal, terminal.terminal_id)
         assert row is not None

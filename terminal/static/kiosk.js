@@ -278,7 +278,10 @@ function officialsScreen() {
   const o = view.officials;
   const state = view.polls_state;
   const figure = (key, value) => [el("dt", { text: t(key) }), el("dd", { text: digits(value) })];
-  const closeWithConfirm = () => showDialog(t("close_confirm"), [["cancel", closeDialog], ["close_polls", () => { closeDialog(); post("officials/close"); }, "danger"]]);
+  const backlog = o.waiting > 0 || (view.notice && view.notice.code === "backlog_waiting");
+  const closeActions = [["cancel", closeDialog], ["close_polls", () => { closeDialog(); post("officials/close"); }, "danger"]];
+  if (backlog) closeActions.push(["close_anyway", () => { closeDialog(); post("officials/close", { override_backlog: true }); }, "danger"]);
+  const closeWithConfirm = () => showDialog(t("close_confirm"), closeActions);
   return [
     el("h1", { text: t("officials") }),
     el("p", { text: lang === "fa" ? o.name : o.name_en }),

@@ -86,7 +86,7 @@ def test_a_sequence_or_declared_journal_head_of_2_to_the_31_is_refused(setup: Se
         challenge["challenge_id"],
         official.certificate,
         official.sign(challenge["challenge"]),
-        (2**31, GENESIS_TRACKING_CODE),
+        protocol.JournalDeclaration((2**31, GENESIS_TRACKING_CODE)),
     )
     status, body = _signed_post(setup, protocol.PATH_POLL_ACTION, "T1", "poll-action", close)
     assert_refused(status, body)

@@ -8,12 +8,15 @@ connections, exactly as a proxy in front of a dying worker does.
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from station_harness import StationHarness
+from sqlalchemy.orm import Session
+from station_harness import STATION_ID, TERMINAL_ID, StationHarness
 from test_outage import CHOICES, board_codes, to_tracking, wait_until
 
 from evote import protocol
@@ -133,3 +136,43 @@ def test_a_terminal_restarted_while_answers_are_cut_short_starts_from_its_cached
         assert second.booth.election.election_id == first.booth.election.election_id
     finally:
         second.stop()
+
+
+def closing_report(station: StationHarness) -> dict[str, Any]:
+    from ballot_server.models import PollReport
+
+    with Session(station.app.extensions["evote"].engine) as session:
+        stored = session.get(PollReport, (STATION_ID, "closing"))
+        assert stored is not None
+        report: dict[str, Any] = json.loads(stored.envelope)["payload"]
+    return report
+
+
+def test_closing_over_a_waiting_ballot_needs_the_override_and_the_report_names_it(
+    station: StationHarness, link: CuttableLink, linked: tuple[RunningTerminal, KioskClient]
+) -> None:
+    running, kiosk = linked
+    code = to_tracking(station, kiosk)
+    for _ in range(1000):  # the request never reaches the server
+        link.inject("reset", path_contains=protocol.PATH_CAST)
+    assert kiosk.post("cast")["state"] == "receipt"
+    cast_at = time.time()
+    wait_until(lambda: link.applied["reset"] >= 1)
+    station.reader.remove()
+    station.sign_in(kiosk, station.official)
+    kiosk.wait_for("officials")
+    view = kiosk.post("officials/close")
+    assert view["notice"]["code"] == "backlog_waiting" and view["polls_state"] == "open"
+    wait_until(lambda: time.time() > cast_at + 1.5)  # the close must come after the ballot
+    view = kiosk.post("officials/close", {"override_backlog": True})
+    assert view["polls_state"] == "closed"
+    report = closing_report(station)
+    assert report["reconciled"] is False
+    assert report["missing_sequences"] == [
+        {"terminal_id": TERMINAL_ID, "first": 1, "last": 1, "count": 1}
+    ]
+    link.clear_faults()
+    wait_until(lambda: running.booth.journal.counts().waiting == 0, timeout_s=30)
+    assert board_codes(station) == [(1, code)]
+    report = closing_report(station)
+    assert report["reconciled"] is True and report["missing_sequences"] == []

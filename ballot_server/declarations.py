@@ -1,0 +1,86 @@
+"""Terminals' signed journal heads: what each terminal says it journaled, kept as it said it.
+
+A terminal declares its journal head (last sequence, chain head, ballots still
+waiting, ballots the server refused) in its signed status requests while idle
+and in the closing request. The server keeps the newest declaration of each
+terminal — the signed request itself, so anyone can check it against the
+terminal's key without trusting the server — and compares it with the board:
+a declared sequence beyond the terminal's last board entry is a backlog. A
+backlog blocks closing unless an official overrides it (audited), and the
+closing report names the missing sequences and is not ``reconciled``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ballot_server.models import Terminal
+from crypto.canonical import canonical_json
+from crypto.signing import SignedEnvelope
+from evote.protocol import JournalDeclaration
+
+
+def record_declaration(
+    session: Session, terminal_id: str, declaration: JournalDeclaration, envelope: SignedEnvelope
+) -> bool:
+    """Keep ``envelope`` as the terminal's declaration unless a later one is stored (a
+    journal only grows, so a lower sequence is an older message arriving late).
+    True when the stored declaration changed."""
+    sequence, chain_head = declaration.journal_head
+    row = session.execute(
+        select(Terminal.declared_sequence, Terminal.declaration)
+        .where(Terminal.terminal_id == terminal_id)
+        .with_for_update()
+    ).one()
+    text = canonical_json(envelope.to_json()).decode("utf-8")
+    if row.declared_sequence is not None and row.declared_sequence > sequence:
+        return False
+    if row.declaration == text:
+        return False
+    session.execute(
+        update(Terminal)
+        .where(Terminal.terminal_id == terminal_id)
+        .values(declared_sequence=sequence, declared_chain_head=chain_head.hex(), declaration=text)
+    )
+    return True
+
+
+def reconciliation(terminal: Terminal) -> dict[str, Any]:
+    """One terminal's board head against its declaration, for the closing report."""
+    declared = terminal.declared_sequence
+    missing = None
+    if declared is not None and declared > terminal.last_sequence:
+        missing = {
+            "first": terminal.last_sequence + 1,
+            "last": declared,
+            "count": declared - terminal.last_sequence,
+        }
+    head_differs = (
+        declared is not None
+        and declared == terminal.last_sequence
+        and terminal.declared_chain_head != terminal.chain_head
+    )
+    declaration = None if terminal.declaration is None else json.loads(terminal.declaration)
+    body = {} if declaration is None else declaration["payload"]["body"]
+    return {
+        "declared_sequence": declared,
+        "declared_chain_head": terminal.declared_chain_head,
+        "declaration": declaration,
+        "declared_rejected": body.get("rejected", []),
+        "missing_sequences": missing,
+        "reconciled": missing is None and not head_differs,
+    }
+
+
+def backlog(terminals: list[Terminal]) -> list[dict[str, Any]]:
+    """Terminals whose declared journal goes beyond the board: ``{terminal_id, first, last}``."""
+    result = []
+    for terminal in terminals:
+        missing = reconciliation(terminal)["missing_sequences"]
+        if missing is not None:
+            result.append({"terminal_id": terminal.terminal_id, **missing})
+    return result
