@@ -1,57 +1,34 @@
 // The kiosk: renders the terminal's view (GET /api/state) and sends the voter's actions.
 // All state that matters lives in the terminal; this page only keeps the choices being
 // made on the ballot screen and the display options. Works offline: no remote assets.
+//
+// Every screen is { content, actions, focus }: the actions sit in a bar pinned to the
+// bottom of the window, so they are on screen at 800×480 whatever the content, and focus
+// starts on `focus` (never a destructive action) or else on the screen's heading.
 "use strict";
 
-const PERSIAN = "۰۱۲۳۴۵۶۷۸۹";
-let catalogue = {};
-let view = null;
-let lang = "fa";
+import { dialogKey, dialogOpen, dropStaleDialog, hideDialog, showDialog } from "./kiosk-dialog.js";
+import { arrowTarget, columnCount, measureCapacity } from "./kiosk-grid.js";
+import { PERSIAN, button, digits, el, latinDigit, name, t, ui } from "./kiosk-ui.js";
+
 let pin = "";
+let pinTooShort = false;
 let choices = {};
 let contestIndex = 0;
 let search = "";
-let busy = false;
+let page = 0;
+let perPage = 0;
+let busyOn = null;
 
 const screen = () => document.getElementById("screen");
 
-function digits(text) {
-  return lang === "fa" ? String(text).replace(/[0-9]/g, (d) => PERSIAN[d]) : String(text);
-}
-
-function t(key, values) {
-  const entry = catalogue[key] || catalogue.terminal_error || { fa: key, en: key };
-  let text = entry[lang];
-  for (const [name, value] of Object.entries(values || {})) {
-    text = text.replace(`{${name}}`, value);
-  }
-  return digits(text);
-}
-
-function name(pair) {
-  return pair ? pair[lang] || pair.fa : "";
-}
-
-function el(tag, attributes, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes || {})) {
-    if (key === "onclick") node.addEventListener("click", value);
-    else if (key === "text") node.textContent = value;
-    else if (value !== false && value !== null && value !== undefined) node.setAttribute(key, value);
-  }
-  for (const child of children) {
-    if (child !== null && child !== undefined) node.append(child);
-  }
-  return node;
-}
-
-function button(key, handler, attributes) {
-  return el("button", { type: "button", onclick: handler, ...(attributes || {}) }, t(key));
-}
-
+// One request at a time per screen: a second tap on the same screen is ignored, but once
+// the view has moved on (the long poll can bring it before the answer) the new screen
+// answers at once.
 async function post(path, body) {
-  if (busy) return;
-  busy = true;
+  const on = ui.view.version;
+  if (busyOn !== null && busyOn === on) return;
+  busyOn = on;
   try {
     const response = await fetch(`/api/${path}`, {
       method: "POST",
@@ -59,84 +36,112 @@ async function post(path, body) {
       body: JSON.stringify(body || {}),
     });
     const answer = await response.json();
-    if (response.ok) show(answer);
-    else showDialog(lang === "fa" ? answer.message_fa : answer.message_en, [["finish", closeDialog]]);
+    // An answer older than what the long poll already showed is stale.
+    if (response.ok) {
+      if (answer.version > ui.view.version) show(answer);
+    } else showDialog(ui.lang === "fa" ? answer.message_fa : answer.message_en, [["finish", closeDialog, "primary"]]);
   } finally {
-    busy = false;
+    if (busyOn === on) busyOn = null;
   }
 }
 
-function showDialog(message, actions) {
-  const dialog = document.getElementById("dialog");
-  const box = el("div", { class: "box" }, el("p", { id: "dialog-message", text: message }));
-  const row = el("div", { class: "actions" });
-  for (const [key, handler, cls] of actions) row.append(button(key, handler, { class: cls || "" }));
-  box.append(row);
-  dialog.replaceChildren(box);
-  dialog.hidden = false;
-  row.querySelector("button").focus();
-}
-
 function closeDialog() {
-  document.getElementById("dialog").hidden = true;
-  focusScreen();
+  hideDialog();
+  focusDefault();
 }
 
-function focusScreen() {
-  const target = screen().querySelector("[autofocus], button:not(:disabled), input");
-  (target || screen()).focus();
-}
-
-function notice(data, ok) {
+function notice(data, ok, id) {
   if (!data) return null;
-  return el("div", { class: ok ? "notice ok" : "notice", role: "alert", id: "notice" },
-    el("p", { text: data[lang] || data.fa }));
+  return el("div", { class: ok ? "notice ok" : "notice", role: "alert", id: id || "notice" },
+    el("p", { text: data[ui.lang] || data.fa }));
+}
+
+function heading(key, attributes) {
+  return el("h1", { tabindex: "-1", ...(attributes || {}) }, key);
+}
+
+function printerNotice() {
+  const problem = ui.view.printed && ui.view.printed.printer_problem;
+  return problem ? notice({ fa: t(problem), en: t(problem) }, false, "printer-notice") : null;
 }
 
 // --- screens -------------------------------------------------------------------------
 
 function idleScreen() {
-  const closed = view.polls_state !== "open";
+  const closed = ui.view.polls_state !== "open";
   const key = { not_opened: "polls_not_open", paused: "polls_paused", closed: "polls_closed" };
-  return [
-    el("div", { class: "card-slot", "aria-hidden": "true" }, el("div", { class: "card-picture" })),
-    el("h1", { class: "center", text: t("insert_card") }),
-    el("p", { class: "center", text: t("or_scan_pass") }),
-    closed ? el("p", { class: "center status-line", id: "polls", text: t(key[view.polls_state] || "polls_not_open") }) : null,
-  ];
+  return {
+    content: [
+      el("div", { class: "card-slot", "aria-hidden": "true" }, el("div", { class: "card-picture" })),
+      heading(t("insert_card"), { class: "center" }),
+      el("p", { class: "center", text: t("or_scan_pass") }),
+      closed ? el("p", { class: "center status-line", id: "polls", text: t(key[ui.view.polls_state] || "polls_not_open") }) : null,
+    ],
+    actions: [],
+  };
 }
 
 function waitScreen(key) {
-  return [el("div", { class: "spinner", role: "progressbar" }), el("h1", { class: "center", text: t(key) })];
+  return {
+    content: [el("div", { class: "spinner", role: "progressbar" }), heading(t(key), { class: "center" })],
+    actions: [],
+  };
+}
+
+function digitKey(d) {
+  return el("button", { type: "button", class: "key", "data-digit": d, onclick: () => typeDigit(d, `[data-digit="${d}"]`) }, digits(d));
 }
 
 function pinScreen() {
   const pad = el("div", { class: "keypad", role: "group", "aria-label": t("enter_pin") });
-  for (const d of ["1", "2", "3", "4", "5", "6", "7", "8", "9"]) {
-    pad.append(el("button", { type: "button", class: "key", "data-digit": d, onclick: () => typeDigit(d) }, digits(d)));
-  }
-  pad.append(button("clear", () => { pin = ""; render(); }, { class: "danger", id: "pin-clear" }));
-  pad.append(el("button", { type: "button", class: "key", "data-digit": "0", onclick: () => typeDigit("0") }, digits("0")));
-  pad.append(button("confirm", submitPin, { class: "primary", id: "pin-ok", disabled: pin.length < 4 ? "" : null }));
-  const wrong = view.tries_left !== null && view.tries_left < 3;
-  return [
-    el("h1", { class: "center", text: t("enter_pin") }),
-    view.holder_name ? el("p", { class: "center", text: name(view.holder_name) }) : null,
-    wrong ? notice({ fa: t("tries_left", { n: view.tries_left }), en: t("tries_left", { n: view.tries_left }) }) : null,
-    el("p", { class: "center en", text: t("pin_warning") }),
+  for (const d of ["1", "2", "3", "4", "5", "6", "7", "8", "9"]) pad.append(digitKey(d));
+  pad.append(button("clear", clearPin, { class: "danger", id: "pin-clear" }));
+  pad.append(digitKey("0"));
+  pad.append(el("button", { type: "button", class: "key", id: "pin-back", "aria-label": t("delete_digit"), onclick: () => deleteDigit("#pin-back") }, "⌫"));
+  const wrong = ui.view.tries_left !== null && ui.view.tries_left < 3;
+  const triesLeft = t("tries_left", { n: ui.view.tries_left });
+  const info = el("div", { class: "pin-info" },
+    heading(t("enter_pin")),
+    ui.view.holder_name ? el("p", { class: "holder", text: name(ui.view.holder_name) }) : null,
     el("div", { class: "pin-display", id: "pin-display", "aria-label": t("enter_pin"), text: "●".repeat(pin.length) }),
-    pad,
-    el("div", { class: "actions" }, button("cancel", () => post("cancel"), { class: "danger" })),
-  ];
+    pinTooShort ? notice({ fa: t("invalid_pin"), en: t("invalid_pin") }, false, "pin-why") : null,
+    wrong ? notice({ fa: triesLeft, en: triesLeft }) : null,
+    el("p", { class: "en", text: t("pin_warning") }));
+  return {
+    content: [el("div", { class: "pin-layout" }, info, pad)],
+    actions: [
+      button("cancel", () => post("cancel"), { class: "danger" }),
+      button("confirm", submitPin, { class: "primary", id: "pin-ok" }),
+    ],
+  };
 }
 
-function typeDigit(d) {
+// keepFocus: the key that was touched; typed digits leave focus on the heading, where
+// Enter confirms.
+function typeDigit(d, keepFocus) {
   if (pin.length < 8) pin += d;
+  pinTooShort = false;
+  render(keepFocus);
+}
+
+function deleteDigit(keepFocus) {
+  pin = pin.slice(0, -1);
+  render(keepFocus);
+}
+
+function clearPin() {
+  pin = "";
+  pinTooShort = false;
   render();
 }
 
+// Fewer than four digits: say so instead of doing nothing.
 function submitPin() {
-  if (pin.length < 4) return;
+  if (pin.length < 4) {
+    pinTooShort = true;
+    render();
+    return;
+  }
   const value = pin;
   pin = "";
   post("pin", { pin: value });
@@ -144,6 +149,10 @@ function submitPin() {
 
 function chosenIn(contest) {
   return choices[contest.contest_id] || [];
+}
+
+function isFull(contest) {
+  return contest.votes_allowed > 1 && chosenIn(contest).length >= contest.votes_allowed;
 }
 
 function toggle(contest, selectionId) {
@@ -165,44 +174,86 @@ function matches(candidate) {
     candidate.name.fa.includes(search.trim()) || candidate.name.en.toLowerCase().includes(query);
 }
 
+function shownCandidates() {
+  return ui.view.contests[contestIndex].candidates.filter(matches);
+}
+
+function pageCount(count) {
+  return perPage ? Math.max(1, Math.ceil(count / perPage)) : 1;
+}
+
+function turnPage(step) {
+  page += step;
+  render(step > 0 ? "#page-next" : "#page-previous");
+}
+
+function pager(count) {
+  const pages = pageCount(count);
+  if (pages < 2) return null;
+  return el("div", { class: "pager", role: "group", "aria-label": t("pages") },
+    el("button", { type: "button", id: "page-previous", "aria-label": t("page_previous"), disabled: page === 0 ? "" : null, onclick: () => turnPage(-1) }, "▲"),
+    el("span", { id: "page-of", text: t("page_of", { k: page + 1, n: pages }) }),
+    el("button", { type: "button", id: "page-next", "aria-label": t("page_next"), disabled: page >= pages - 1 ? "" : null, onclick: () => turnPage(1) }, "▼"));
+}
+
+function changeContest(step) {
+  contestIndex += step;
+  search = "";
+  page = 0;
+  render();
+}
+
 function ballotScreen() {
-  const contest = view.contests[contestIndex];
+  const contest = ui.view.contests[contestIndex];
   const chosen = chosenIn(contest);
-  const full = contest.votes_allowed > 1 && chosen.length >= contest.votes_allowed;
+  const full = isFull(contest);
+  const shown = shownCandidates();
+  page = Math.min(page, pageCount(shown.length) - 1);
+  const first = perPage ? page * perPage : 0;
+  const visible = perPage ? shown.slice(first, first + perPage) : shown;
   const list = el("div", { class: "candidates", role: "group", "aria-label": name(contest.name) });
-  const shown = contest.candidates.filter(matches);
-  for (const candidate of shown) {
+  visible.forEach((candidate, offset) => {
     const pressed = chosen.includes(candidate.selection_id);
     list.append(el("button", {
       type: "button", class: "candidate", "aria-pressed": String(pressed),
-      "data-selection": candidate.selection_id, disabled: full && !pressed ? "" : null,
-      onclick: () => toggle(contest, candidate.selection_id),
+      "data-selection": candidate.selection_id, "data-index": String(first + offset),
+      "aria-disabled": full && !pressed ? "true" : null,
+      onclick: () => { if (!full || pressed) toggle(contest, candidate.selection_id); },
     }, el("span", { class: "name", text: name(candidate.name) }),
     el("span", { class: "code", text: digits(candidate.code) })));
-  }
+  });
   const input = el("input", {
     type: "search", class: "search", id: "search", value: search,
     placeholder: t("search"), "aria-label": t("search"), inputmode: "search",
   });
-  input.addEventListener("input", () => { search = input.value; render("#search"); });
-  const last = contestIndex === view.contests.length - 1;
-  return [
-    el("h1", { text: name(contest.name) }),
-    el("p", { class: "status-line", id: "limit", text: contest.votes_allowed === 1 ? t("choose_one") : t("choose_up_to", { n: contest.votes_allowed }) }),
-    el("p", { "aria-live": "polite", id: "chosen-count", text: t("chosen_of", { k: chosen.length, n: contest.votes_allowed }) + (full ? " — " + t("limit_reached") : "") }),
-    input,
-    shown.length ? list : el("p", { text: t("no_match") }),
-    el("div", { class: "actions" },
-      contestIndex > 0 ? button("previous", () => { contestIndex -= 1; search = ""; render(); }) : button("cancel", () => post("cancel"), { class: "danger" }),
-      button(last ? "review" : "next", () => (last ? toReview() : (contestIndex += 1, search = "", render())), { class: "primary", id: "next" })),
-  ];
+  input.addEventListener("input", () => { search = input.value; page = 0; render("#search"); });
+  const last = contestIndex === ui.view.contests.length - 1;
+  const limit = contest.votes_allowed === 1 ? t("choose_one") : t("choose_up_to", { n: contest.votes_allowed });
+  const count = t("chosen_of", { k: chosen.length, n: contest.votes_allowed }) + (full ? " — " + t("limit_reached") : "");
+  return {
+    content: [
+      el("div", { class: "ballot-head" },
+        el("div", { class: "ballot-title" },
+          heading(name(contest.name)),
+          el("p", {},
+            el("span", { class: "status-line", id: "limit", text: limit }), " ",
+            el("span", { "aria-live": "polite", id: "chosen-count", text: count }))),
+        input),
+      shown.length ? list : el("p", { text: t("no_match") }),
+    ],
+    actions: [
+      contestIndex > 0 ? button("previous", () => changeContest(-1)) : button("cancel", () => post("cancel"), { class: "danger" }),
+      pager(shown.length),
+      button(last ? "review" : "next", () => (last ? toReview() : changeContest(1)), { class: "primary", id: "next" }),
+    ],
+  };
 }
 
 function toReview() {
-  const under = view.contests.filter((c) => chosenIn(c).length < c.votes_allowed);
-  const send = () => { closeDialog(); post("review", { choices }); };
+  const under = ui.view.contests.filter((c) => chosenIn(c).length < c.votes_allowed);
+  const send = () => { hideDialog(); post("review", { choices }); };
   if (under.length) {
-    const names = under.map((c) => name(c.name)).join("، ");
+    const names = under.map((c) => name(c.name)).join(ui.lang === "fa" ? "، " : ", ");
     showDialog(`${t("undervote_confirm")} (${names})`, [["edit", closeDialog], ["confirm", send, "primary"]]);
   } else {
     send();
@@ -210,8 +261,8 @@ function toReview() {
 }
 
 function reviewList() {
-  const current = view.choices || choices;
-  return view.contests.map((contest) => {
+  const current = ui.view.choices || choices;
+  return ui.view.contests.map((contest) => {
     const picked = current[contest.contest_id] || [];
     const items = picked.map((id) => {
       const candidate = contest.candidates.find((c) => c.selection_id === id);
@@ -223,86 +274,91 @@ function reviewList() {
 }
 
 function reviewScreen() {
-  return [
-    el("h1", { text: t("review") }),
-    ...reviewList(),
-    el("div", { class: "actions" },
+  return {
+    content: [heading(t("review")), el("div", { class: "review-grid" }, ...reviewList())],
+    actions: [
       button("edit", () => post("edit"), { id: "edit" }),
-      button("confirm", () => post("confirm"), { class: "primary", id: "confirm" })),
-  ];
+      button("confirm", () => post("confirm"), { class: "primary", id: "confirm" }),
+    ],
+  };
 }
 
-function trackingBlock() {
-  if (!view.tracking) return null;
-  return el("div", {}, el("h2", { class: "center", text: t("tracking_code") }),
-    el("div", { class: "tracking", id: "tracking-code", text: view.tracking.short }),
-    el("div", { class: "tracking-full", text: view.tracking.code }));
+function trackingBlock(withHeading) {
+  if (!ui.view.tracking) return null;
+  const title = t("tracking_code");
+  return el("div", { class: "tracking-block" },
+    withHeading ? heading(title, { class: "center" }) : el("h2", { class: "center", text: title }),
+    el("div", { class: "tracking", id: "tracking-code", text: ui.view.tracking.short }),
+    el("div", { class: "tracking-full", text: ui.view.tracking.code }));
 }
 
+// Cast is final and Challenge spoils the ballot: focus starts on neither.
 function trackingScreen() {
-  return [
-    trackingBlock(),
-    el("p", { class: "center", text: t("cast_or_challenge") }),
-    el("div", { class: "actions" },
-      button("challenge", () => post("challenge"), { id: "challenge" }),
-      button("cast", () => post("cast"), { class: "primary", id: "cast", autofocus: "" })),
-  ];
+  return {
+    content: [trackingBlock(true), el("p", { class: "center", text: t("cast_or_challenge") })],
+    actions: [
+      button("challenge", () => post("challenge"), { id: "challenge", class: "danger" }),
+      button("cast", () => post("cast"), { class: "primary", id: "cast" }),
+    ],
+  };
 }
 
 function finishedScreen(key, ok) {
-  return [
-    el("h1", { class: "center", text: t(key) }),
-    notice(view.notice, ok),
-    key === "receipt_done" ? trackingBlock() : null,
-    view.printed && view.printed.printer_problem
-      ? notice({ fa: t(view.printed.printer_problem), en: t(view.printed.printer_problem) })
-      : null,
-    el("div", { class: "actions" }, button("finish", () => post("dismiss"), { class: "primary", id: "finish" })),
-  ];
+  return {
+    content: [
+      heading(t(key), { class: "center" }),
+      notice(ui.view.notice, ok),
+      key === "receipt_done" ? trackingBlock(false) : null,
+      printerNotice(),
+    ],
+    actions: [button("finish", () => post("dismiss"), { class: "primary", id: "finish" })],
+    focus: "#finish",
+  };
 }
 
 function challengedScreen() {
-  return [
-    el("h1", { class: "center", text: t("challenged_done") }),
-    trackingBlock(),
-    view.printed && view.printed.printer_problem
-      ? notice({ fa: t(view.printed.printer_problem), en: t(view.printed.printer_problem) })
-      : null,
-    el("div", { class: "actions" },
+  return {
+    content: [heading(t("challenged_done"), { class: "center" }), trackingBlock(false), printerNotice()],
+    actions: [
       button("cancel", () => post("cancel"), { class: "danger" }),
-      button("vote_again", () => { contestIndex = 0; post("vote-again"); }, { class: "primary", id: "vote-again" })),
-  ];
+      button("vote_again", () => { contestIndex = 0; post("vote-again"); }, { class: "primary", id: "vote-again" }),
+    ],
+    focus: "#vote-again",
+  };
 }
 
 function officialsScreen() {
-  const o = view.officials;
-  const state = view.polls_state;
+  const o = ui.view.officials;
+  const state = ui.view.polls_state;
   const figure = (key, value) => [el("dt", { text: t(key) }), el("dd", { text: digits(value) })];
-  const backlog = o.waiting > 0 || (view.notice && view.notice.code === "backlog_waiting");
-  const closeActions = [["cancel", closeDialog], ["close_polls", () => { closeDialog(); post("officials/close"); }, "danger"]];
-  if (backlog) closeActions.push(["close_anyway", () => { closeDialog(); post("officials/close", { override_backlog: true }); }, "danger"]);
+  const backlog = o.waiting > 0 || (ui.view.notice && ui.view.notice.code === "backlog_waiting");
+  const closeActions = [["cancel", closeDialog], ["close_polls", () => { hideDialog(); post("officials/close"); }, "danger"]];
+  if (backlog) closeActions.push(["close_anyway", () => { hideDialog(); post("officials/close", { override_backlog: true }); }, "danger"]);
   const closeWithConfirm = () => showDialog(t("close_confirm"), closeActions);
-  return [
-    el("h1", { text: t("officials") }),
-    el("p", { text: lang === "fa" ? o.name : o.name_en }),
-    notice(view.notice, true),
-    el("dl", { class: "figures" },
-      ...figure("polls_state", t(`state_${state}`)),
-      ...figure("ballots_cast", o.cast),
-      ...figure("ballots_challenged", o.challenged),
-      ...(o.rejected ? figure("rejected_by_server", o.rejected) : [])),
-    el("p", { class: "uplink", id: "uplink", text: t("waiting_to_send", { n: o.waiting }) }),
-    el("dl", { class: "figures", id: "link-status" },
-      ...figure("link_status", t(o.online ? "link_online" : "link_offline")),
-      ...(o.oldest_waiting_age_s !== null ? figure("oldest_waiting", o.oldest_waiting_age_s) : []),
-      ...(o.last_error ? [el("dt", { text: t("last_link_error") }), el("dd", { text: o.last_error, dir: "ltr" })] : [])),
-    el("div", { class: "actions" },
+  return {
+    content: [
+      heading(t("officials")),
+      el("p", { text: ui.lang === "fa" ? o.name : o.name_en }),
+      notice(ui.view.notice, true),
+      el("dl", { class: "figures" },
+        ...figure("polls_state", t(`state_${state}`)),
+        ...figure("ballots_cast", o.cast),
+        ...figure("ballots_challenged", o.challenged),
+        ...(o.rejected ? figure("rejected_by_server", o.rejected) : [])),
+      el("p", { class: "uplink", id: "uplink", text: t("waiting_to_send", { n: o.waiting }) }),
+      el("dl", { class: "figures", id: "link-status" },
+        ...figure("link_status", t(o.online ? "link_online" : "link_offline")),
+        ...(o.oldest_waiting_age_s !== null ? figure("oldest_waiting", o.oldest_waiting_age_s) : []),
+        ...(o.last_error ? [el("dt", { text: t("last_link_error") }), el("dd", { text: o.last_error, dir: "ltr" })] : [])),
+    ],
+    actions: [
       button("open_polls", () => post("officials/open"), { class: "primary", id: "open-polls", disabled: state === "not_opened" ? null : "" }),
       button("pause_polls", () => post("officials/pause"), { id: "pause-polls", disabled: state === "open" ? null : "" }),
       button("resume_polls", () => post("officials/resume"), { id: "resume-polls", disabled: state === "paused" ? null : "" }),
-      button("close_polls", closeWithConfirm, { class: "danger", id: "close-polls", disabled: state === "open" || state === "paused" ? null : "" })),
-    el("div", { class: "actions" }, button("exit", () => post("dismiss"), { id: "exit" })),
-  ];
+      button("close_polls", closeWithConfirm, { class: "danger", id: "close-polls", disabled: state === "open" || state === "paused" ? null : "" }),
+      button("exit", () => post("dismiss"), { id: "exit" }),
+    ],
+  };
 }
 
 const SCREENS = {
@@ -324,42 +380,88 @@ const SCREENS = {
 
 // --- rendering and the view loop -----------------------------------------------------
 
-function render(keepFocus) {
-  if (!view) return;
-  document.documentElement.lang = lang;
-  document.documentElement.dir = lang === "fa" ? "rtl" : "ltr";
-  document.getElementById("station").textContent = name(view.station.name);
-  document.getElementById("toggle-language").textContent = t("language");
-  document.getElementById("toggle-contrast").textContent = t("contrast");
-  document.getElementById("toggle-large").textContent = t("large_text");
+let defaultFocus = null;
+
+function focusDefault() {
   const main = screen();
-  main.dataset.screen = view.state;
-  main.replaceChildren(...SCREENS[view.state]().filter((node) => node));
-  const target = keepFocus && main.querySelector(keepFocus);
+  const target = (defaultFocus && main.querySelector(defaultFocus)) || main.querySelector("h1") || main;
+  target.focus();
+}
+
+function draw(keepFocus) {
+  const main = screen();
+  main.dataset.screen = ui.view.state;
+  const spec = SCREENS[ui.view.state]();
+  const parts = [el("div", { class: "content", id: "content" }, ...spec.content.filter((node) => node))];
+  const actions = spec.actions.filter((node) => node);
+  if (actions.length) parts.push(el("div", { class: "actions", id: "actions" }, ...actions));
+  main.replaceChildren(...parts);
+  markMore(parts[0]);
+  defaultFocus = spec.focus || null;
+  if (dialogOpen()) return;
+  const target = keepFocus && document.querySelector(keepFocus);
   if (target) {
     target.focus();
     if (target.tagName === "INPUT") target.setSelectionRange(target.value.length, target.value.length);
   } else {
-    focusScreen();
+    focusDefault();
   }
 }
 
+// Content taller than its box (a long review in large text) scrolls inside the box; a
+// "more below" sign stays at its bottom edge until the voter has scrolled to the end.
+function markMore(content) {
+  if (content.scrollHeight <= content.clientHeight + 1) return;
+  const sign = el("div", { class: "more", id: "more", "aria-hidden": "true", text: `▼ ${t("more_below")}` });
+  content.append(sign);
+  content.addEventListener("scroll", () => {
+    sign.hidden = content.scrollTop + content.clientHeight >= content.scrollHeight - 2;
+  });
+}
+
+// Page size follows the space the grid really has; redraw once if it changed, keeping
+// the first candidate of the page in view.
+function fitGrid(keepFocus) {
+  const list = screen().querySelector(".candidates");
+  if (!list) return;
+  const capacity = measureCapacity(list);
+  if (capacity === perPage) return;
+  const firstShown = perPage ? page * perPage : 0;
+  perPage = capacity;
+  page = Math.floor(firstShown / perPage);
+  draw(keepFocus);
+}
+
+function render(keepFocus) {
+  if (!ui.view) return;
+  document.documentElement.lang = ui.lang;
+  document.documentElement.dir = ui.lang === "fa" ? "rtl" : "ltr";
+  document.getElementById("station").textContent = name(ui.view.station.name);
+  document.getElementById("toggle-language").textContent = t("language");
+  document.getElementById("toggle-contrast").textContent = t("contrast");
+  document.getElementById("toggle-large").textContent = t("large_text");
+  draw(keepFocus);
+  fitGrid(keepFocus);
+}
+
 function show(next) {
-  const previous = view ? view.state : null;
-  if (next.version === (view && view.version) && next.state === previous) return;
-  view = next;
-  if (view.state === "ballot" && previous !== "ballot") {
-    choices = JSON.parse(JSON.stringify(view.choices || {}));
+  const previous = ui.view ? ui.view.state : null;
+  if (next.version === (ui.view && ui.view.version) && next.state === previous) return;
+  ui.view = next;
+  dropStaleDialog(next.state);
+  if (ui.view.state === "ballot" && previous !== "ballot") {
+    choices = JSON.parse(JSON.stringify(ui.view.choices || {}));
     contestIndex = 0;
     search = "";
+    page = 0;
   }
-  if (view.state === "pin" && previous !== "pin") pin = "";
-  if (view.state === "idle" && previous !== "idle") resetDisplay();
+  if (ui.view.state === "pin" && previous !== "pin") { pin = ""; pinTooShort = false; }
+  if (ui.view.state === "idle" && previous !== "idle") resetDisplay();
   render();
 }
 
 function resetDisplay() {
-  lang = "fa";
+  ui.lang = "fa";
   document.documentElement.classList.remove("contrast", "large");
   document.getElementById("toggle-contrast").setAttribute("aria-pressed", "false");
   document.getElementById("toggle-large").setAttribute("aria-pressed", "false");
@@ -368,7 +470,7 @@ function resetDisplay() {
 async function loop() {
   for (;;) {
     try {
-      const after = view ? view.version : -1;
+      const after = ui.view ? ui.view.version : -1;
       const response = await fetch(`/api/state?after=${after}&wait=20`);
       show(await response.json());
     } catch (error) {
@@ -380,29 +482,52 @@ async function loop() {
 function toggleClass(id, cls) {
   const on = document.documentElement.classList.toggle(cls);
   document.getElementById(id).setAttribute("aria-pressed", String(on));
+  render(`#${id}`);
 }
 
-// Typed digits then Enter confirm the PIN; Enter on Clear/Cancel still activates them.
+// --- keyboard --------------------------------------------------------------------------
+
+// Typed digits then Enter confirm the PIN; Enter on a labelled button still activates it.
 function isControl(node) {
   return node.tagName === "BUTTON" && !node.classList.contains("key");
 }
 
+function pinKey(event) {
+  const d = latinDigit(event.key);
+  if (d) typeDigit(d);
+  else if (event.key === "Backspace") deleteDigit();
+  else if (event.key === "Enter" && !isControl(document.activeElement)) submitPin();
+  else return;
+  event.preventDefault();
+}
+
+// Arrows move through the candidates as they look on screen, turning pages at the edges.
+function gridKey(event) {
+  const list = screen().querySelector(".candidates");
+  const active = document.activeElement;
+  if (!list || !active || !active.classList.contains("candidate")) return;
+  const count = shownCandidates().length;
+  const target = arrowTarget(event.key, Number(active.dataset.index), columnCount(list), count);
+  if (target === null) return;
+  event.preventDefault();
+  if (perPage) page = Math.floor(target / perPage);
+  render(`[data-index="${target}"]`);
+}
+
 function onKey(event) {
-  if (!view || !document.getElementById("dialog").hidden) return;
-  if (view.state === "pin") {
-    const d = "0123456789".includes(event.key) ? event.key : String(PERSIAN.indexOf(event.key));
-    if (event.key.length === 1 && d !== "-1") { typeDigit(d); event.preventDefault(); }
-    else if (event.key === "Backspace") { pin = pin.slice(0, -1); render(); event.preventDefault(); }
-    else if (event.key === "Enter" && !isControl(document.activeElement)) { submitPin(); event.preventDefault(); }
-  }
+  if (!ui.view) return;
+  if (dialogOpen()) dialogKey(event);
+  else if (ui.view.state === "pin") pinKey(event);
+  else if (ui.view.state === "ballot") gridKey(event);
 }
 
 async function start() {
-  catalogue = await (await fetch("/api/catalogue")).json();
-  document.getElementById("toggle-language").addEventListener("click", () => { lang = lang === "fa" ? "en" : "fa"; render(); });
+  ui.catalogue = await (await fetch("/api/catalogue")).json();
+  document.getElementById("toggle-language").addEventListener("click", () => { ui.lang = ui.lang === "fa" ? "en" : "fa"; render("#toggle-language"); });
   document.getElementById("toggle-contrast").addEventListener("click", () => toggleClass("toggle-contrast", "contrast"));
   document.getElementById("toggle-large").addEventListener("click", () => toggleClass("toggle-large", "large"));
   document.addEventListener("keydown", onKey);
+  window.addEventListener("resize", () => render());
   loop();
 }
 

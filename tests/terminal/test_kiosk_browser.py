@@ -1,4 +1,4 @@
-"""The kiosk in headless Chromium: a whole vote by touch and keyboard, with screenshots.
+"""The kiosk in headless Chromium at 800×480: a whole vote by touch and keyboard, with screenshots.
 
 Screenshots and the printed receipts land in ``test-artifacts/terminal/`` so a
 person can look at every screen a voter and an official sees.
@@ -12,46 +12,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kiosk_browser import chromium_page, wait_screen
 from station_harness import StationHarness
 
 from terminal.runner import RunningTerminal
 
 pytestmark = pytest.mark.browser
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
-    with playwright_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1024, "height": 768},
-        )
-        yield context.new_page()
-        context.close()
+    with chromium_page(tmp_path / "chromium-profile", 800, 480) as browser_page:
+        yield browser_page
 
 
 def shot(page: object, artifacts: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(artifacts / f"{name}.png"))  # type: ignore[attr-defined]
 
 
-def screen(page: object, state: str) -> None:
-    page.wait_for_selector(f'main[data-screen="{state}"]', timeout=15000)  # type: ignore[attr-defined]
+screen = wait_screen
 
 
 def save_receipt(station: StationHarness, artifacts: Path, name: str, count: int) -> None:
@@ -108,7 +87,9 @@ def test_a_whole_vote_and_the_officials_day_in_the_browser(
     p.click('[data-selection="1104"]')  # type: ignore[attr-defined]
     p.fill("#search", "")  # type: ignore[attr-defined]
     p.click('[data-selection="1101"]')  # type: ignore[attr-defined]
+    p.fill("#search", "1107")  # type: ignore[attr-defined]
     p.click('[data-selection="1107"]')  # type: ignore[attr-defined]
+    p.fill("#search", "")  # type: ignore[attr-defined]
     assert p.locator('[data-selection="1102"]').is_disabled()  # type: ignore[attr-defined]
     shot(p, artifacts, "06-ballot-majlis-limit-reached")
     p.click("#toggle-language")  # type: ignore[attr-defined]
