@@ -250,3 +250,26 @@ def roll_snapshot_command(data_dir: Path, station_id: str, out_path: Path) -> No
         _fail(str(error))
     out_path.write_bytes(data)
     click.echo(f"roll snapshot for {station_id}: {voters} voters, {len(data)} bytes in {out_path}")
+
+
+@server.command()
+@DATA_DIR
+def reconcile(data_dir: Path) -> None:
+    """Decide every provisional ballot on the board (counted or excluded, docs/offline.md),
+    check the counted voters in and store the registry-signed resolution; needs
+    keys/registry.key. Run after the stations have synced, and again after any late sync."""
+    from sqlalchemy.exc import IntegrityError
+
+    from ballot_server.reconciliation import reconcile as run
+
+    try:
+        envelope = run(_state(data_dir))
+    except KeyProblem as error:
+        _fail(str(error))
+    except IntegrityError:
+        _fail("a voter checked in online while reconciling; run it again")
+    payload = envelope.payload
+    assert isinstance(payload, dict)
+    decisions = payload["decisions"]
+    counted = sum(1 for item in decisions if item["decision"] == "counted")
+    click.echo(f"provisional: {counted} counted, {len(decisions) - counted} excluded")

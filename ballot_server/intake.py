@@ -49,6 +49,8 @@ from crypto.ballot import verify_ballot, verify_challenge
 from crypto.canonical import canonical_json
 from crypto.errors import CryptoError, DecodingError, InvalidBallot, InvalidProof
 from evote.protocol import ACTION_CAST, BallotSubmission, TerminalRequest, parse_ballot_body
+from evote.provisional import KIND as PROVISIONAL_KIND
+from evote.provisional import ProvisionalError, read_grant
 from evote.refusals import CATALOGUE
 
 AUTHORIZATION_FIELDS = {
@@ -59,6 +61,9 @@ AUTHORIZATION_FIELDS = {
     "expires_at",
     "poll_period",
 }
+# A provisional authorization names no poll opening: below every version, so the
+# opening check in ``_append`` never refuses it (the close still does, by time).
+NO_POLL_PERIOD = -1
 KIND_OF_ACTION = {"cast": "ballot", "challenge": "challenged"}
 # What a resend racing its own first delivery meets inside the transaction (the first
 # one committed while it waited): answered with the stored receipt, never refused.
@@ -125,7 +130,7 @@ def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
         stored = _stored_answer(state, terminal.terminal_id, submission)
         if stored is not None:
             return stored
-    authorization = _check_authorization(state, request, submission)
+    authorization = _check_authorization(state, request, submission, terminal)
     specs = state.specs(submission.ballot.ballot_style_id)
     context = state.election().context
     try:
@@ -198,25 +203,63 @@ class _Authorization:
     poll_period: int
 
 
+def _check_place(
+    state: ServerState,
+    submission: BallotSubmission,
+    election_id: object,
+    station_id: object,
+    style_id: object,
+) -> None:
+    """An authorization is for this election, the submission's station and its style."""
+    info = state.election()
+    style = info.manifest.station(submission.station_id).ballot_style_id
+    if election_id != info.election_id:
+        raise ServerError("authorization_invalid", "another election")
+    if (
+        station_id != submission.station_id
+        or style_id != style
+        or submission.ballot.ballot_style_id != style
+    ):
+        raise ServerError("authorization_wrong_station")
+
+
+def _check_provisional(submission: BallotSubmission, terminal: TerminalKey) -> _Authorization:
+    """A provisional authorization (``evote/provisional.py``): signed by the terminal
+    that submits the ballot, which checked the voter in offline. It names no poll
+    opening (the link was down); the close still bounds it by the request's time.
+    Whether it counts is the registry's reconciliation (``reconciliation.py``)."""
+    try:
+        grant, _ = read_grant(submission.authorization, terminal.public_key)
+    except ProvisionalError as error:
+        raise ServerError("authorization_invalid", str(error)) from error
+    if grant.terminal_id != terminal.terminal_id:
+        raise ServerError("authorization_invalid", "another terminal's provisional authorization")
+    return _Authorization(grant.authorization_id, NO_POLL_PERIOD)
+
+
 def _check_authorization(
-    state: ServerState, request: TerminalRequest, submission: BallotSubmission
+    state: ServerState,
+    request: TerminalRequest,
+    submission: BallotSubmission,
+    terminal: TerminalKey,
 ) -> _Authorization:
+    if submission.authorization.kind == PROVISIONAL_KIND:
+        authorization = _check_provisional(submission, terminal)
+        grant = submission.authorization.payload
+        assert isinstance(grant, dict)  # read_grant checked its fields
+        _check_place(
+            state, submission, grant["election_id"], grant["station_id"], grant["ballot_style_id"]
+        )
+        return authorization
     try:
         payload = submission.authorization.verify("authorization", state.config.keys.inquiry_public)
     except CryptoError as error:
         raise ServerError("authorization_invalid", str(error)) from error
     if not isinstance(payload, dict) or set(payload) != AUTHORIZATION_FIELDS:
         raise ServerError("authorization_invalid", "fields")
-    info = state.election()
-    style = info.manifest.station(submission.station_id).ballot_style_id
-    if payload["election_id"] != info.election_id:
-        raise ServerError("authorization_invalid", "another election")
-    if (
-        payload["station_id"] != submission.station_id
-        or payload["ballot_style_id"] != style
-        or submission.ballot.ballot_style_id != style
-    ):
-        raise ServerError("authorization_wrong_station")
+    _check_place(
+        state, submission, payload["election_id"], payload["station_id"], payload["ballot_style_id"]
+    )
     if not isinstance(payload["expires_at"], int) or payload["expires_at"] < request.timestamp:
         raise ServerError("authorization_expired")
     if not isinstance(payload["poll_period"], int) or isinstance(payload["poll_period"], bool):

@@ -1,8 +1,10 @@
 """The server's part of the election record (docs/record.md, format ``evote-record/2``).
 
-Writes FORMAT, manifest.json, election.json, trustees/, board/, reports/ and
-audit.jsonl; the tally adds tally/ and results/. Every JSON file is canonical
-JSON and every ``.jsonl`` line a canonical JSON object, in order.
+Writes FORMAT, manifest.json, election.json, trustees/, board/, reports/,
+audit.jsonl and, once HQ has reconciled provisional ballots,
+provisional-resolution.json; the tally adds tally/ and results/. Every JSON
+file is canonical JSON and every ``.jsonl`` line a canonical JSON object, in
+order.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from ballot_server import national
 from ballot_server.audit import audit_lines
 from ballot_server.board import entry_json
 from ballot_server.models import BoardEntry, BoardRoot, PollReport, Receipt
+from ballot_server.reconciliation import stored_resolution
 from ballot_server.setup import election_summary
 from ballot_server.state import ServerState
 from crypto.canonical import canonical_json
 from crypto.merkle import consistency_proof
 
 RECORD_FORMAT = "evote-record/2"
+PROVISIONAL_RESOLUTION = "provisional-resolution.json"
 ELECTION_FIELDS = (
     "election_id",
     "manifest_hash",
@@ -101,6 +105,9 @@ def export_record(state: ServerState, directory: Path) -> Path:
             name = f"{report.station_id}-{report.kind}.json"
             _write_json(directory / "reports" / name, json.loads(report.envelope))
         _write_lines(directory / "audit.jsonl", audit_lines(session))
+    resolution = stored_resolution(state)
+    if resolution is not None:
+        _write_json(directory / PROVISIONAL_RESOLUTION, resolution.to_json())
     return directory
 
 

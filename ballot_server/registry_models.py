@@ -124,3 +124,20 @@ class SpentChallenge(RegistryBase):
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class ReconciledVoter(RegistryBase):
+    """A voter whose provisional ballot reconciliation counted (and checked in)."""
+
+    __tablename__ = "reconciled_voters"
+
+    national_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+
+
+class ProvisionalResolution(RegistryBase):
+    """The latest signed resolution of provisional ballots (``reconciliation.py``)."""
+
+    __tablename__ = "provisional_resolution"
+
+    singleton: Mapped[int] = mapped_column(Integer, primary_key=True)
+    envelope: Mapped[str] = mapped_column(Text)

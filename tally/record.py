@@ -15,10 +15,12 @@ from typing import Any, Final
 
 from crypto.canonical import canonical_json, parse_json
 from crypto.errors import CryptoError
-from crypto.signing import SignedEnvelope
+from crypto.signing import SignedEnvelope, VerifyKey
 from crypto.threshold import TrusteePublicKeys
+from evote import provisional
 from evote.errors import ModelError
 from evote.manifest import Manifest
+from evote.resolution import Decision, ResolutionError, read_resolution
 from tally.errors import RecordError
 
 RECORD_FORMAT: Final = "evote-record/2"
@@ -32,6 +34,7 @@ RESULTS_JSON: Final = "results/results.json"
 RESULTS_CSV: Final = "results/results.csv"
 REPORT_HTML: Final = "results/report.html"
 POLL_TAPES: Final = "results/poll-tapes"
+PROVISIONAL_RESOLUTION: Final = "provisional-resolution.json"
 
 
 def trustee_files(index: int) -> tuple[str, str, str]:
@@ -115,8 +118,32 @@ class Record:
         path.write_text(text, encoding="utf-8")
 
 
+def provisional_decisions(record: Record) -> tuple[Decision, ...]:
+    """The registry's resolution of provisional ballots (signature checked against
+    election.json's registry key), or none when the record has no resolution."""
+    if not record.path(PROVISIONAL_RESOLUTION).exists():
+        return ()
+    envelope = record.read_envelope(PROVISIONAL_RESOLUTION)
+    try:
+        key = VerifyKey.from_hex(record.election.get("registry_public_key"))
+        return read_resolution(envelope, key, record.manifest.election_id)
+    except (CryptoError, ResolutionError) as error:
+        raise RecordError(str(error), location=PROVISIONAL_RESOLUTION, code=error.code) from error
+
+
+def provisional_authorization_id(body: dict[str, Any]) -> str | None:
+    """The authorization id of a ballot body cast under a provisional authorization,
+    else None (the envelope's signature is the verifier's to check)."""
+    authorization = body["authorization"]
+    if authorization["kind"] != provisional.KIND:
+        return None
+    return str(authorization["payload"]["authorization_id"])
+
+
 def cast_ballots(record: Record) -> Iterator[tuple[int, str, dict[str, Any]]]:
-    """(line, station_id, ballot JSON) for every cast entry; challenged ones are skipped."""
+    """(line, station_id, ballot JSON) for every cast entry that counts: challenged ones
+    are skipped, and provisional ones unless the registry's resolution counts them."""
+    counted = {d.authorization_id for d in provisional_decisions(record) if d.counted}
     for number, line in record.lines(ENTRIES):
         location = f"{ENTRIES}:{number}"
         try:
@@ -124,6 +151,9 @@ def cast_ballots(record: Record) -> Iterator[tuple[int, str, dict[str, Any]]]:
             if entry["kind"] != "ballot":
                 continue
             body = entry["payload"]["payload"]["body"]
+            provisional_id = provisional_authorization_id(body)
+            if provisional_id is not None and provisional_id not in counted:
+                continue
             yield number, str(body["station_id"]), body["ballot"]
         except (CryptoError, KeyError, TypeError) as error:
             raise RecordError(f"malformed entry ({error})", location=location) from error

@@ -31,11 +31,14 @@ from crypto.group import Point
 from crypto.hashing import hash_bytes
 from crypto.merkle import consistency_proof, leaf_hash
 from crypto.merkle import root as merkle_root
-from crypto.signing import SigningKey
+from crypto.signing import SignedEnvelope, SigningKey
 from evote.manifest import Manifest
+from evote.provisional import ProvisionalGrant
+from evote.resolution import COUNTED, Decision
+from evote.resolution import KIND as RESOLUTION_KIND
 from evote.sample import sample_manifest
 from tally.ceremony import CeremonyResult
-from tally.record import RECORD_FORMAT, add_trustees
+from tally.record import PROVISIONAL_RESOLUTION, RECORD_FORMAT, add_trustees
 from tally.totals import StationAccumulator
 from tally.verify_audit import SUBTOTALS, audit_entry_hash
 from tally.verify_ballots import ENTRY_DOMAIN
@@ -132,6 +135,9 @@ class Vote:
     station_id: str
     choices: Mapping[str, Sequence[str]]
     challenged: bool = False
+    provisional: str | None = None
+    """Cast offline under a provisional authorization: the registry's decision,
+    ``"counted"`` or an exclusion reason (``evote/resolution.py``)."""
 
 
 def random_votes(
@@ -221,6 +227,47 @@ def audit_log(
     return lines
 
 
+def _provisional_authorization(
+    keys: RecordKeys,
+    election_id: str,
+    station_id: str,
+    ballot_json: dict[str, Any],
+    terminal_id: str,
+) -> tuple[ProvisionalGrant, SignedEnvelope]:
+    """A provisional authorization as a terminal in offline mode signs it, for a voter
+    with a registry-certified card that signed the grant (``evote/provisional.py``)."""
+    grant = ProvisionalGrant.fresh(
+        election_id=election_id,
+        station_id=station_id,
+        ballot_style_id=ballot_json["ballot_style_id"],
+        terminal_id=terminal_id,
+        checked_in_at=1_790_000_040,
+        snapshot_id="0" * 32,
+    )
+    card = SigningKey.generate()
+    certificate = keys.registry.sign(
+        "card-certificate",
+        {
+            "card_id": f"card-{grant.authorization_id}",
+            "role": "voter",
+            "national_code": "0012345679",
+            "name_fa": "رأی‌دهنده",
+            "name_en": "Voter",
+            "birth_date": "1370-05-12",
+            "card_public_key": card.public_key.hex(),
+            "station_id": None,
+        },
+    )
+    return grant, grant.sign(
+        keys.terminals[terminal_id],
+        keys.registry.public_key,
+        national_code="0012345679",
+        birth_date="1370-05-12",
+        card_certificate=certificate,
+        card_signature=card.sign_bytes(grant.card_challenge()),
+    )
+
+
 def build_record(
     root: Path,
     ceremony: CeremonyResult,
@@ -247,6 +294,7 @@ def build_record(
     shards: dict[str, list[dict[str, Any]]] = {}
     receipts: list[dict[str, Any]] = []
     log = NationalLog(keys.server)
+    decisions: list[Decision] = []
     for number, (vote, (ballot_json, secrets_json)) in enumerate(
         zip(votes, encrypted, strict=True)
     ):
@@ -256,16 +304,30 @@ def build_record(
         sequence, previous_code = chains.get(terminal_id, (0, GENESIS_TRACKING_CODE))
         code = tracking_code(EncryptedBallot.from_json(ballot_json), previous_code)
         chains[terminal_id] = (sequence + 1, code)
-        authorization = keys.inquiry.sign(
-            "authorization",
-            {
-                "authorization_id": os.urandom(8).hex(),
-                "election_id": manifest.election_id,
-                "station_id": vote.station_id,
-                "ballot_style_id": ballot_json["ballot_style_id"],
-                "expires_at": 1_800_000_000,
-            },
-        )
+        if vote.provisional is None:
+            authorization = keys.inquiry.sign(
+                "authorization",
+                {
+                    "authorization_id": os.urandom(8).hex(),
+                    "election_id": manifest.election_id,
+                    "station_id": vote.station_id,
+                    "ballot_style_id": ballot_json["ballot_style_id"],
+                    "expires_at": 1_800_000_000,
+                },
+            )
+        else:
+            grant, authorization = _provisional_authorization(
+                keys, manifest.election_id, vote.station_id, ballot_json, terminal_id
+            )
+            decisions.append(
+                Decision(
+                    len(shards.get(vote.station_id, [])),
+                    grant.authorization_id,
+                    vote.station_id,
+                    vote.provisional == COUNTED,
+                    None if vote.provisional == COUNTED else vote.provisional,
+                )
+            )
         body = {
             "station_id": vote.station_id,
             "sequence": sequence + 1,
@@ -320,6 +382,17 @@ def build_record(
     )
     _write_lines(root / "board/roots.jsonl", log.roots)
     _write_lines(root / "board/consistency.jsonl", log.consistency_proofs())
+    if decisions:
+        decisions.sort(key=lambda decision: (decision.station_id, decision.board_position))
+        resolution_payload = {
+            "election_id": manifest.election_id,
+            "resolved_at": 1_800_000_100,
+            "decisions": [decision.to_json() for decision in decisions],
+        }
+        _write_lines(
+            root / PROVISIONAL_RESOLUTION,
+            [keys.registry.sign(RESOLUTION_KIND, resolution_payload).to_json()],
+        )
     sums = StationAccumulator()
     for vote, (ballot_json, _) in zip(votes, encrypted, strict=True):
         if not vote.challenged:

@@ -37,13 +37,14 @@ from tally.record import (
     SHARES,
     TOTALS,
     Record,
+    provisional_decisions,
     trustee_files,
 )
 from tally.report_html import render_report
 from tally.results import build_results, results_csv
-from tally.totals import StationAccumulator, roll_up
+from tally.totals import roll_up
 from tally.verify_audit import check_audit_covers_record, check_audit_log, check_closing_subtotals
-from tally.verify_ballots import ChunkResult, EntryFacts, check_chunk, initialize
+from tally.verify_ballots import BallotSums, ChunkResult, EntryFacts, check_chunk, initialize
 from tally.verify_board import (
     check_authorizations,
     check_poll_reports,
@@ -52,6 +53,7 @@ from tally.verify_board import (
     check_terminal_chains,
     check_unique_ciphertexts,
 )
+from tally.verify_provisional import check_provisional
 from tally.verify_roots import check_consistency, check_roots_against_shards, load_roots
 
 CHUNK_LINES: Final = 25
@@ -130,7 +132,7 @@ class Verifier:
         self._passed("record format", 1)
         self._check_manifest()
         self._check_trustees()
-        facts, accumulator = self._check_ballots()
+        facts, sums = self._check_ballots()
         self._check_board(facts)
         audit = check_audit_log(record, self._server_key())
         self._passed("audit log chain and signatures", len(audit))
@@ -138,7 +140,7 @@ class Verifier:
             "audit log covers national roots and poll reports",
             check_audit_covers_record(record, audit),
         )
-        self._check_totals_and_results(accumulator)
+        self._check_totals_and_results(sums)
 
     def _server_key(self) -> VerifyKey:
         return self._key("server_public_key")
@@ -229,6 +231,9 @@ class Verifier:
             "inquiry_public_key": self._key("inquiry_public_key").hex(),
             "terminals": election.get("terminals", []),
             "station_styles": {s.station_id: s.ballot_style_id for s in manifest.stations},
+            "counted_provisional": sorted(
+                d.authorization_id for d in provisional_decisions(self.record) if d.counted
+            ),
             "specs": {
                 style.ballot_style_id: [
                     [spec.contest_id, list(spec.selection_ids), spec.votes_allowed]
@@ -253,16 +258,16 @@ class Verifier:
             while pending:
                 yield pending.popleft().result()
 
-    def _check_ballots(self) -> tuple[list[EntryFacts], StationAccumulator]:
+    def _check_ballots(self) -> tuple[list[EntryFacts], BallotSums]:
         total = sum(1 for _ in self.record.lines(ENTRIES))
         facts: list[EntryFacts] = []
-        accumulator = StationAccumulator()
+        sums = BallotSums()
         with click.progressbar(
             length=total, label="ballots", file=sys.stderr if self.progress else io.StringIO()
         ) as bar:
             for result in self._chunk_results(self._ballot_context()):
                 facts.extend(result.facts)
-                accumulator.merge(result.accumulator)
+                sums.merge(result.sums)
                 bar.update(len(result.facts) + (result.failure is not None))
                 if result.failure:
                     line, code, message = result.failure
@@ -271,7 +276,7 @@ class Verifier:
         self._passed("ballot signatures, authorizations, proofs, tracking codes", cast)
         self._passed("challenged ballots decrypt to what they reveal", len(facts) - cast)
         self._passed("authorizations unexpired at the terminal's signed timestamp", len(facts))
-        return facts, accumulator
+        return facts, sums
 
     def _check_board(self, facts: list[EntryFacts]) -> None:
         record, election = self.record, self.record.election
@@ -290,6 +295,10 @@ class Verifier:
         heads = check_terminal_chains(facts)
         self._passed("terminal tracking-code chains", len(heads))
         self._passed("one cast ballot per authorization", check_authorizations(facts))
+        self._passed(
+            "provisional ballots: one registry decision each, only the counted summed",
+            check_provisional(facts, provisional_decisions(record)),
+        )
         self._passed("no ciphertext on two ballots", check_unique_ciphertexts(facts))
         self._passed(
             "receipts", check_receipts(record, entries, server_key, election["election_id"])
@@ -305,16 +314,19 @@ class Verifier:
         self._passed("poll reports", check_poll_reports(record, stations, heads, server_key, facts))
         self.reported_stations = stations
 
-    def _check_totals_and_results(self, accumulator: StationAccumulator) -> None:
+    def _check_totals_and_results(self, sums: BallotSums) -> None:
         record, manifest = self.record, self.record.manifest
         recorded = load_totals(record)
-        station_units = accumulator.station_units(manifest)
         self._passed(
             "closing reports' encrypted subtotals",
             check_closing_subtotals(
-                record, station_units, self.reported_stations, self._server_key()
+                record,
+                sums.cast().station_units(manifest),
+                self.reported_stations,
+                self._server_key(),
             ),
         )
+        station_units = sums.counted.station_units(manifest)
         recomputed = roll_up(manifest, station_units)
         if len(recorded.units) != len(recomputed):
             raise VerificationFailure("totals", TOTALS, "wrong number of units", code="mismatch")

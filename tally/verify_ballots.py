@@ -8,7 +8,7 @@ the first failure in the chunk, and partial station sums of the cast ballots.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from crypto.ballot import (
@@ -26,6 +26,8 @@ from crypto.group import Point
 from crypto.hashing import hash_bytes
 from crypto.hexcodec import bytes_from_hex
 from crypto.signing import SIGNATURE_DOMAIN, SignedEnvelope, VerifyKey
+from evote import provisional
+from evote.provisional import ProvisionalError
 from tally.errors import TallyError
 from tally.totals import StationAccumulator
 
@@ -50,15 +52,37 @@ class EntryFacts:
     previous_tracking_code: str
     tracking_code: str
     authorization_id: str
+    provisional: bool
+    """Cast under a provisional authorization (a station offline): counted only when the
+    registry's resolution says so (``verify_provisional.py``)."""
     alphas: tuple[bytes, ...]
     """Every ciphertext's alpha (selections and blanks): no two may be equal on a board."""
+
+
+@dataclass
+class BallotSums:
+    """Cast ballots summed per station: the ones that count, and apart the provisional
+    ones the registry excluded (a closing report sums both: the station cast them)."""
+
+    counted: StationAccumulator = field(default_factory=StationAccumulator)
+    excluded: StationAccumulator = field(default_factory=StationAccumulator)
+
+    def merge(self, other: BallotSums) -> None:
+        self.counted.merge(other.counted)
+        self.excluded.merge(other.excluded)
+
+    def cast(self) -> StationAccumulator:
+        every = StationAccumulator()
+        every.merge(self.counted)
+        every.merge(self.excluded)
+        return every
 
 
 @dataclass
 class ChunkResult:
     facts: list[EntryFacts]
     failure: tuple[int, str, str] | None
-    accumulator: StationAccumulator
+    sums: BallotSums
 
 
 class _Context:
@@ -75,6 +99,7 @@ class _Context:
             for item in data["terminals"]
         }
         self.station_styles: dict[str, str] = data["station_styles"]
+        self.counted_provisional = frozenset(data["counted_provisional"])
         self.specs = {
             style: tuple(ContestSpec(c, tuple(s), k) for c, s, k in specs)
             for style, specs in data["specs"].items()
@@ -113,9 +138,26 @@ def _verify_request(key: VerifyKey, envelope: dict[str, Any], payload_bytes: byt
     key.verify_bytes(message, bytes_from_hex(envelope["signature"], 64, "signature"))
 
 
-def _check_entry(
-    context: _Context, line: int, text: str, accumulator: StationAccumulator
-) -> EntryFacts:
+def _authorization(
+    context: _Context, body: dict[str, Any], terminal_id: str, terminal_key: VerifyKey
+) -> tuple[dict[str, Any], bool]:
+    """The authorization's payload, and whether it is provisional: an inquiry-signed
+    one, or a provisional one signed by the very terminal that cast the ballot."""
+    envelope = SignedEnvelope.from_json(body["authorization"])
+    if envelope.kind != provisional.KIND:
+        payload = envelope.verify("authorization", context.inquiry_key)
+        if not isinstance(payload, dict):
+            raise EntryError("authorization payload", code="bad_authorization")
+        return payload, False
+    try:
+        grant, _ = provisional.read_grant(envelope, terminal_key)
+    except ProvisionalError as error:
+        raise EntryError(str(error), code="bad_authorization") from error
+    _require(grant.terminal_id == terminal_id, "another terminal's grant", "bad_authorization")
+    return vars(grant), True
+
+
+def _check_entry(context: _Context, line: int, text: str, sums: BallotSums) -> EntryFacts:
     entry = parse_json(text)
     _require(
         isinstance(entry, dict)
@@ -158,9 +200,7 @@ def _check_entry(
     )
     sequence = body["sequence"]
     _require(isinstance(sequence, int) and sequence >= 1, "bad sequence", "bad_sequence")
-    authorization = SignedEnvelope.from_json(body["authorization"]).verify(
-        "authorization", context.inquiry_key
-    )
+    authorization, provisional_grant = _authorization(context, body, terminal_id, terminal_key)
     style = context.station_styles[station_id]
     _require(
         authorization["election_id"] == context.election_id
@@ -169,12 +209,13 @@ def _check_entry(
         "authorization is for another election, station or ballot style",
         "bad_authorization",
     )
-    timestamp, expires_at = request["timestamp"], authorization["expires_at"]
-    _require(
-        type(timestamp) is int and type(expires_at) is int and timestamp <= expires_at,
-        f"signed at {timestamp}, after its authorization expired at {expires_at}",
-        "authorization_expired",
-    )
+    if not provisional_grant:
+        timestamp, expires_at = request["timestamp"], authorization["expires_at"]
+        _require(
+            type(timestamp) is int and type(expires_at) is int and timestamp <= expires_at,
+            f"signed at {timestamp}, after its authorization expired at {expires_at}",
+            "authorization_expired",
+        )
     ballot = EncryptedBallot.from_json(body["ballot"])
     _require(ballot.ballot_style_id == style, "wrong ballot style", "bad_ballot_style")
     verify_ballot(context.election, context.specs[style], ballot)
@@ -189,8 +230,10 @@ def _check_entry(
     if kind == "challenged":
         secrets = BallotSecrets.from_json(body["secrets"])
         verify_challenge(context.election, context.specs[style], ballot, secrets)
+    elif not provisional_grant or authorization["authorization_id"] in context.counted_provisional:
+        sums.counted.add_encrypted(station_id, ballot)
     else:
-        accumulator.add_encrypted(station_id, ballot)
+        sums.excluded.add_encrypted(station_id, ballot)
     return EntryFacts(
         line,
         position,
@@ -203,6 +246,7 @@ def _check_entry(
         body["previous_tracking_code"],
         body["tracking_code"],
         str(authorization["authorization_id"]),
+        provisional_grant,
         tuple(
             ciphertext.alpha.to_bytes()
             for contest in ballot.contests
@@ -215,15 +259,15 @@ def check_chunk(lines: list[tuple[int, str]]) -> ChunkResult:
     """Check a chunk of (line number, JSON line); stop at the chunk's first failure."""
     if _context is None:
         raise RuntimeError("initialize() must run before check_chunk()")
-    accumulator = StationAccumulator()
+    sums = BallotSums()
     facts = []
     for line, text in lines:
         try:
-            facts.append(_check_entry(_context, line, text, accumulator))
+            facts.append(_check_entry(_context, line, text, sums))
         except (TallyError, CryptoError) as error:
-            return ChunkResult(facts, (line, error.code, str(error)), accumulator)
+            return ChunkResult(facts, (line, error.code, str(error)), sums)
         except (KeyError, TypeError, AttributeError, ValueError) as error:
             return ChunkResult(
-                facts, (line, "malformed_entry", f"missing or bad field {error}"), accumulator
+                facts, (line, "malformed_entry", f"missing or bad field {error}"), sums
             )
-    return ChunkResult(facts, None, accumulator)
+    return ChunkResult(facts, None, sums)
