@@ -89,12 +89,12 @@ class Chains:
         self.setup = setup
         self.heads: dict[str, tuple[int, bytes]] = {}
 
-    def cast(self, terminal: str, authorization: dict[str, Any]) -> int:
+    def cast(self, terminal: str, authorization: dict[str, Any]) -> tuple[str, int]:
         sequence, previous = self.heads.get(terminal, (0, GENESIS_TRACKING_CODE))
         body = self.setup.ballot(terminal, authorization, sequence + 1, previous)
         receipt = self.setup.terminals[terminal].cast(body)
         self.heads[terminal] = (sequence + 1, bytes.fromhex(receipt.tracking_code))
-        return receipt.board_position
+        return receipt.station_id, receipt.board_position
 
 
 @pytest.fixture
@@ -169,8 +169,10 @@ def test_a_partition_is_reconciled_by_the_rule_and_counted_voters_stay_checked_i
     manifest = setup.state.inquiry_manifest()
     registry = election.keys.registry_public
     first = read_resolution(reconcile(setup.state), registry, manifest.election_id)
-    assert {item.board_position: item.reason for item in first} == expected
-    assert [item.counted for item in first] == [reason is None for reason in expected.values()]
+    assert {(item.station_id, item.board_position): item.reason for item in first} == expected
+    assert [item.counted for item in first] == [
+        reason is None for _, reason in sorted(expected.items())
+    ]
     for voter in (a, b):
         with pytest.raises(ServerRefused) as again:
             setup.check_in("T2", voter)
