@@ -47,6 +47,10 @@ def terminal_status() -> ResponseReturnValue:
     close a changed declaration reissues the closing report."""
     state = server_state()
     request, terminal = authenticate(state.intake_gate, json_body(), protocol.ACTION_STATUS)
+    # Before any session: state.election() (on its first call in a worker) and
+    # poll_status open their own, and on SQLite a session opened inside another waits
+    # for the write lock the outer one holds: 30 s, then "database is locked".
+    manifest = state.election().manifest
     try:
         declaration = protocol.parse_status_body(request.body)
     except DecodingError as error:
@@ -64,11 +68,9 @@ def terminal_status() -> ResponseReturnValue:
         answer = {
             "terminal_id": row.terminal_id,
             "station_id": row.station_id,
-            "ballot_style_id": state.election().manifest.station(row.station_id).ballot_style_id,
+            "ballot_style_id": manifest.station(row.station_id).ballot_style_id,
             "last_sequence": row.last_sequence,
             "chain_head": row.chain_head,
         }
-    # Outside the session above: poll_status opens its own, and on SQLite a
-    # nested session waits for the connection the outer one holds.
     answer["poll_state"] = polls.poll_status(state, terminal.station_id)["state"]
     return jsonify(answer)

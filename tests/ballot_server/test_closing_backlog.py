@@ -10,6 +10,7 @@ from server_harness import Setup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ballot_server.app import create_app
 from ballot_server.models import AuditEntry, PollReport
 from crypto.ballot import GENESIS_TRACKING_CODE
 from crypto.signing import SignedEnvelope
@@ -167,3 +168,17 @@ def test_a_malformed_declaration_is_a_clear_refusal(opened: Setup) -> None:
     with pytest.raises(ServerRefused) as refused:
         client._request("POST", protocol.PATH_TERMINAL_STATUS, request)
     assert refused.value.code == "malformed_request"
+
+
+def test_a_fresh_worker_answers_a_declaring_status_request_as_its_first_request(
+    opened: Setup,
+) -> None:
+    """A new gunicorn worker has nothing cached: the status request must not open a
+    session inside another (on SQLite that waits for its own write lock, then fails)."""
+    fresh = create_app(opened.state.config)
+    client = opened.terminals["T1"]
+    declaration = JournalDeclaration((0, GENESIS_TRACKING_CODE))
+    request = client.sign(protocol.ACTION_STATUS, protocol.status_body(declaration))
+    response = fresh.test_client().post(protocol.PATH_TERMINAL_STATUS, json=request)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["poll_state"] == "open"
