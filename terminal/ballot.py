@@ -6,25 +6,22 @@ real, because whatever the browser sends is input from outside.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from crypto.ballot import (
-    BLANK_KEY,
     BallotSecrets,
     ElectionContext,
     EncryptedBallot,
     encrypt_ballot,
     tracking_code,
 )
-from crypto.group import scalar_hex
+from evote.challenge_slip import slip_for
 from evote.manifest import Contest, Manifest
 from terminal.errors import InvalidChoices
 
 Choices = dict[str, list[str]]
-CHALLENGE_QR_FORMAT = "evote-challenge/1"
 
 
 def contest_view(contest: Contest) -> dict[str, Any]:
@@ -101,42 +98,9 @@ def prepare_ballot(
 
 
 def challenge_qr_payload(prepared: PreparedBallot) -> str:
-    """The printed check of a challenged ballot: tracking code plus every value and nonce.
+    """The challenge slip's QR: the tracking code and a digest of the revealed secrets.
 
-    ``evote-challenge/1;<tracking code hex>;<base64url>`` where the base64 packs,
-    contest by contest in ballot order and selection by selection (blank last),
-    one value byte and the 32-byte little-endian nonce. With the ballot from the
-    board (looked up by tracking code) any device can re-encrypt and compare.
+    The secrets themselves go on the board with the challenged ballot; see
+    ``evote.challenge_slip`` for the format and how a slip is checked.
     """
-    packed = bytearray()
-    for contest in prepared.ballot.contests:
-        keys = [item.selection_id for item in contest.selections] + [BLANK_KEY]
-        for key in keys:
-            packed.append(prepared.secrets.values[contest.contest_id][key])
-            packed += bytes.fromhex(scalar_hex(prepared.secrets.nonces[contest.contest_id][key]))
-    encoded = base64.urlsafe_b64encode(bytes(packed)).decode("ascii").rstrip("=")
-    return f"{CHALLENGE_QR_FORMAT};{prepared.tracking_code.hex()};{encoded}"
-
-
-def decode_challenge_qr(payload: str, ballot: EncryptedBallot) -> BallotSecrets:
-    """Turn a challenge QR back into ``BallotSecrets`` for ``crypto.ballot.verify_challenge``."""
-    try:
-        form, _, encoded = payload.split(";")
-        packed = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-    except ValueError as error:
-        raise InvalidChoices("not a challenge QR") from error
-    if form != CHALLENGE_QR_FORMAT:
-        raise InvalidChoices(f"expected {CHALLENGE_QR_FORMAT}")
-    values: dict[str, dict[str, int]] = {}
-    nonces: dict[str, dict[str, int]] = {}
-    offset = 0
-    for contest in ballot.contests:
-        values[contest.contest_id], nonces[contest.contest_id] = {}, {}
-        for key in [item.selection_id for item in contest.selections] + [BLANK_KEY]:
-            chunk = packed[offset : offset + 33]
-            if len(chunk) != 33:
-                raise InvalidChoices("challenge QR is truncated")
-            values[contest.contest_id][key] = chunk[0]
-            nonces[contest.contest_id][key] = int.from_bytes(chunk[1:], "little")
-            offset += 33
-    return BallotSecrets(values, nonces)
+    return slip_for(prepared.tracking_code, prepared.secrets).payload()

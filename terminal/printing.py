@@ -105,7 +105,7 @@ def challenge_slip(
             items.append(
                 TextLine(f"{persian_digits(candidate.code)}  {candidate.name.fa}", size=20)
             )
-    items += [Rule(), QrBlock(challenge_qr_payload(prepared), module_dots=3)]
+    items += [Rule(), QrBlock(challenge_qr_payload(prepared), module_dots=6, error_correction="H")]
     return ReceiptDocument(f"challenge-{terminal_id}-{sequence}", tuple(items))
 
 

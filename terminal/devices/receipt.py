@@ -8,6 +8,7 @@ Noto Sans. The fonts ship in ``evote/fonts`` (OFL).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -35,12 +36,24 @@ class TextLine:
     size: int = 24
 
 
+QR_ERROR_CORRECTION = {
+    "M": qrcode.constants.ERROR_CORRECT_M,
+    "Q": qrcode.constants.ERROR_CORRECT_Q,
+    "H": qrcode.constants.ERROR_CORRECT_H,
+}
+
+
 @dataclass(frozen=True)
 class QrBlock:
-    """A QR code, e.g. the tracking-code lookup address."""
+    """A QR code, e.g. the tracking-code lookup address.
+
+    Thermal paper smudges: short payloads with more dots a module and higher error
+    correction (H restores 30% of the symbol) are what still scan after blur.
+    """
 
     payload: str
     module_dots: int = 5
+    error_correction: Literal["M", "Q", "H"] = "M"
 
 
 @dataclass(frozen=True)
@@ -61,14 +74,49 @@ class ReceiptDocument:
     items: tuple[ReceiptItem, ...] = field(default_factory=tuple)
 
 
-def _render_text(line: TextLine, width: int) -> Image.Image:
-    arabic = has_arabic_script(line.text)
+def _direction(text: str) -> tuple[str | None, str | None]:
+    """(direction, language) for raqm: Persian is laid out right to left."""
+    return ("rtl", "fa") if has_arabic_script(text) else (None, None)
+
+
+def wrap_text(line: TextLine, width: int) -> list[str]:
+    """The line's words in as many lines as the paper needs, none wider than ``width``.
+
+    A single word wider than the paper stays whole on its own line (the composer
+    then refuses it), so nothing is ever cut silently.
+    """
     font = persian_font(line.size, line.bold)
-    direction, language = ("rtl", "fa") if arabic else (None, None)
-    left, top, right, _ = font.getbbox(line.text, direction=direction, language=language)
-    height = int(line.size * 1.6)
+    direction, language = _direction(line.text)
+    usable = width - 2 * MARGIN_DOTS
+    lines: list[str] = []
+    for word in line.text.split(" "):
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and font.getlength(candidate, direction=direction, language=language) <= usable:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines
+
+
+def _render_text_line(line: TextLine, text: str, width: int) -> Image.Image:
+    """One printed line in a band that holds all of its ink.
+
+    The band is sized from the ink's own box (Persian dots and hamza go well above
+    and below the Latin x-height) with a gap of a quarter of the size around it, so
+    no glyph is clipped at a line boundary, whatever the script.
+    """
+    font = persian_font(line.size, line.bold)
+    direction, language = _direction(text)
+    box = font.getbbox(text, direction=direction, language=language)
+    left, top = math.floor(box[0]), math.floor(box[1])
+    right, bottom = math.ceil(box[2]), math.ceil(box[3])
+    if right - left > width - 2 * MARGIN_DOTS:
+        raise ValueError(f"a word of {right - left} dots does not fit {width} dots: {text!r}")
+    ink_height = bottom - top
+    gap = max(2, line.size // 4)
+    height = max(int(line.size * 1.6), ink_height + 2 * gap)
     image = Image.new("L", (width, height), 255)
-    align = line.align or ("right" if arabic else "left")
+    align = line.align or ("right" if direction == "rtl" else "left")
     text_width = right - left
     usable = width - 2 * MARGIN_DOTS
     if align == "center":
@@ -77,16 +125,22 @@ def _render_text(line: TextLine, width: int) -> Image.Image:
         x = width - MARGIN_DOTS - text_width
     else:
         x = MARGIN_DOTS
-    y = (height - line.size) // 2 - top // 2
+    y = (height - ink_height) // 2
     ImageDraw.Draw(image).text(
-        (x - left, y), line.text, font=font, fill=0, direction=direction, language=language
+        (x - left, y - top), text, font=font, fill=0, direction=direction, language=language
     )
     return image
 
 
+def _render_text(line: TextLine, width: int) -> list[Image.Image]:
+    return [_render_text_line(line, text, width) for text in wrap_text(line, width)]
+
+
 def _render_qr(block: QrBlock, width: int) -> Image.Image:
     code = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=block.module_dots, border=4
+        error_correction=QR_ERROR_CORRECTION[block.error_correction],
+        box_size=block.module_dots,
+        border=4,
     )
     code.add_data(block.payload)
     code.make(fit=True)
@@ -103,7 +157,7 @@ def render_receipt(document: ReceiptDocument, width_dots: int = RECEIPT_WIDTH_DO
     parts: list[Image.Image] = []
     for item in document.items:
         if isinstance(item, TextLine):
-            parts.append(_render_text(item, width_dots))
+            parts += _render_text(item, width_dots)
         elif isinstance(item, QrBlock):
             parts.append(_render_qr(item, width_dots))
         else:

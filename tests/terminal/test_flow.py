@@ -44,7 +44,7 @@ def test_a_challenged_ballot_is_published_and_the_voter_votes_again(
     challenged = kiosk.wait_for("tracking")["tracking"]["code"]
     assert kiosk.post("challenge")["state"] == "challenged"
     slip = station.printer.receipts[-1]
-    assert printed_qr_codes(slip)[0].startswith(f"evote-challenge/1;{challenged};".encode())
+    assert printed_qr_codes(slip)[0].startswith(f"EVC2:{challenged.upper()}:".encode())
     kiosk.post("vote-again")
     cast = kiosk.vote(CHOICES)
     assert cast != challenged
