@@ -6,7 +6,7 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from ballot_server.blueprints import admin, board, inquiry, intake, polls
+from ballot_server.blueprints import admin, board, check, inquiry, intake, polls
 from ballot_server.config import ServerConfig
 from ballot_server.errors import ServerError
 from ballot_server.request_context import STATE_EXTENSION
@@ -27,7 +27,13 @@ def create_app(config: ServerConfig | None = None) -> Flask:
     app.extensions[STATE_EXTENSION] = ServerState(config)
     blueprints = {
         "inquiry": (inquiry.blueprint,),
-        "intake": (intake.blueprint, polls.blueprint, board.blueprint, admin.blueprint),
+        "intake": (
+            intake.blueprint,
+            polls.blueprint,
+            board.blueprint,
+            check.blueprint,
+            admin.blueprint,
+        ),
     }
     for service in config.services:
         for blueprint in blueprints[service]:

@@ -182,6 +182,43 @@ _ENTRIES = [
     ),
 ]
 
+_ENTRIES += [
+    # A voter's check of a challenge slip (evote/challenge_slip.py).
+    Refusal(
+        "invalid_slip",
+        400,
+        "این متن کد برگه باطل‌شده نیست.",
+        "This is not the code of a challenge slip.",
+    ),
+    Refusal(
+        "slip_not_on_board",
+        404,
+        "این برگه هنوز در تابلوی اعلانات نیست؛ شاید دستگاه هنوز آن را نفرستاده است."
+        " کمی بعد دوباره بررسی کنید.",
+        "This ballot is not on the bulletin board yet; the terminal may not have sent it."
+        " Check again later.",
+    ),
+    Refusal(
+        "slip_not_challenged",
+        409,
+        "این کد رهگیری یک رأی ثبت‌شده است؛ انتخاب‌های آن محرمانه می‌ماند.",
+        "This tracking code is a cast ballot; its choices stay secret.",
+    ),
+    Refusal(
+        "slip_secrets_differ",
+        409,
+        "رمز منتشرشده در تابلو با این برگه یکی نیست. این را به ناظران گزارش دهید.",
+        "The board published other secrets than this slip's. Report this to the observers.",
+    ),
+    Refusal(
+        "slip_does_not_open",
+        409,
+        "رمز منتشرشده، برگه رمزشده را بازتولید نمی‌کند. این را به ناظران گزارش دهید.",
+        "The published secrets do not reproduce the encrypted ballot. Report this to the"
+        " observers.",
+    ),
+]
+
 CATALOGUE: dict[str, Refusal] = {entry.code: entry for entry in _ENTRIES}
 
 

@@ -97,10 +97,11 @@ def prepare_ballot(
     )
 
 
-def challenge_qr_payload(prepared: PreparedBallot) -> str:
-    """The challenge slip's QR: the tracking code and a digest of the revealed secrets.
+def challenge_qr_payload(prepared: PreparedBallot, check_base_url: str) -> str:
+    """The challenge slip's QR: a link to the board's check page for this slip, which
+    names the tracking code and a digest of the revealed secrets.
 
     The secrets themselves go on the board with the challenged ballot; see
     ``evote.challenge_slip`` for the format and how a slip is checked.
     """
-    return slip_for(prepared.tracking_code, prepared.secrets).payload()
+    return slip_for(prepared.tracking_code, prepared.secrets).url(check_base_url)

@@ -86,7 +86,12 @@ def challenge(booth: Booth) -> None:
         booth.refuse(Notice.of(getattr(error, "code", "journal_error")))
         raise
     document = printing.challenge_slip(
-        booth.election.manifest, booth.station, booth.config.terminal_id, sequence, prepared
+        booth.election.manifest,
+        booth.station,
+        booth.config.terminal_id,
+        sequence,
+        prepared,
+        booth.config.check_base_url,
     )
     printer_problem = booth.print_document(document)
     with booth.session.lock:

@@ -16,7 +16,9 @@ class TerminalConfig:
     """Everything a terminal needs; the station and ballot style come from the server.
 
     ``lookup_url`` is the public tracking page printed as the receipt QR (the
-    server's ``/track/<code>`` unless HQ publishes it elsewhere). ``start_wait_s``
+    server's ``/track/<code>`` unless HQ publishes it elsewhere); ``check_url`` is
+    the public page that checks a challenge slip, printed as the slip's QR (the
+    server's ``/check/<slip>`` unless published elsewhere). ``start_wait_s``
     is how long start-up keeps retrying a server or device that is not there yet.
     """
 
@@ -30,6 +32,7 @@ class TerminalConfig:
     host: str = "127.0.0.1"
     port: int = 0
     lookup_url: str | None = None
+    check_url: str | None = None
     session_timeout_s: float = 180.0
     finished_timeout_s: float = 20.0
     server_timeout_s: float = 5.0
@@ -44,6 +47,10 @@ class TerminalConfig:
     @property
     def track_base_url(self) -> str:
         return (self.lookup_url or f"{self.server_url.rstrip('/')}/track").rstrip("/")
+
+    @property
+    def check_base_url(self) -> str:
+        return (self.check_url or f"{self.server_url.rstrip('/')}/check").rstrip("/")
 
 
 def load_signing_key(path: Path) -> SigningKey:

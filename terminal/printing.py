@@ -85,9 +85,14 @@ def cast_receipt(
 
 
 def challenge_slip(
-    manifest: Manifest, station: Station, terminal_id: str, sequence: int, prepared: PreparedBallot
+    manifest: Manifest,
+    station: Station,
+    terminal_id: str,
+    sequence: int,
+    prepared: PreparedBallot,
+    check_base_url: str,
 ) -> ReceiptDocument:
-    """The challenged ballot: what the voter chose, and a QR of every nonce to check it."""
+    """The challenged ballot: what the voter chose, and a QR to check it on the board."""
     items: list[TextLine | QrBlock | Rule] = [
         *_header("challenge_title", station, terminal_id, time.time()),
         *(TextLine(line, size=18) for line in text("challenge_note", "fa").split("\n")),
@@ -105,7 +110,12 @@ def challenge_slip(
             items.append(
                 TextLine(f"{persian_digits(candidate.code)}  {candidate.name.fa}", size=20)
             )
-    items += [Rule(), QrBlock(challenge_qr_payload(prepared), module_dots=6, error_correction="H")]
+    items += [
+        Rule(),
+        QrBlock(
+            challenge_qr_payload(prepared, check_base_url), module_dots=6, error_correction="H"
+        ),
+    ]
     return ReceiptDocument(f"challenge-{terminal_id}-{sequence}", tuple(items))
 
 

@@ -137,16 +137,17 @@ def _render_text(line: TextLine, width: int) -> list[Image.Image]:
 
 
 def _render_qr(block: QrBlock, width: int) -> Image.Image:
+    """The QR at ``module_dots`` a module, or at the most dots that fit the paper."""
     code = qrcode.QRCode(
-        error_correction=QR_ERROR_CORRECTION[block.error_correction],
-        box_size=block.module_dots,
-        border=4,
+        error_correction=QR_ERROR_CORRECTION[block.error_correction], box_size=1, border=4
     )
     code.add_data(block.payload)
     code.make(fit=True)
+    modules = code.modules_count + 2 * code.border
+    code.box_size = min(block.module_dots, width // modules)
+    if code.box_size < 2:
+        raise ValueError(f"a QR of {modules} modules does not fit {width} dots")
     qr_image = code.make_image().get_image().convert("L")
-    if qr_image.width > width:
-        raise ValueError(f"QR code of {qr_image.width} dots does not fit {width} dots")
     image = Image.new("L", (width, qr_image.height), 255)
     image.paste(qr_image, ((width - qr_image.width) // 2, 0))
     return image

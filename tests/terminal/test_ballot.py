@@ -50,7 +50,8 @@ def test_the_challenge_qr_binds_the_tracking_code_and_the_revealed_secrets() -> 
     context = ElectionContext(bytes(32), base_mul(random_scalar()))
     choices = validate_choices(MANIFEST, STYLE, {"majlis": ["1102", "1107"], "experts": ["2203"]})
     prepared = prepare_ballot(context, MANIFEST, STYLE, choices, GENESIS_TRACKING_CODE)
-    payload = challenge_qr_payload(prepared)
+    payload = challenge_qr_payload(prepared, "https://board.example/check")
+    assert payload.startswith("HTTPS://BOARD.EXAMPLE/CHECK/EVC2:")
     slip = parse_slip(payload)
     assert slip.tracking_code == prepared.tracking_code.hex()
     assert slip.secrets_digest == secrets_digest(prepared.secrets)
@@ -60,7 +61,9 @@ def test_the_challenge_qr_binds_the_tracking_code_and_the_revealed_secrets() -> 
         context, MANIFEST.contest_specs(STYLE), prepared.ballot, prepared.secrets
     )
     assert recovered == choices
-    slip_document = challenge_slip(MANIFEST, MANIFEST.station("S-101"), "T-1", 1, prepared)
+    slip_document = challenge_slip(
+        MANIFEST, MANIFEST.station("S-101"), "T-1", 1, prepared, "https://board.example/check"
+    )
     assert any(getattr(item, "payload", None) == payload for item in slip_document.items)
 
 

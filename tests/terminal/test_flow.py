@@ -44,7 +44,8 @@ def test_a_challenged_ballot_is_published_and_the_voter_votes_again(
     challenged = kiosk.wait_for("tracking")["tracking"]["code"]
     assert kiosk.post("challenge")["state"] == "challenged"
     slip = station.printer.receipts[-1]
-    assert printed_qr_codes(slip)[0].startswith(f"EVC2:{challenged.upper()}:".encode())
+    check_url = f"{station.server_url}/check/EVC2:{challenged}:".upper()
+    assert printed_qr_codes(slip)[0].startswith(check_url.encode())
     kiosk.post("vote-again")
     cast = kiosk.vote(CHOICES)
     assert cast != challenged

@@ -26,6 +26,7 @@ from evote.typeface import persian_font
 from terminal.ballot import PreparedBallot, prepare_ballot, validate_choices
 from terminal.devices.receipt import (
     RECEIPT_WIDTH_DOTS,
+    QrBlock,
     ReceiptDocument,
     TextLine,
     has_arabic_script,
@@ -34,6 +35,7 @@ from terminal.devices.receipt import (
 )
 from terminal.printing import cast_receipt, challenge_slip, poll_tape
 
+CHECK_URL = "https://board.election.example/check"
 LONG_NAMES = [
     ("سید محمدرضا پیرمحمدی‌نژاد قاضی‌زاده", "Seyyed Mohammadreza Pirmohammadinejad"),
     ("فاطمه‌زهرا ژیان‌پور یزدی", "Fatemeh-Zahra Zhianpour Yazdi"),
@@ -104,7 +106,7 @@ def templates() -> dict[str, ReceiptDocument]:
     return {
         "receipt": cast_receipt(station, "T-101-1", 7, "ab" * 32, "https://board.example/track/ab"),
         "challenge-slip": challenge_slip(
-            manifest, station, "T-101-1", 8, prepared_ballot(manifest)
+            manifest, station, "T-101-1", 8, prepared_ballot(manifest), CHECK_URL
         ),
         "zero-tape": poll_tape("zero_report", station, "T-101-1", {"report": "zero"}, lines),
         "closing-tape": poll_tape("closing_report", station, "T-101-1", None, lines),
@@ -136,12 +138,22 @@ def test_the_dots_below_persian_letters_are_printed(text: str) -> None:
 def test_the_challenge_slip_qr_is_short_and_decodes_after_blur() -> None:
     manifest = long_named_manifest()
     prepared = prepared_ballot(manifest)
-    document = challenge_slip(manifest, manifest.station("S-101"), "T-101-1", 8, prepared)
+    document = challenge_slip(
+        manifest, manifest.station("S-101"), "T-101-1", 8, prepared, CHECK_URL
+    )
     image = render_receipt(document).convert("L")
     for radius in (1.5, 2.0, 2.5):
         symbols = decode(image.filter(ImageFilter.GaussianBlur(radius)))
         assert len(symbols) == 1, f"no QR after a blur of {radius} dots"
-        assert len(symbols[0].data) <= 110
-        slip = parse_slip(symbols[0].data.decode("ascii"))
+        text = symbols[0].data.decode("ascii")
+        assert text.startswith(CHECK_URL.upper() + "/EVC2:") and len(text) <= 160
+        slip = parse_slip(text)
         assert slip.tracking_code == prepared.tracking_code.hex()
         assert slip.secrets_digest == secrets_digest(prepared.secrets)
+
+
+def test_a_qr_too_big_for_six_dots_a_module_is_printed_smaller_not_refused() -> None:
+    payload = "HTTPS://A-RATHER-LONG-BOARD-ADDRESS.ELECTION.EXAMPLE/CHECK/EVC2:" + "AB" * 60
+    image = render_receipt(ReceiptDocument("qr", (QrBlock(payload, 6, "H"),)))
+    assert image.width == RECEIPT_WIDTH_DOTS
+    assert [symbol.data.decode() for symbol in decode(image.convert("L"))] == [payload]
