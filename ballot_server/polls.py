@@ -257,3 +257,14 @@ def poll_status(state: ServerState, station_id: str) -> dict[str, Any]:
         "opened_at": station.opened_at,
         "closed_at": station.closed_at,
     }
+
+
+def open_station_ids(state: ServerState) -> list[str]:
+    """Stations that can still take ballots (open, or paused and able to resume)."""
+    with Session(state.engine) as session:
+        rows = session.execute(
+            select(Station.station_id)
+            .where(Station.poll_state.in_([PollState.OPEN.value, PollState.PAUSED.value]))
+            .order_by(Station.station_id)
+        )
+        return list(rows.scalars())

@@ -13,9 +13,11 @@ import click
 
 from ballot_server.config import ServerConfig
 from ballot_server.keys import KeyProblem
+from ballot_server.polls import open_station_ids
 from ballot_server.record import export_record
 from ballot_server.state import ServerState
 from tally.errors import RecordError
+from tally.provisional import BANNER, PROVISIONAL_FILE, PollsOpen, refuse_unless_provisional
 from tally.record import Record, add_trustees
 
 
@@ -39,9 +41,16 @@ def record() -> None:
     required=True,
     help="The trustees' ceremony exchange directory (public keys and confirmations).",
 )
-def export(record_dir: Path, data_dir: Path, exchange: Path) -> None:
+@click.option(
+    "--provisional",
+    is_flag=True,
+    help="Export although stations are still open; the record gets a PROVISIONAL file.",
+)
+def export(record_dir: Path, data_dir: Path, exchange: Path, provisional: bool) -> None:
     """Write RECORD_DIR: the server's part (manifest, board, reports, audit log)
-    and the trustees' public part. Then run `evote tally totals RECORD_DIR`."""
+    and the trustees' public part. Then run `evote tally totals RECORD_DIR`.
+
+    Refused while any station is open, unless --provisional."""
     if not (data_dir / "keys" / "server.key").exists():
         raise click.ClickException(f"{data_dir}/keys: no server keys (run `evote server init`)")
     try:
@@ -49,10 +58,16 @@ def export(record_dir: Path, data_dir: Path, exchange: Path) -> None:
     except KeyProblem as error:
         raise click.ClickException(f"{data_dir}/keys: {error}") from error
     try:
+        mark = refuse_unless_provisional(open_station_ids(state), provisional)
         export_record(state, record_dir)
         add_trustees(record_dir, exchange, Record(record_dir).manifest.trustee_count)
-    except RecordError as error:
-        raise click.ClickException(str(error)) from error
+        if mark:
+            stations = " ".join(mark["open_stations"])
+            (record_dir / PROVISIONAL_FILE).write_text(
+                f"{BANNER['en']}: {stations}\n{BANNER['fa']}\n", encoding="utf-8"
+            )
+    except (RecordError, PollsOpen) as error:
+        raise click.ClickException(f"{error.code}: {error}") from error
     finally:
         state.dispose()
     click.echo(f"record written to {record_dir}")

@@ -26,11 +26,26 @@ from tally.keystore import KDF_STRENGTHS
 from tally.pipeline import finish_tally, load_totals, write_totals
 from tally.record import Record
 from tally.totals import EncryptedTotals
-from tally.verifier import verify_record
+from tally.verifier import Pins, verify_record
 
 PASSPHRASE_ENV: Final = "EVOTE_TRUSTEE_PASSPHRASE"
 COMPLAINT_EXIT: Final = 3
 Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+class _Hex32(click.ParamType):
+    """64 hex digits (a key or a hash), as HQ publishes them; spaces and case forgiven."""
+
+    name = "HEX"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = "".join(str(value).split()).lower()
+        if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+            self.fail(f"{value!r} is not 64 hex digits", param, ctx)
+        return text
+
+
+_HEX32 = _Hex32()
 
 
 def _one_line_errors(function: Command) -> Command:
@@ -191,14 +206,20 @@ def tally() -> None:
 
 
 _RECORD = click.argument("record", type=click.Path(file_okay=False, exists=True, path_type=Path))
+_PROVISIONAL = click.option(
+    "--provisional",
+    is_flag=True,
+    help="Tally although stations are still open; every file written is marked provisional.",
+)
 
 
 @tally.command()
 @_RECORD
+@_PROVISIONAL
 @_one_line_errors
-def totals(record: Path) -> None:
+def totals(record: Path, provisional: bool) -> None:
     """Sum the cast ballots per station and up the hierarchy → tally/encrypted_totals.json."""
-    result = write_totals(Record(record))
+    result = write_totals(Record(record), provisional=provisional)
     click.echo(f"encrypted totals for {len(result.units)} units written")
 
 
@@ -207,13 +228,14 @@ def totals(record: Path) -> None:
 @click.argument(
     "shares", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path)
 )
+@_PROVISIONAL
 @_one_line_errors
-def tally_decrypt(record: Path, shares: tuple[Path, ...]) -> None:
+def tally_decrypt(record: Path, shares: tuple[Path, ...], provisional: bool) -> None:
     """Combine trustees' SHARES files (any quorum) and write results/*."""
     opened = Record(record)
     load_totals(opened)
     envelopes = [SignedEnvelope.from_json(parse_json(path.read_bytes())) for path in shares]
-    results = finish_tally(opened, envelopes)
+    results = finish_tally(opened, envelopes, provisional=provisional)
     for item in results["rejected_shares"]:
         click.echo(
             f"rejected: trustee {item['trustee_index']} {item['label']}: {item['reason']}", err=True
@@ -228,10 +250,26 @@ def tally_decrypt(record: Path, shares: tuple[Path, ...]) -> None:
 @_RECORD
 @click.option("--workers", type=click.IntRange(1, 256), default=1, help="Processes for ballots.")
 @click.option("--progress/--no-progress", default=True, help="Progress bar on stderr.")
-def verify(record: Path, workers: int, progress: bool) -> None:
+@click.option(
+    "--hq-key",
+    type=_HEX32,
+    help="HQ's public key as published before election day; the record must rest on it.",
+)
+@click.option(
+    "--manifest-hash", type=_HEX32, help="The published manifest hash the record must carry."
+)
+def verify(
+    record: Path, workers: int, progress: bool, hq_key: str | None, manifest_hash: str | None
+) -> None:
     """Recompute everything from the election RECORD; exit 0 only if every check passes."""
     try:
-        verify_record(record, workers=workers, echo=click.echo, progress=progress)
+        verify_record(
+            record,
+            workers=workers,
+            echo=click.echo,
+            progress=progress,
+            pins=Pins(hq_key, manifest_hash),
+        )
     except VerificationFailure as failure:
         click.echo(f"FAIL  {failure}  [{failure.code}]", err=True)
         sys.exit(1)

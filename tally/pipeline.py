@@ -18,6 +18,7 @@ from evote.manifest import Manifest
 from tally.decryption import decrypt_totals
 from tally.errors import RecordError, TallyError
 from tally.poll_tape import render_poll_tape
+from tally.provisional import PROVISIONAL, provisional_mark
 from tally.record import (
     POLL_TAPES,
     REPORT_HTML,
@@ -53,9 +54,14 @@ def compute_totals(record: Record) -> EncryptedTotals:
     return EncryptedTotals(manifest.election_id, base_hash, tuple(roll_up(manifest, stations)))
 
 
-def write_totals(record: Record) -> EncryptedTotals:
+def write_totals(record: Record, *, provisional: bool = False) -> EncryptedTotals:
+    """Refused while a station is open unless ``provisional`` (then the file says so)."""
+    mark = provisional_mark(record, provisional)
     totals = compute_totals(record)
-    record.write_json(TOTALS, totals.to_json())
+    document = totals.to_json()
+    if mark:
+        document[PROVISIONAL] = mark
+    record.write_json(TOTALS, document)
     return totals
 
 
@@ -106,17 +112,35 @@ def write_results(
     if poll_tapes:
         for unit in results["units"]:
             if unit["level"] == "station":
-                render_poll_tape(manifest, unit, record.path(f"{POLL_TAPES}/{unit['unit_id']}.png"))
+                render_poll_tape(
+                    manifest,
+                    unit,
+                    record.path(f"{POLL_TAPES}/{unit['unit_id']}.png"),
+                    provisional=PROVISIONAL in results,
+                )
 
 
 def finish_tally(
-    record: Record, envelopes: Sequence[SignedEnvelope], *, poll_tapes: bool = True
+    record: Record,
+    envelopes: Sequence[SignedEnvelope],
+    *,
+    poll_tapes: bool = True,
+    provisional: bool = False,
 ) -> dict[str, Any]:
-    """Combine the trustees' shares (bad ones named and skipped) and write the results."""
+    """Combine the trustees' shares (bad ones named and skipped) and write the results.
+
+    Refused while a station is open unless ``provisional``; then every file
+    written carries the mark.
+    """
+    mark = provisional_mark(record, provisional)
     totals = load_totals(record)
     results = decrypt_and_build(record, totals, envelopes)
-    record.write_json(
-        SHARES, {"format": SHARES_FORMAT, "envelopes": [item.to_json() for item in envelopes]}
-    )
+    shares: dict[str, Any] = {
+        "format": SHARES_FORMAT,
+        "envelopes": [item.to_json() for item in envelopes],
+    }
+    if mark:
+        results[PROVISIONAL] = shares[PROVISIONAL] = mark
+    record.write_json(SHARES, shares)
     write_results(record, record.manifest, results, poll_tapes=poll_tapes)
     return results

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from evote.digits import persian_digits
 from evote.manifest import Manifest
 from evote.typeface import persian_font
+from tally.provisional import BANNER
 
 TAPE_WIDTH_PX: Final = 576
 """80 mm paper at 203 dpi."""
@@ -49,11 +50,19 @@ def _lines(
     return lines
 
 
-def render_poll_tape(manifest: Manifest, unit: Mapping[str, Any], path: Path) -> None:
-    """Write one station's tape as a 1-bit-friendly grayscale PNG."""
+def poll_tape_image(
+    manifest: Manifest, unit: Mapping[str, Any], *, provisional: bool = False
+) -> Image.Image:
+    """One station's tape as a 1-bit-friendly grayscale image (a pure function of its results).
+
+    The verifier draws it again from the verified results and compares pixels,
+    so a tape swapped for another station's, or edited, fails.
+    """
     fonts = {False: [persian_font(size) for size in (24, 20, 16)]}
     fonts[True] = [persian_font(size, bold=True) for size in (26, 22, 18)]
     lines = _lines(manifest, manifest.name.fa, unit)
+    if provisional:
+        lines.insert(0, (BANNER["fa"], True))
     line_height = 40
     image = Image.new("L", (TAPE_WIDTH_PX, 2 * _MARGIN + line_height * len(lines)), 255)
     draw = ImageDraw.Draw(image)
@@ -73,5 +82,13 @@ def render_poll_tape(manifest: Manifest, unit: Mapping[str, Any], path: Path) ->
             direction="rtl",
             language="fa",
         )
+    return image
+
+
+def render_poll_tape(
+    manifest: Manifest, unit: Mapping[str, Any], path: Path, *, provisional: bool = False
+) -> None:
+    """Write one station's tape as a PNG (headed by the provisional banner when it is one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    image = poll_tape_image(manifest, unit, provisional=provisional)
     image.save(path, format="PNG", optimize=True)

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
-from crypto.canonical import canonical_json, parse_json
+from crypto.canonical import MAX_DOCUMENT_BYTES, canonical_json, parse_json
 from crypto.errors import CryptoError
 from crypto.signing import SignedEnvelope, VerifyKey
 from crypto.threshold import TrusteePublicKeys
@@ -37,6 +37,21 @@ POLL_TAPES: Final = "results/poll-tapes"
 PROVISIONAL_RESOLUTION: Final = "provisional-resolution.json"
 
 
+MAX_FILE_BYTES: Final = 64 * 1024 * 1024
+"""No single JSON file of a record comes near this (the board is JSON lines)."""
+
+
+def _unreadable(relative: str, error: OSError) -> RecordError:
+    """A located error for a file that cannot be opened, naming why in one line."""
+    if isinstance(error, FileNotFoundError):
+        return RecordError("missing", location=relative, code="missing_file")
+    if isinstance(error, IsADirectoryError):
+        return RecordError("a directory, expected a file", location=relative, code="not_a_file")
+    return RecordError(
+        f"unreadable ({error.strerror or error})", location=relative, code="unreadable_file"
+    )
+
+
 def trustee_files(index: int) -> tuple[str, str, str]:
     """Public keys, signer binding and confirmation of one trustee (same names in exchange)."""
     return (
@@ -56,16 +71,30 @@ class Record:
         return self.root / relative
 
     def read_bytes(self, relative: str) -> bytes:
+        """The whole file, refused (located) when missing, not a file, unreadable or oversized."""
         try:
-            return self.path(relative).read_bytes()
-        except FileNotFoundError as error:
-            raise RecordError("missing", location=relative, code="missing_file") from error
+            with self.path(relative).open("rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            raise _unreadable(relative, error) from error
+        if len(data) > MAX_FILE_BYTES:
+            raise RecordError(
+                f"larger than {MAX_FILE_BYTES} bytes", location=relative, code="oversized_file"
+            )
+        return data
 
     def read_json(self, relative: str) -> Any:
         try:
             return parse_json(self.read_bytes(relative))
         except CryptoError as error:
             raise RecordError(str(error), location=relative, code="malformed_json") from error
+
+    def read_object(self, relative: str) -> dict[str, Any]:
+        """A JSON file that must hold an object (every record document but the logs)."""
+        data = self.read_json(relative)
+        if not isinstance(data, dict):
+            raise RecordError("expected an object", location=relative, code="malformed_json")
+        return data
 
     def read_envelope(self, relative: str) -> SignedEnvelope:
         try:
@@ -74,13 +103,41 @@ class Record:
             raise RecordError(str(error), location=relative, code="malformed_envelope") from error
 
     def lines(self, relative: str) -> Iterator[tuple[int, str]]:
-        """(1-based line number, text) of a JSON-lines file; a missing file has no lines."""
-        path = self.path(relative)
-        if not path.exists():
-            return
-        with path.open("r", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                yield number, line.rstrip("\n")
+        """(1-based line number, text) of a JSON-lines file.
+
+        Every JSON-lines file of the record is written even when empty, so a
+        missing one is an error (an absent file must not read as "nothing
+        happened"); so are a line that is not UTF-8 and one longer than any
+        document the record may hold, each named by its line.
+        """
+        try:
+            handle = self.path(relative).open("rb")
+        except OSError as error:
+            raise _unreadable(relative, error) from error
+        with handle:
+            number = 0
+            while True:
+                try:
+                    raw = handle.readline(MAX_DOCUMENT_BYTES + 2)
+                except OSError as error:
+                    raise _unreadable(relative, error) from error
+                if not raw:
+                    return
+                number += 1
+                location = f"{relative}:{number}"
+                if len(raw) > MAX_DOCUMENT_BYTES + 1:
+                    raise RecordError(
+                        f"line longer than {MAX_DOCUMENT_BYTES} bytes",
+                        location=location,
+                        code="oversized_line",
+                    )
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise RecordError(
+                        f"not UTF-8 at byte {error.start}", location=location, code="not_utf8"
+                    ) from error
+                yield number, text.rstrip("\n")
 
     @cached_property
     def manifest(self) -> Manifest:
@@ -92,19 +149,19 @@ class Record:
 
     @cached_property
     def election(self) -> dict[str, Any]:
-        data = self.read_json("election.json")
-        if not isinstance(data, dict):
-            raise RecordError("expected an object", location="election.json")
-        return data
+        return self.read_object("election.json")
 
     def trustee_keys(self) -> list[TrusteePublicKeys]:
         keys = []
         for index in range(1, self.manifest.trustee_count + 1):
             relative = f"trustees/{trustee_files(index)[0]}"
             try:
-                keys.append(TrusteePublicKeys.from_json(self.read_json(relative)))
+                trustee = TrusteePublicKeys.from_json(self.read_json(relative))
             except CryptoError as error:
                 raise RecordError(str(error), location=relative) from error
+            if trustee.index != index:
+                raise RecordError(f"holds trustee {trustee.index}'s keys", location=relative)
+            keys.append(trustee)
         return keys
 
     def write_json(self, relative: str, value: Any) -> None:

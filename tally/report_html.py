@@ -14,6 +14,7 @@ from typing import Any, Final
 from evote.digits import persian_digits
 from evote.manifest import Manifest
 from tally.presentation import percent_text
+from tally.provisional import BANNER, PROVISIONAL
 from tally.totals import LEVELS
 
 _BAR_HEIGHT: Final = 22
@@ -25,6 +26,7 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}
 td,th{border:1px solid #bbb;padding:.2em .6em}
 .elected{font-weight:bold;color:#135e2b}.runoff{color:#8a5a00}
 section{margin-bottom:3em}
+.provisional{font-size:1.4em;font-weight:bold;color:#fff;background:#a30000;padding:.4em}
 """
 _TEXT: Final[dict[str, dict[str, Any]]] = {
     "fa": {
@@ -168,8 +170,14 @@ def render_report(manifest: Manifest, results: Mapping[str, Any]) -> str:
             _contest_section(manifest, national, outcome, language)
             for outcome in results["outcomes"]
         )
+        banner = (
+            f'<p class="provisional">{escape(BANNER[language])}: '
+            f"{escape(' '.join(results[PROVISIONAL]['open_stations']))}</p>"
+            if PROVISIONAL in results
+            else ""
+        )
         sections.append(
-            f'<section lang="{language}" dir="{direction}">'
+            f'<section lang="{language}" dir="{direction}">{banner}'
             f"<h1>{escape(getattr(manifest.name, language))}</h1>"
             f"<h2>{_TEXT[language]['results']}</h2>{body}"
             f"{_turnout_section(results, language)}</section>"

@@ -18,6 +18,7 @@ from crypto.ballot import BLANK_KEY
 from evote.manifest import Manifest, Name
 from tally.decryption import Decryption
 from tally.outcome import decide
+from tally.provisional import BANNER, PROVISIONAL
 from tally.totals import NATIONAL_ID, EncryptedTotals, UnitTotals
 
 RESULTS_FORMAT: Final = "evote-results/1"
@@ -101,6 +102,9 @@ def results_csv(results: Mapping[str, Any]) -> str:
     """One row per unit, contest and candidate; the flat form spreadsheets read."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    if PROVISIONAL in results:
+        stations = " ".join(results[PROVISIONAL]["open_stations"])
+        buffer.write(f"# {BANNER['en']}: {stations}\n")
     writer.writerow(CSV_COLUMNS)
     for unit in results["units"]:
         for contest in unit["contests"]:

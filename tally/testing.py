@@ -434,6 +434,15 @@ def build_record(
                 [keys.server.sign("poll-report", report).to_json()],
             )
     _write_lines(root / "manifest.json", [keys.hq.sign("manifest", manifest_document).to_json()])
+    registered = [
+        {
+            "terminal_id": terminal_id,
+            "station_id": station_id,
+            "public_key": keys.terminals[terminal_id].public_key.hex(),
+        }
+        for station_id, ids in terminals.items()
+        for terminal_id in ids
+    ]
     election = {
         "election_id": manifest.election_id,
         "manifest_hash": manifest.manifest_hash.hex(),
@@ -445,15 +454,7 @@ def build_record(
         "registry_public_key": keys.registry.public_key.hex(),
         "inquiry_public_key": keys.inquiry.public_key.hex(),
         "server_public_key": keys.server.public_key.hex(),
-        "terminals": [
-            {
-                "terminal_id": terminal_id,
-                "station_id": station_id,
-                "public_key": keys.terminals[terminal_id].public_key.hex(),
-            }
-            for station_id, ids in terminals.items()
-            for terminal_id in ids
-        ],
+        "terminals": registered,
     }
     _write_lines(root / "election.json", [election])
     (root / "FORMAT").write_text(RECORD_FORMAT + "\n", encoding="ascii")
@@ -462,12 +463,17 @@ def build_record(
             "election.created",
             {"election_id": manifest.election_id, "manifest_hash": manifest.manifest_hash.hex()},
         ),
+        *(("terminal.registered", item) for item in registered),
         *(("poll.opened", {"station_id": s.station_id}) for s in manifest.stations),
         *(
             ("board.root", {k: item["payload"][k] for k in ("tree_size", "root_hash")})
-            for item in log.roots
+            for item in log.roots[:-1]
         ),
         *(("poll.closed", {"station_id": s.station_id}) for s in manifest.stations),
+        *(
+            ("board.root", {k: item["payload"][k] for k in ("tree_size", "root_hash")})
+            for item in log.roots[-1:]
+        ),
     ]
     _write_lines(root / "audit.jsonl", audit_log(keys.server, events, at=1_790_000_000))
     add_trustees(root, ceremony.exchange, manifest.trustee_count)

@@ -1,10 +1,12 @@
 """``evote verify RECORD``: recompute everything from the record alone.
 
 Order matters for the message an auditor sees: the keys everything else
-rests on are checked first (manifest, trustees), then every board entry (in
-parallel), then the board as a whole, then the totals, decryption and
-results built on them. The first failure stops the run and is reported with
-its file and line.
+rests on are checked first (the pinned or named HQ key, manifest,
+election.json, trustees), then the audit log's chain (so a record exported
+while polls were open fails as such), then every board entry (in parallel),
+then the board as a whole, then the audit events against what they announce,
+then the totals, decryption and results built on them. The first failure
+stops the run and is reported with its file and line.
 """
 
 from __future__ import annotations
@@ -22,28 +24,27 @@ import click
 
 from crypto.errors import CryptoError
 from crypto.signing import VerifyKey
-from evote.election import base_hash
-from tally.ceremony import CONFIRMATION_KIND, SIGNER_KIND, confirmation_payload, keys_hash
 from tally.decryption import decrypt_totals
 from tally.errors import DecryptionError, TallyError, VerificationFailure
 from tally.pipeline import load_share_envelopes, load_totals, trustee_signers
+from tally.provisional import LEAVES_OPEN, stations_left_open
 from tally.record import (
     ENTRIES,
-    POLL_TAPES,
     RECORD_FORMAT,
-    REPORT_HTML,
-    RESULTS_CSV,
     RESULTS_JSON,
     SHARES,
     TOTALS,
     Record,
     provisional_decisions,
-    trustee_files,
 )
-from tally.report_html import render_report
-from tally.results import build_results, results_csv
+from tally.results import build_results
 from tally.totals import roll_up
-from tally.verify_audit import check_audit_covers_record, check_audit_log, check_closing_subtotals
+from tally.verify_audit import (
+    AUDIT_LOG,
+    check_audit_log,
+    check_audit_matches_record,
+    check_closing_subtotals,
+)
 from tally.verify_ballots import BallotSums, ChunkResult, EntryFacts, check_chunk, initialize
 from tally.verify_board import (
     check_authorizations,
@@ -52,11 +53,23 @@ from tally.verify_board import (
     check_shard_chains,
     check_terminal_chains,
     check_unique_ciphertexts,
+    same,
 )
+from tally.verify_election import TerminalKey, check_election_file
+from tally.verify_presentation import check_presentation
 from tally.verify_provisional import check_provisional
 from tally.verify_roots import check_consistency, check_roots_against_shards, load_roots
+from tally.verify_trustees import check_trustees
 
 CHUNK_LINES: Final = 25
+
+
+@dataclass(frozen=True)
+class Pins:
+    """What the auditor already trusts, learned from HQ before election day (docs/security.md)."""
+
+    hq_key: str | None = None
+    manifest_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +92,9 @@ def first_difference(expected: Any, actual: Any, path: str = "$") -> str | None:
             if found:
                 return found
         return None
-    return None if expected == actual else f"{path}: expected {expected!r}, found {actual!r}"
+    if same(expected, actual):
+        return None
+    return f"{path}: expected {expected!r}, found {actual!r}"
 
 
 def _chunks(lines: Iterator[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
@@ -102,13 +117,16 @@ class Verifier:
         workers: int = 1,
         echo: Callable[[str], None] | None = None,
         progress: bool = False,
+        pins: Pins | None = None,
     ) -> None:
         self.record = Record(root)
+        self.pins = pins or Pins()
         self.workers = max(1, workers)
         self.echo = echo or (lambda _: None)
         self.progress = progress
         self.results: list[CheckResult] = []
         self.reported_stations: list[str] = []
+        self.terminals: list[TerminalKey] = []
 
     def _passed(self, name: str, count: int) -> None:
         self.results.append(CheckResult(name, count))
@@ -127,18 +145,24 @@ class Verifier:
 
     def _run(self) -> None:
         record = self.record
+        self._check_root_of_trust()
         if record.read_bytes("FORMAT").decode("utf-8", "replace").strip() != RECORD_FORMAT:
             raise VerificationFailure("format", "FORMAT", f"not {RECORD_FORMAT}", code="format")
         self._passed("record format", 1)
         self._check_manifest()
+        self.terminals = check_election_file(
+            record, {station.station_id for station in record.manifest.stations}
+        )
+        self._passed("election keys and terminals", len(self.terminals))
         self._check_trustees()
-        facts, sums = self._check_ballots()
-        self._check_board(facts)
         audit = check_audit_log(record, self._server_key())
         self._passed("audit log chain and signatures", len(audit))
+        self._check_polls_closed(audit)
+        facts, sums = self._check_ballots()
+        self._check_board(facts)
         self._passed(
-            "audit log covers national roots and poll reports",
-            check_audit_covers_record(record, audit),
+            "audit events match national roots, poll reports and terminals",
+            check_audit_matches_record(record, audit, self.terminals),
         )
         self._check_totals_and_results(sums)
 
@@ -152,6 +176,26 @@ class Verifier:
             raise VerificationFailure(
                 "keys", f"election.json:{name}", str(error), code=error.code
             ) from error
+
+    def _check_root_of_trust(self) -> None:
+        """The HQ key and manifest everything rests on: pinned, or named for the auditor.
+
+        A record is only *the* record of an election if its HQ key is the one
+        HQ published beforehand; without a pin the verifier can only say which
+        key it trusted, and says so first.
+        """
+        hq_key = self._key("hq_public_key")
+        manifest_hash = self.record.manifest.manifest_hash.hex()
+        for pinned, found, name in (
+            (self.pins.hq_key, hq_key.hex(), "election.json:hq_public_key"),
+            (self.pins.manifest_hash, manifest_hash, "manifest.json"),
+        ):
+            if pinned is not None and pinned.lower() != found:
+                raise VerificationFailure(
+                    "root of trust", name, f"is {found}, not the pinned {pinned}", code="not_pinned"
+                )
+        how = "pinned" if self.pins.hq_key else "NOT PINNED (pass --hq-key)"
+        self.echo(f"HQ key {hq_key.hex()} {how}; manifest {manifest_hash}")
 
     def _check_manifest(self) -> None:
         record, election = self.record, self.record.election
@@ -179,48 +223,23 @@ class Verifier:
         self._passed("manifest signature and hash", 1)
 
     def _check_trustees(self) -> None:
-        record, manifest = self.record, self.record.manifest
-        keys = record.trustee_keys()
-        for trustee in keys:
-            keys_name, signer_name, confirmation_name = (
-                f"trustees/{name}" for name in trustee_files(trustee.index)
+        self._passed("trustee proofs and confirmations", check_trustees(self.record))
+
+    def _check_polls_closed(self, audit: list[dict[str, Any]]) -> None:
+        """A record whose audit log leaves a station open holds only provisional results."""
+        still_open = stations_left_open(
+            (entry["event_id"], entry["fields"])
+            for entry in audit
+            if entry["event_id"] in LEAVES_OPEN and isinstance(entry["fields"], dict)
+        )
+        if still_open:
+            raise VerificationFailure(
+                "polls closed",
+                AUDIT_LOG,
+                f"polls still open at {', '.join(still_open)}: any results are provisional",
+                code="polls_open",
             )
-            try:
-                trustee.verify(manifest.manifest_hash, manifest.quorum)
-                signer = record.read_envelope(signer_name)
-                binding = signer.verify(SIGNER_KIND)
-                confirmation = record.read_envelope(confirmation_name).verify(
-                    CONFIRMATION_KIND, signer.signer
-                )
-            except CryptoError as error:
-                raise VerificationFailure(
-                    "trustees", keys_name, str(error), code=error.code
-                ) from error
-            if (
-                binding.get("keys_hash") != keys_hash(trustee)
-                or binding.get("manifest_hash") != manifest.manifest_hash.hex()
-            ):
-                raise VerificationFailure(
-                    "trustees", signer_name, "binds other keys", code="bad_binding"
-                )
-            if confirmation != confirmation_payload(manifest, keys, trustee.index):
-                raise VerificationFailure(
-                    "trustees",
-                    confirmation_name,
-                    "confirms another key set",
-                    code="bad_confirmation",
-                )
-        expected = {"base_hash": base_hash(manifest, keys).hex()}
-        expected["joint_public_key"] = confirmation_payload(manifest, keys, 1)["joint_public_key"]
-        for key, value in expected.items():
-            if record.election.get(key) != value:
-                raise VerificationFailure(
-                    "trustees",
-                    f"election.json:{key}",
-                    "differs from the trustees' keys",
-                    code="mismatch",
-                )
-        self._passed("trustee proofs and confirmations", len(keys))
+        self._passed("polls closed at every station", len(self.record.manifest.stations))
 
     def _ballot_context(self) -> dict[str, Any]:
         manifest, election = self.record.manifest, self.record.election
@@ -229,7 +248,7 @@ class Verifier:
             "base_hash": election["base_hash"],
             "joint_public_key": election["joint_public_key"],
             "inquiry_public_key": self._key("inquiry_public_key").hex(),
-            "terminals": election.get("terminals", []),
+            "terminals": [terminal.to_json() for terminal in self.terminals],
             "station_styles": {s.station_id: s.ballot_style_id for s in manifest.stations},
             "counted_provisional": sorted(
                 d.authorization_id for d in provisional_decisions(self.record) if d.counted
@@ -300,9 +319,8 @@ class Verifier:
             check_provisional(facts, provisional_decisions(record)),
         )
         self._passed("no ciphertext on two ballots", check_unique_ciphertexts(facts))
-        self._passed(
-            "receipts", check_receipts(record, entries, server_key, election["election_id"])
-        )
+        received = check_receipts(record, entries, server_key, election["election_id"])
+        self._passed("receipts, received in shard order", len(received))
         stations = sorted(
             {item.station_id for item in facts}
             | {
@@ -311,7 +329,10 @@ class Verifier:
                 if record.path(f"reports/{s.station_id}-opening.json").exists()
             }
         )
-        self._passed("poll reports", check_poll_reports(record, stations, heads, server_key, facts))
+        self._passed(
+            "poll reports",
+            check_poll_reports(record, stations, heads, server_key, facts, received),
+        )
         self.reported_stations = stations
 
     def _check_totals_and_results(self, sums: BallotSums) -> None:
@@ -353,7 +374,7 @@ class Verifier:
                 "decryption shares", SHARES, str(error), code=error.code
             ) from error
         results = build_results(manifest, recorded, decryption, manifest.quorum)
-        recorded_results = record.read_json(RESULTS_JSON)
+        recorded_results = record.read_object(RESULTS_JSON)
         if results["rejected_shares"] != recorded_results.get("rejected_shares"):
             first = decryption.rejected[0] if decryption.rejected else None
             detail = (
@@ -372,30 +393,18 @@ class Verifier:
         if difference:
             raise VerificationFailure("results", RESULTS_JSON, difference, code="results_mismatch")
         self._passed("decoded results and outcomes", len(results["units"]))
-        for relative, text in (
-            (RESULTS_CSV, results_csv(results)),
-            (REPORT_HTML, render_report(manifest, results)),
-        ):
-            if record.read_bytes(relative) != text.encode("utf-8"):
-                raise VerificationFailure(
-                    "results", relative, "differs from the results", code="results_mismatch"
-                )
-        for unit in results["units"]:
-            if (
-                unit["level"] == "station"
-                and not record.path(f"{POLL_TAPES}/{unit['unit_id']}.png").exists()
-            ):
-                raise VerificationFailure(
-                    "results",
-                    f"{POLL_TAPES}/{unit['unit_id']}.png",
-                    "poll tape missing",
-                    code="missing_file",
-                )
-        self._passed("results.csv, report.html, poll tapes", 2 + stations)
+        self._passed(
+            "results.csv, report.html, poll tapes drawn again",
+            check_presentation(record, manifest, results),
+        )
 
 
 def verify_record(
-    root: Path, workers: int = 1, echo: Callable[[str], None] | None = None, progress: bool = False
+    root: Path,
+    workers: int = 1,
+    echo: Callable[[str], None] | None = None,
+    progress: bool = False,
+    pins: Pins | None = None,
 ) -> list[CheckResult]:
     """Verify a record; raises VerificationFailure naming the first failing item."""
-    return Verifier(root, workers, echo, progress).run()
+    return Verifier(root, workers, echo, progress, pins).run()

@@ -19,6 +19,7 @@ from crypto.signing import VerifyKey
 from tally.errors import VerificationFailure
 from tally.record import ROOTS, Record
 from tally.totals import UnitTotals
+from tally.verify_election import TerminalKey
 
 AUDIT_LOG: Final = "audit.jsonl"
 AUDIT_DOMAIN: Final = "evote/audit-entry/v1"
@@ -42,6 +43,11 @@ AUDIT_EVENTS: Final = frozenset(
     }
 )
 SUBTOTALS: Final = "encrypted_subtotals"
+REPORT_OF_EVENT: Final = {"poll.opened": "opening", "poll.closed": "closing"}
+ANNOUNCING: Final = frozenset(
+    {"board.root", "terminal.registered", "election.created", *REPORT_OF_EVENT}
+)
+"""Events that announce something published elsewhere in the record."""
 
 
 def audit_entry_hash(
@@ -102,44 +108,98 @@ def check_audit_log(record: Record, server_key: VerifyKey) -> list[dict[str, Any
     return entries
 
 
-def check_audit_covers_record(record: Record, entries: Sequence[dict[str, Any]]) -> int:
-    """Every national root and every poll report has its audit event.
+def _fields(entry: dict[str, Any], location: str) -> dict[str, Any]:
+    fields = entry["fields"]
+    if not isinstance(fields, dict):
+        raise _fail(location, "fields is not an object", "malformed_audit_entry")
+    return fields
+
+
+def _key(fields: dict[str, Any], *names: str) -> bytes:
+    """What an event and the item it announces must agree on, as comparable bytes."""
+    return canonical_json([fields.get(name) for name in names])
+
+
+def _one_to_one(announced: dict[bytes, str], published: dict[bytes, str], what: str) -> None:
+    """Each event has its published item and each published item its event.
+
+    ``announced`` maps a key to the audit line that announced it,
+    ``published`` the same key to the file (and line) that publishes it.
+    """
+    for key, location in published.items():
+        if key not in announced:
+            raise _fail(location, f"no audit event announces this {what}", "audit_incomplete")
+    for key, location in announced.items():
+        if key not in published:
+            message = f"the {what} this event announces is not in the record"
+            raise _fail(location, message, "record_incomplete")
+
+
+def check_audit_matches_record(
+    record: Record,
+    entries: Sequence[dict[str, Any]],
+    terminals: Sequence[TerminalKey],
+) -> int:
+    """Audit events and what they announce, in both directions.
 
     The chain and signatures cannot show a log cut short at its end (the
-    remaining prefix is still a valid chain); but the last events of an
-    election — polls closed, the closing root — are also facts published
-    elsewhere in the record, so a cut log is missing them.
+    remaining prefix is still a valid chain), nor a file removed from the
+    record beside an intact log: so every national root, poll report and
+    registered terminal must have its event, and every such event its
+    line in ``board/roots.jsonl``, report file and ``election.json`` terminal —
+    with the same tree size and root hash, station, or key. The election itself is created
+    once, from this manifest.
     """
-    roots = {
-        (e["fields"].get("tree_size"), e["fields"].get("root_hash"))
-        for e in entries
-        if e["event_id"] == "board.root" and isinstance(e["fields"], dict)
-    }
-    stations = {
-        (e["event_id"], e["fields"].get("station_id"))
-        for e in entries
-        if isinstance(e["fields"], dict)
-    }
-    covered = 0
+    roots: dict[bytes, str] = {}
+    reports: dict[bytes, str] = {}
+    registrations: dict[bytes, str] = {}
+    created: list[str] = []
+    for entry in entries:
+        location = f"{AUDIT_LOG}:{entry['position'] + 1}"
+        event_id = entry["event_id"]
+        if event_id not in ANNOUNCING:
+            continue
+        fields = _fields(entry, location)
+        if event_id == "board.root":
+            roots.setdefault(_key(fields, "tree_size", "root_hash"), location)
+        elif event_id in REPORT_OF_EVENT:
+            report = {"which": REPORT_OF_EVENT[event_id], **fields}
+            reports.setdefault(_key(report, "which", "station_id"), location)
+        elif event_id == "terminal.registered":
+            key = _key(fields, "terminal_id", "station_id", "public_key")
+            if key in registrations:
+                raise _fail(location, "terminal registered twice", "duplicate_registration")
+            registrations[key] = location
+        elif fields.get("manifest_hash") != record.election.get("manifest_hash") or created:
+            raise _fail(location, "a second election, or another manifest", "bad_election_event")
+        else:
+            created.append(location)
+    if not created:
+        raise _fail(AUDIT_LOG, "no election.created event", "audit_incomplete")
+    published_roots: dict[bytes, str] = {}
     for line, text in record.lines(ROOTS):
-        payload = parse_json(text).get("payload", {})
-        key = (payload.get("tree_size"), payload.get("root_hash"))
-        if key not in roots:
-            raise _fail(
-                f"{ROOTS}:{line}",
-                "no board.root event in the audit log",
-                "audit_incomplete",
-            )
-        covered += 1
+        location = f"{ROOTS}:{line}"
+        try:
+            payload = parse_json(text)["payload"]
+            key = _key(payload, "tree_size", "root_hash")
+        except (CryptoError, KeyError, TypeError, AttributeError) as error:
+            raise _fail(location, f"not a national root ({error})", "malformed_root") from error
+        published_roots[key] = location
+    _one_to_one(roots, published_roots, "national root")
+    published_reports: dict[bytes, str] = {}
     for path in sorted(record.path("reports").glob("*.json")):
-        station_id, _, kind = path.stem.rpartition("-")
-        event = {"opening": "poll.opened", "closing": "poll.closed"}.get(kind)
-        if event is not None and (event, station_id) not in stations:
-            raise _fail(
-                f"reports/{path.name}", f"no {event} event in the audit log", "audit_incomplete"
-            )
-        covered += 1
-    return covered
+        station_id, _, which = path.stem.rpartition("-")
+        key = _key({"which": which, "station_id": station_id}, "which", "station_id")
+        published_reports[key] = f"reports/{path.name}"
+    _one_to_one(reports, published_reports, "poll report")
+    published_terminals = {
+        _key(t.to_json(), "terminal_id", "station_id", "public_key"): (
+            f"election.json:terminals[{index}]"
+        )
+        for index, t in enumerate(terminals)
+    }
+    _one_to_one(registrations, published_terminals, "terminal registration")
+    return len(published_roots) + len(published_reports) + len(published_terminals) + 1
 
 
 def check_closing_subtotals(

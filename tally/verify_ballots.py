@@ -8,6 +8,7 @@ the first failure in the chunk, and partial station sums of the cast ballots.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -35,6 +36,8 @@ ENTRY_DOMAIN: Final = "evote/board-entry/v2"
 ACTIONS: Final = {"ballot": "cast", "challenged": "challenge"}
 REQUEST_KIND: Final = "terminal-request"
 ENVELOPE_FIELDS: Final = frozenset({"kind", "payload", "signer", "signature"})
+_TRACKING_CODE: Final = re.compile(r'"tracking_code":"([0-9a-f]{64})"')
+"""The body's own key (``previous_tracking_code`` has no quote right before this)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class EntryFacts:
 
     line: int
     position: int
+    timestamp: int
+    """The terminal's signed request time (unix s): never decreases along its chain."""
     kind: str
     previous_hash: str
     entry_hash: str
@@ -199,7 +204,7 @@ def _check_entry(context: _Context, line: int, text: str, sums: BallotSums) -> E
         "bad_station",
     )
     sequence = body["sequence"]
-    _require(isinstance(sequence, int) and sequence >= 1, "bad sequence", "bad_sequence")
+    _require(type(sequence) is int and sequence >= 1, "bad sequence", "bad_sequence")
     authorization, provisional_grant = _authorization(context, body, terminal_id, terminal_key)
     style = context.station_styles[station_id]
     _require(
@@ -209,10 +214,12 @@ def _check_entry(context: _Context, line: int, text: str, sums: BallotSums) -> E
         "authorization is for another election, station or ballot style",
         "bad_authorization",
     )
+    timestamp = request["timestamp"]
+    _require(type(timestamp) is int, "timestamp is not an integer", "malformed_entry")
     if not provisional_grant:
-        timestamp, expires_at = request["timestamp"], authorization["expires_at"]
+        expires_at = authorization["expires_at"]
         _require(
-            type(timestamp) is int and type(expires_at) is int and timestamp <= expires_at,
+            type(expires_at) is int and timestamp <= expires_at,
             f"signed at {timestamp}, after its authorization expired at {expires_at}",
             "authorization_expired",
         )
@@ -237,6 +244,7 @@ def _check_entry(context: _Context, line: int, text: str, sums: BallotSums) -> E
     return EntryFacts(
         line,
         position,
+        timestamp,
         kind,
         entry["previous_hash"],
         entry["entry_hash"],
@@ -255,6 +263,16 @@ def _check_entry(context: _Context, line: int, text: str, sums: BallotSums) -> E
     )
 
 
+def naming_tracking_code(message: str, text: str) -> str:
+    """``message`` followed by the tracking code the entry claims, when one can be read.
+
+    A voter holds a tracking code, not a line number: naming it lets whoever
+    finds a failure tell which receipt it concerns.
+    """
+    found = _TRACKING_CODE.search(text)
+    return f"{message} (tracking code {found.group(1)})" if found else message
+
+
 def check_chunk(lines: list[tuple[int, str]]) -> ChunkResult:
     """Check a chunk of (line number, JSON line); stop at the chunk's first failure."""
     if _context is None:
@@ -265,9 +283,9 @@ def check_chunk(lines: list[tuple[int, str]]) -> ChunkResult:
         try:
             facts.append(_check_entry(_context, line, text, sums))
         except (TallyError, CryptoError) as error:
-            return ChunkResult(facts, (line, error.code, str(error)), sums)
+            failure = (line, error.code, naming_tracking_code(str(error), text))
+            return ChunkResult(facts, failure, sums)
         except (KeyError, TypeError, AttributeError, ValueError) as error:
-            return ChunkResult(
-                facts, (line, "malformed_entry", f"missing or bad field {error}"), sums
-            )
+            message = naming_tracking_code(f"missing or bad field {error}", text)
+            return ChunkResult(facts, (line, "malformed_entry", message), sums)
     return ChunkResult(facts, None, sums)

@@ -29,6 +29,18 @@ def _fail(check: str, location: str, message: str, code: str) -> VerificationFai
     return VerificationFailure(check, location, message, code=code)
 
 
+def _entry_fail(check: str, item: EntryFacts, message: str, code: str) -> VerificationFailure:
+    """A failure at a board entry, naming the tracking code its voter holds."""
+    return _fail(
+        check, f"{ENTRIES}:{item.line}", f"{message} (tracking code {item.tracking_code})", code
+    )
+
+
+def same(left: Any, right: Any) -> bool:
+    """Equal and of one JSON type: ``true`` is not ``1``, although Python says so."""
+    return type(left) is type(right) and left == right
+
+
 def check_shard_chains(facts: Sequence[EntryFacts]) -> dict[tuple[str, int], EntryFacts]:
     """Stations' shards one after another in order of station id; within each,
     positions 0..n-1, each entry linked to the previous one's hash.
@@ -78,21 +90,28 @@ def check_terminal_chains(facts: Sequence[EntryFacts]) -> dict[str, EntryFacts]:
         head = heads.get(item.terminal_id)
         expected_sequence = head.sequence + 1 if head else 1
         expected_previous = head.tracking_code if head else _GENESIS
-        location = f"{ENTRIES}:{item.line}"
         if item.sequence != expected_sequence:
-            raise _fail(
+            raise _entry_fail(
                 "terminal chains",
-                location,
+                item,
                 f"terminal {item.terminal_id}: sequence "
                 f"{item.sequence}, expected {expected_sequence}",
                 "bad_sequence",
             )
         if item.previous_tracking_code != expected_previous:
-            raise _fail(
+            raise _entry_fail(
                 "terminal chains",
-                location,
+                item,
                 f"terminal {item.terminal_id}: previous tracking code does not continue the chain",
                 "broken_tracking_chain",
+            )
+        if head and item.timestamp < head.timestamp:
+            raise _entry_fail(
+                "terminal chains",
+                item,
+                f"terminal {item.terminal_id}: signed at {item.timestamp}, before its "
+                f"previous ballot ({head.timestamp})",
+                "time_reversed",
             )
         heads[item.terminal_id] = item
     return heads
@@ -105,9 +124,9 @@ def check_authorizations(facts: Sequence[EntryFacts]) -> int:
         if item.kind != "ballot":
             continue
         if item.authorization_id in seen:
-            raise _fail(
+            raise _entry_fail(
                 "one ballot per authorization",
-                f"{ENTRIES}:{item.line}",
+                item,
                 f"authorization {item.authorization_id} already used at line "
                 f"{seen[item.authorization_id]}",
                 "authorization_reused",
@@ -127,18 +146,18 @@ def check_unique_ciphertexts(facts: Sequence[EntryFacts]) -> int:
     seen: dict[bytes, int] = {}
     for item in facts:
         if len(set(item.alphas)) != len(item.alphas):
-            raise _fail(
+            raise _entry_fail(
                 "unique ciphertexts",
-                f"{ENTRIES}:{item.line}",
+                item,
                 "one ciphertext alpha appears twice in this ballot",
                 "copied_ciphertext",
             )
         for alpha in item.alphas:
             first = seen.setdefault(alpha, item.line)
             if first != item.line:
-                raise _fail(
+                raise _entry_fail(
                     "unique ciphertexts",
-                    f"{ENTRIES}:{item.line}",
+                    item,
                     f"ciphertext alpha {alpha.hex()[:16]}… already appears at line {first}",
                     "copied_ciphertext",
                 )
@@ -151,9 +170,12 @@ def signed_lines(
     for line, text in record.lines(relative):
         location = f"{relative}:{line}"
         try:
-            yield location, SignedEnvelope.from_json(parse_json(text)).verify(kind, key)
+            payload = SignedEnvelope.from_json(parse_json(text)).verify(kind, key)
         except CryptoError as error:
             raise _fail(kind, location, str(error), error.code) from error
+        if not isinstance(payload, dict):
+            raise _fail(kind, location, "payload is not an object", "malformed_envelope")
+        yield location, payload
 
 
 def check_receipts(
@@ -161,13 +183,18 @@ def check_receipts(
     entries: dict[tuple[str, int], EntryFacts],
     server_key: VerifyKey,
     election_id: str,
-) -> int:
-    """Exactly one server-signed receipt per cast ballot, matching its entry."""
-    covered: set[tuple[str, int]] = set()
+) -> dict[tuple[str, int], int]:
+    """Exactly one server-signed receipt per cast ballot, matching its entry.
+
+    The server stamps ``received_at`` while it holds the station's shard, so
+    the times never decrease along a shard. Returns each cast entry's
+    ``received_at`` by (station, position) for the poll-report checks.
+    """
+    received: dict[tuple[str, int], int] = {}
     for location, receipt in signed_lines(record, RECEIPTS, "receipt", server_key):
         station, at = receipt.get("station_id"), receipt.get("board_position")
         position = f"{station}/{at}"
-        valid = isinstance(station, str) and isinstance(at, int)
+        valid = type(station) is str and type(at) is int
         item = entries.get((station, at)) if valid else None
         if item is None or item.kind != "ballot":
             raise _fail(
@@ -184,27 +211,40 @@ def check_receipts(
             receipt.get("sequence"),
         )
         actual = (election_id, item.tracking_code, item.station_id, item.terminal_id, item.sequence)
-        if claimed != actual:
+        if not all(same(mine, theirs) for mine, theirs in zip(actual, claimed, strict=True)):
             raise _fail(
                 "receipts",
                 location,
                 f"does not match the ballot at position {position}",
                 "receipt_mismatch",
             )
-        if (item.station_id, item.position) in covered:
+        key = (item.station_id, item.position)
+        if key in received:
             raise _fail(
                 "receipts", location, f"second receipt for position {position}", "duplicate_receipt"
             )
-        covered.add((item.station_id, item.position))
+        received_at = receipt.get("received_at")
+        if type(received_at) is not int:
+            raise _fail("receipts", location, "received_at is not an integer", "receipt_mismatch")
+        received[key] = received_at
+    latest: dict[str, tuple[int, int]] = {}
     for item in entries.values():
-        if item.kind == "ballot" and (item.station_id, item.position) not in covered:
-            raise _fail(
+        if item.kind != "ballot":
+            continue
+        key = (item.station_id, item.position)
+        if key not in received:
+            raise _entry_fail("receipts", item, "cast ballot without a receipt", "missing_receipt")
+        before, before_position = latest.get(item.station_id, (0, -1))
+        if received[key] < before:
+            raise _entry_fail(
                 "receipts",
-                f"{ENTRIES}:{item.line}",
-                "cast ballot without a receipt",
-                "missing_receipt",
+                item,
+                f"received at {received[key]}, before the ballot at position "
+                f"{item.station_id}/{before_position} ({before})",
+                "time_reversed",
             )
-    return len(covered)
+        latest[item.station_id] = (received[key], item.position)
+    return received
 
 
 def _report(record: Record, station_id: str, which: str, server_key: VerifyKey) -> dict[str, Any]:
@@ -222,7 +262,33 @@ def _report(record: Record, station_id: str, which: str, server_key: VerifyKey) 
         raise _fail(
             "poll reports", relative, f"not the {which} report of {station_id}", "bad_report"
         )
+    if type(payload.get("at")) is not int:
+        raise _fail("poll reports", f"{relative}:at", "not an integer", "bad_report")
     return payload
+
+
+def _reported_terminals(payload: dict[str, Any], relative: str) -> dict[str, dict[str, Any]]:
+    """The report's per-terminal lines by terminal id, each with an id, a count and a head."""
+    listed = payload.get("terminals")
+    if not isinstance(listed, list):
+        raise _fail("poll reports", f"{relative}:terminals", "expected a list", "bad_report")
+    terminals: dict[str, dict[str, Any]] = {}
+    for index, item in enumerate(listed):
+        if (
+            not isinstance(item, dict)
+            or type(item.get("terminal_id")) is not str
+            or type(item.get("last_sequence")) is not int
+            or type(item.get("chain_head")) is not str
+            or item["terminal_id"] in terminals
+        ):
+            raise _fail(
+                "poll reports",
+                f"{relative}:terminals[{index}]",
+                "expected a new terminal_id, an integer last_sequence and a chain_head",
+                "bad_report",
+            )
+        terminals[item["terminal_id"]] = item
+    return terminals
 
 
 def check_poll_reports(
@@ -231,17 +297,34 @@ def check_poll_reports(
     heads: dict[str, EntryFacts],
     server_key: VerifyKey,
     facts: Sequence[EntryFacts],
+    received: dict[tuple[str, int], int],
 ) -> int:
-    """Ballots only while polls were open: after the opening, up to the closing report."""
+    """Ballots only while polls were open: after the opening, up to the closing report.
+
+    Times are the server's (one clock): a station closes no earlier than it
+    opened, and none of its ballots was received before it opened. (A
+    ballot may carry a later second than the close: the close reads the
+    clock before it waits for the station's lock; its counts are still checked.)
+    """
     floors: dict[str, int] = {}
+    opened_at: dict[str, int] = {}
     for station_id in stations:
         terminals = {t for t, head in heads.items() if head.station_id == station_id}
         opening = _report(record, station_id, "opening", server_key)
         closing = _report(record, station_id, "closing", server_key)
-        for item in opening.get("terminals", []):
-            floors[item["terminal_id"]] = item.get("last_sequence", 0)
-        closed = {item["terminal_id"]: item for item in closing.get("terminals", [])}
         location = f"reports/{station_id}-closing.json"
+        if closing["at"] < opening["at"]:
+            raise _fail(
+                "poll reports",
+                f"{location}:at",
+                f"closed at {closing['at']}, before it opened at {opening['at']}",
+                "time_reversed",
+            )
+        opened_at[station_id] = opening["at"]
+        opening_terminals = _reported_terminals(opening, f"reports/{station_id}-opening.json")
+        for terminal_id, item in opening_terminals.items():
+            floors[terminal_id] = item["last_sequence"]
+        closed = _reported_terminals(closing, location)
         for terminal_id in sorted(terminals - set(closed)):
             raise _fail(
                 "poll reports",
@@ -252,20 +335,25 @@ def check_poll_reports(
         for terminal_id, item in closed.items():
             head = heads.get(terminal_id)
             last, chain_head = (head.sequence, head.tracking_code) if head else (0, _GENESIS)
-            if item.get("last_sequence") != last or item.get("chain_head") != chain_head:
+            if item["last_sequence"] != last or item["chain_head"] != chain_head:
                 raise _fail(
                     "poll reports",
                     location,
                     f"terminal {terminal_id}: closing report says sequence "
-                    f"{item.get('last_sequence')}, the board has {last} (or chain heads differ)",
+                    f"{item['last_sequence']}, the board has {last} (or chain heads differ)",
                     "closing_mismatch",
                 )
-    for item in facts:
-        if item.sequence <= floors.get(item.terminal_id, 0):
-            raise _fail(
+    for entry in facts:
+        if entry.sequence <= floors.get(entry.terminal_id, 0):
+            raise _entry_fail(
+                "poll reports", entry, "ballot from before the polls opened", "before_opening"
+            )
+        at = received.get((entry.station_id, entry.position))
+        if at is not None and at < opened_at[entry.station_id]:
+            raise _entry_fail(
                 "poll reports",
-                f"{ENTRIES}:{item.line}",
-                "ballot from before the polls opened",
+                entry,
+                f"received at {at}, before its station opened at {opened_at[entry.station_id]}",
                 "before_opening",
             )
     return 2 * len(stations)

@@ -10,6 +10,7 @@ from server_harness import Setup
 from ballot_server.audit import entry_hash as audit_hash
 from ballot_server.board import entry_hash
 from ballot_server.chains import GENESIS_HASH
+from ballot_server.polls import open_station_ids
 from ballot_server.record import export_record
 from crypto.ballot import GENESIS_TRACKING_CODE
 from crypto.canonical import canonical_json
@@ -68,3 +69,15 @@ def test_record_export_has_the_documented_layout_and_verifiable_chains(
     assert events[0] == "election.created" and "poll.closed" in events
     turnout = setup.terminals["T1"]._request("GET", "/api/v1/turnout")
     assert turnout["total"]["ballots_cast"] == 1 and turnout["total"]["check_ins"] == 1
+
+
+def test_a_station_is_open_for_the_export_until_it_closes(sqlite_setup: Setup) -> None:
+    setup = sqlite_setup
+    assert open_station_ids(setup.state) == []
+    setup.poll("T1", "open")
+    assert open_station_ids(setup.state) == ["S-101"]
+    setup.poll("T1", "pause")
+    assert open_station_ids(setup.state) == ["S-101"]
+    setup.poll("T1", "resume")
+    setup.poll("T1", "close")
+    assert open_station_ids(setup.state) == []

@@ -73,3 +73,17 @@ def test_changing_any_byte_of_a_ballot_fails_verification(
     code, output = verify(record)
     assert code != 0
     assert "board/entries.jsonl" in output, output
+
+
+def test_record_export_of_a_closed_election_refuses_the_provisional_mark(
+    demo: DemoOutcome, tmp_path: Path
+) -> None:
+    arguments = ["record", "export", str(tmp_path / "record"), "--data-dir"]
+    arguments += [str(demo.output / "server"), "--exchange", str(demo.output / "trustees/exchange")]
+    refused = CliRunner().invoke(main, [*arguments, "--provisional"])
+    assert refused.exit_code == 1
+    assert "polls_open" in refused.output and "final" in refused.output
+    assert not (tmp_path / "record").exists()
+    exported = CliRunner().invoke(main, arguments)
+    assert exported.exit_code == 0, exported.output
+    assert not (tmp_path / "record" / "PROVISIONAL").exists()

@@ -8,6 +8,15 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from record_tampering import (
+    append_audit_event,
+    cli_verify,
+    one_fail_line,
+    read_document,
+    read_lines,
+    write_document,
+    write_lines,
+)
 
 from ballot_server.audit import EVENTS
 from ballot_server.audit import entry_hash as server_entry_hash
@@ -17,7 +26,7 @@ from crypto.hashing import hash_bytes
 from crypto.signing import SigningKey
 from tally.cli import verify
 from tally.errors import VerificationFailure
-from tally.record import CONSISTENCY, ENTRIES, RESULTS_JSON, ROOTS, SHARES
+from tally.record import CONSISTENCY, ENTRIES, POLL_TAPES, RECEIPTS, RESULTS_JSON, ROOTS, SHARES
 from tally.testing import NationalLog, RecordKeys, audit_log
 from tally.verifier import verify_record
 from tally.verify_audit import AUDIT_EVENTS, AUDIT_LOG, SUBTOTALS, audit_entry_hash
@@ -290,10 +299,18 @@ def test_a_dropped_audit_line_breaks_the_audit_chain(record_copy: Path) -> None:
 
 def test_an_audit_log_cut_short_misses_the_events_the_record_shows(record_copy: Path) -> None:
     entries = _audit(record_copy)
-    _write_audit(record_copy, entries[: len(entries) // 2])
+    _write_audit(record_copy, entries[:-1])
     failure = _failure(record_copy)
     assert failure.code == "audit_incomplete"
-    assert failure.location.startswith(("board/roots.jsonl:", "reports/"))
+    assert failure.location == f"{ROOTS}:{len(read_lines(record_copy, ROOTS))}"
+
+
+def test_an_audit_log_cut_before_the_polls_closed_shows_them_open(record_copy: Path) -> None:
+    entries = _audit(record_copy)
+    first_close = next(i for i, entry in enumerate(entries) if entry["event_id"] == "poll.closed")
+    _write_audit(record_copy, entries[:first_close])
+    failure = _failure(record_copy)
+    assert (failure.code, failure.location) == ("polls_open", AUDIT_LOG)
 
 
 def test_an_audit_log_rewritten_without_the_server_key_fails_its_signature(
@@ -334,3 +351,156 @@ def test_a_wrong_closing_subtotal_is_named(record_copy: Path, record_keys: Recor
     assert (failure.check, failure.code) == ("closing subtotals", "subtotals_mismatch")
     assert failure.location == f"{relative}:{SUBTOTALS}"
     assert f"{contest_id}/{first}" in failure.detail
+
+
+def test_a_removed_root_line_is_caught(record_copy: Path) -> None:
+    roots = read_lines(record_copy, ROOTS)
+    write_lines(record_copy, ROOTS, roots[1:])
+    found = _failure(record_copy)
+    assert (found.code, found.location) == ("root_mismatch", f"{ROOTS}:1")
+
+
+def test_a_registered_terminal_missing_from_election_json_is_named_by_its_event(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    fields = {
+        "terminal_id": "T-removed",
+        "station_id": "S-001",
+        "public_key": SigningKey.generate().public_key.hex(),
+    }
+    line = append_audit_event(record_copy, record_keys.server, "terminal.registered", fields)
+    found = _failure(record_copy)
+    assert (found.code, found.location) == ("record_incomplete", f"{AUDIT_LOG}:{line}")
+
+
+def test_a_count_written_as_true_is_not_one(record_copy: Path) -> None:
+    results = read_document(record_copy, RESULTS_JSON)
+    votes = next(
+        contest["votes"]
+        for unit in results["units"]
+        for contest in unit["contests"]
+        if 1 in contest["votes"].values()
+    )
+    code = next(code for code, count in votes.items() if count == 1)
+    votes[code] = True
+    write_document(record_copy, RESULTS_JSON, results)
+    found = _failure(record_copy)
+    assert (found.check, found.code) == ("results", "results_mismatch")
+    assert f"votes.{code}: expected 1, found True" in found.detail
+
+
+def test_a_poll_tape_swapped_for_another_stations_is_caught(record_copy: Path) -> None:
+    first, second = sorted((record_copy / POLL_TAPES).glob("*.png"))[:2]
+    first.write_bytes(second.read_bytes())
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (
+        f"{POLL_TAPES}/{first.name}",
+        "poll_tape_mismatch",
+    )
+
+
+def test_a_terminal_added_without_a_registration_event_is_caught(record_copy: Path) -> None:
+    election = read_document(record_copy, "election.json")
+    station_id = election["terminals"][0]["station_id"]
+    election["terminals"].append(
+        {
+            "terminal_id": "T-rogue",
+            "station_id": station_id,
+            "public_key": SigningKey.generate().public_key.hex(),
+        }
+    )
+    write_document(record_copy, "election.json", election)
+    found = _failure(record_copy)
+    index = len(election["terminals"]) - 1
+    assert (found.location, found.code) == (f"election.json:terminals[{index}]", "audit_incomplete")
+
+
+def _resign_report(root: Path, keys: RecordKeys, relative: str, **changes: Any) -> None:
+    payload = read_document(root, relative)["payload"]
+    payload.update(changes)
+    write_document(root, relative, keys.server.sign("poll-report", payload).to_json())
+
+
+def test_a_station_closed_before_it_opened_is_caught(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    opening = sorted((record_copy / "reports").glob("*-opening.json"))[0]
+    station_id = opening.name.removesuffix("-opening.json")
+    closing = f"reports/{station_id}-closing.json"
+    opened_at = read_document(record_copy, f"reports/{opening.name}")["payload"]["at"]
+    _resign_report(record_copy, record_keys, closing, at=opened_at - 1)
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (f"{closing}:at", "time_reversed")
+
+
+def test_a_terminal_signing_back_in_time_is_caught(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    entries = _entries(record_copy)
+    terminal_id = entries[0]["payload"]["payload"]["terminal_id"]
+    second = next(
+        i
+        for i, entry in enumerate(entries)
+        if i > 0 and entry["payload"]["payload"]["terminal_id"] == terminal_id
+    )
+    request = entries[second]["payload"]["payload"]
+    request["timestamp"] = entries[0]["payload"]["payload"]["timestamp"] - 1
+    lines = _lines(record_copy)
+    lines[second] = _resign(entries[second], record_keys)
+    _republish(record_copy, _rechain(lines), record_keys)
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (f"{ENTRIES}:{second + 1}", "time_reversed")
+    assert request["body"]["tracking_code"] in found.detail
+
+
+def test_receipts_received_out_of_board_order_are_caught(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    receipts = read_lines(record_copy, RECEIPTS)
+    payload = dict(receipts[-1]["payload"])
+    payload["received_at"] = receipts[0]["payload"]["received_at"] - 1
+    receipts[-1] = record_keys.server.sign("receipt", payload).to_json()
+    write_lines(record_copy, RECEIPTS, receipts)
+    found = _failure(record_copy)
+    assert found.code == "time_reversed"
+    assert payload["tracking_code"] in found.detail
+
+
+def test_a_failing_ballot_is_named_by_its_tracking_code(record_copy: Path) -> None:
+    lines = _lines(record_copy)
+    code = json.loads(lines[2])["payload"]["payload"]["body"]["tracking_code"]
+    lines[2] = _flip_ballot_byte(lines[2])
+    _write(record_copy, lines)
+    assert f"tracking code {code}" in _failure(record_copy).detail
+
+
+def test_without_a_pin_the_first_line_names_the_hq_key_it_trusted(
+    pristine_record: Path, record_keys: RecordKeys
+) -> None:
+    result = cli_verify(pristine_record)
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith(f"HQ key {record_keys.hq.public_key.hex()} NOT PINNED")
+
+
+def test_a_record_signed_from_another_hq_key_fails_the_pin(pristine_record: Path) -> None:
+    another_run = SigningKey.generate().public_key.hex()
+    line = one_fail_line(cli_verify(pristine_record, "--hq-key", another_run))
+    assert "election.json:hq_public_key" in line
+    assert "[not_pinned]" in line
+
+
+def test_the_pinned_hq_key_and_manifest_hash_verify(
+    pristine_record: Path, record_keys: RecordKeys
+) -> None:
+    manifest_hash = read_document(pristine_record, "election.json")["manifest_hash"]
+    hq_key = record_keys.hq.public_key.hex()
+    result = cli_verify(pristine_record, "--hq-key", hq_key, "--manifest-hash", manifest_hash)
+    assert result.exit_code == 0, result.output
+    assert "pinned" in result.output.splitlines()[0]
+
+
+def test_another_manifest_fails_the_manifest_pin(pristine_record: Path) -> None:
+    line = one_fail_line(cli_verify(pristine_record, "--manifest-hash", "ab" * 32))
+    assert "manifest.json" in line
+    assert "[not_pinned]" in line
