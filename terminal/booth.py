@@ -95,6 +95,9 @@ class Booth:
         self.polls_state = journal.get_meta(POLLS_META_KEY) or "not_opened"
         self.uplink: Uplink | None = None
         self.printing_held = False
+        # A card is in the reader (between its insert and remove notifications). Kept
+        # apart from the session: a finished screen waits for the card to leave.
+        self.card_in = False
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="session")
         self._encryptor = ThreadPoolExecutor(1, thread_name_prefix="encrypt")
 
@@ -166,6 +169,8 @@ class Booth:
     def on_card_inserted(self) -> None:
         with self.reader_lock:
             with self.session.lock:
+                self.card_in = True
+                self.session.touch()
                 if self.state is not State.IDLE:
                     return
                 self.fire(Event.CARD_INSERTED, **vars(SessionData()))
@@ -201,6 +206,8 @@ class Booth:
 
     def on_card_removed(self) -> None:
         with self.session.lock:
+            self.card_in = False
+            self.session.touch()
             if self.state in CANCELLABLE and self.data.role != "pass":
                 self.cancel()
             elif self.state in FINISHED and self.data.role != "pass":
@@ -391,6 +398,7 @@ class Booth:
                 or (
                     self.state in FINISHED - {State.OFFICIALS}
                     and idle_s > self.config.finished_timeout_s
+                    and not self.card_in  # "take your card" stays until the card is out
                 )
             ):
                 self.fire(Event.DISMISS)

@@ -33,6 +33,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "desk_next": ("رأی‌دهنده بعدی", "Next voter"),
     "desk_refused": ("پذیرش ممکن نیست", "Cannot check in"),
+    # Officials' screen and the end of a vote.
+    "officials_unreachable": (
+        "سرور پاسخ نداد؛ کاری انجام نشد: {reason}",
+        "The server did not answer; nothing was done: {reason}",
+    ),
+    "report_not_printed": (
+        "{done} — اما گزارش چاپ نشد: {reason}",
+        "{done} — but the report did not print: {reason}",
+    ),
+    "take_card": ("کارت خود را بردارید", "Please take your card"),
     "connection_lost": (
         "ارتباط با دستگاه قطع شده است؛ خودکار دوباره وصل می‌شود…",
         "Lost contact with the terminal; reconnecting by itself…",
@@ -209,11 +219,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 
 
 def text(key: str, language: str = "fa", **values: object) -> str:
-    """The catalogue text for ``key`` with ``{name}`` filled; Persian digits in Persian."""
+    """The catalogue text for ``key`` with ``{name}`` filled; Persian digits in Persian.
+
+    Numbers filled in get Persian digits too; text filled in (a URL, an error the
+    system reported) is left as it is, so it can still be read and typed.
+    """
     fa, en = CATALOGUE.get(key, CATALOGUE["terminal_error"])
-    template = fa if language == "fa" else en
-    filled = template.format(**{name: str(value) for name, value in values.items()})
-    return persian_digits(filled) if language == "fa" else filled
+    if language != "fa":
+        return en.format(**{name: str(value) for name, value in values.items()})
+    return persian_digits(fa).format(
+        **{
+            name: persian_digits(str(value)) if isinstance(value, int) else str(value)
+            for name, value in values.items()
+        }
+    )
 
 
 def catalogue_json() -> dict[str, dict[str, str]]:

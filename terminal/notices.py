@@ -10,9 +10,17 @@ from terminal.i18n import CATALOGUE, text
 
 @dataclass(frozen=True)
 class Notice:
+    """``ok`` marks a success (shown green); everything else is a failure shown with its reason."""
+
     code: str
     fa: str
     en: str
+    ok: bool = False
+
+    @classmethod
+    def succeeded(cls, code: str, **values: object) -> Notice:
+        notice = cls.of(code, **values)
+        return cls(notice.code, notice.fa, notice.en, ok=True)
 
     @classmethod
     def of(cls, code: str, **values: object) -> Notice:
@@ -27,5 +35,5 @@ class Notice:
             return cls(refusal.code, refusal.message_fa, refusal.message_en)
         return cls.of(refusal.code)
 
-    def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "fa": self.fa, "en": self.en}
+    def to_json(self) -> dict[str, str | bool]:
+        return {"code": self.code, "fa": self.fa, "en": self.en, "ok": self.ok}

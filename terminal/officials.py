@@ -59,8 +59,8 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
         )
     except ServerRefused as error:
         return _notice(booth, Notice.from_refusal(error))
-    except ServerUnreachable:
-        return _notice(booth, Notice.of("server_unreachable"))
+    except ServerUnreachable as error:
+        return _notice(booth, Notice.of("officials_unreachable", reason=str(error)))
     except DeviceError as error:
         return _notice(booth, Notice.of(error.code))
     booth.set_polls_state(str(answer.get("state", booth.polls_state)))
@@ -76,7 +76,16 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
                 report_lines(booth, None if declaration is None else declaration.journal_head),
             )
         )
-    notice = Notice.of(problem) if problem else Notice.of(ACTION_DONE[action])
+    if problem:
+        done = Notice.of(ACTION_DONE[action])
+        reason = Notice.of(problem)
+        notice = Notice(
+            "report_not_printed",
+            text("report_not_printed", "fa", done=done.fa, reason=reason.fa),
+            text("report_not_printed", "en", done=done.en, reason=reason.en),
+        )
+    else:
+        notice = Notice.succeeded(ACTION_DONE[action])
     return _notice(booth, notice)
 
 

@@ -43,6 +43,7 @@ def booth_view(booth: Booth) -> dict[str, Any]:
             "choices": None,
             "tracking": None,
             "printed": data.printed,
+            "card_in": booth.card_in,
             "officials": None,
         }
         if state in BALLOT_STATES and data.ballot_style_id:
