@@ -63,7 +63,7 @@ class ServerUnreachable(Exception):
 
     def __init__(self, kind: str, detail: str, url: str = "") -> None:
         reason = PLAIN_REASONS.get(kind, kind)
-        text = f"{reason} ({detail})" if detail else reason
+        text = f"{reason} ({detail})" if detail and detail.lower() not in reason.lower() else reason
         super().__init__(f"{url}: {text}" if url else text)
         self.kind = kind
         self.detail = detail
@@ -84,7 +84,7 @@ UNREACHABLE_KINDS = (
 )
 PLAIN_REASONS = {
     "host_not_found": "host name not found",
-    "connection_refused": "connection refused (is the server running on that port?)",
+    "connection_refused": "connection refused: is the server running on that port?",
     "connection_reset": "connection dropped",
     "timeout": "no answer in time",
     "incomplete_answer": "the answer was cut short",

@@ -125,6 +125,13 @@ def create_app(booth: Booth) -> Flask:
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    @app.get("/kiosk-sw.js")
+    def service_worker() -> Response:
+        """At the root so its scope covers the page (see static/kiosk-connection.js)."""
+        response = send_from_directory(STATIC_DIR, "kiosk-sw.js")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     @app.get("/static/<path:name>")
     def static_file(name: str) -> Response:
         return send_from_directory(STATIC_DIR, name)

@@ -9,6 +9,8 @@
 
 import { dialogKey, dialogOpen, dropStaleDialog, hideDialog, showDialog } from "./kiosk-dialog.js";
 import { arrowTarget, columnCount, measureCapacity } from "./kiosk-grid.js";
+import { connectionLost, fetchCatalogue, keepPageOffline, pause } from "./kiosk-connection.js";
+import { officialsScreen } from "./kiosk-officials.js";
 import { PERSIAN, button, digits, el, latinDigit, name, t, ui } from "./kiosk-ui.js";
 
 let pin = "";
@@ -73,7 +75,7 @@ function idleScreen() {
   return {
     content: [
       el("div", { class: "card-slot", "aria-hidden": "true" }, el("div", { class: "card-picture" })),
-      heading(t("insert_card"), { class: "center" }),
+      heading(t(ui.view.card_in ? "take_card" : "insert_card"), { class: "center" }),
       el("p", { class: "center", text: t("or_scan_pass") }),
       closed ? el("p", { class: "center status-line", id: "polls", text: t(key[ui.view.polls_state] || "polls_not_open") }) : null,
     ],
@@ -303,6 +305,11 @@ function trackingScreen() {
   };
 }
 
+// Until the card is out of the reader, a finished screen says so (it does not time out).
+function takeCard() {
+  return ui.view.card_in ? el("p", { class: "take-card center", id: "take-card", role: "status", text: t("take_card") }) : null;
+}
+
 function finishedScreen(key, ok) {
   return {
     content: [
@@ -310,6 +317,7 @@ function finishedScreen(key, ok) {
       notice(ui.view.notice, ok),
       key === "receipt_done" ? trackingBlock(false) : null,
       printerNotice(),
+      takeCard(),
     ],
     actions: [button("finish", () => post("dismiss"), { class: "primary", id: "finish" })],
     focus: "#finish",
@@ -327,40 +335,6 @@ function challengedScreen() {
   };
 }
 
-function officialsScreen() {
-  const o = ui.view.officials;
-  const state = ui.view.polls_state;
-  const figure = (key, value) => [el("dt", { text: t(key) }), el("dd", { text: digits(value) })];
-  const backlog = o.waiting > 0 || (ui.view.notice && ui.view.notice.code === "backlog_waiting");
-  const closeActions = [["cancel", closeDialog], ["close_polls", () => { hideDialog(); post("officials/close"); }, "danger"]];
-  if (backlog) closeActions.push(["close_anyway", () => { hideDialog(); post("officials/close", { override_backlog: true }); }, "danger"]);
-  const closeWithConfirm = () => showDialog(t("close_confirm"), closeActions);
-  return {
-    content: [
-      heading(t("officials")),
-      el("p", { text: ui.lang === "fa" ? o.name : o.name_en }),
-      notice(ui.view.notice, true),
-      el("dl", { class: "figures" },
-        ...figure("polls_state", t(`state_${state}`)),
-        ...figure("ballots_cast", o.cast),
-        ...figure("ballots_challenged", o.challenged),
-        ...(o.rejected ? figure("rejected_by_server", o.rejected) : [])),
-      el("p", { class: "uplink", id: "uplink", text: t("waiting_to_send", { n: o.waiting }) }),
-      el("dl", { class: "figures", id: "link-status" },
-        ...figure("link_status", t(o.online ? "link_online" : "link_offline")),
-        ...(o.oldest_waiting_age_s !== null ? figure("oldest_waiting", o.oldest_waiting_age_s) : []),
-        ...(o.last_error ? [el("dt", { text: t("last_link_error") }), el("dd", { text: o.last_error, dir: "ltr" })] : [])),
-    ],
-    actions: [
-      button("open_polls", () => post("officials/open"), { class: "primary", id: "open-polls", disabled: state === "not_opened" ? null : "" }),
-      button("pause_polls", () => post("officials/pause"), { id: "pause-polls", disabled: state === "open" ? null : "" }),
-      button("resume_polls", () => post("officials/resume"), { id: "resume-polls", disabled: state === "paused" ? null : "" }),
-      button("close_polls", closeWithConfirm, { class: "danger", id: "close-polls", disabled: state === "open" || state === "paused" ? null : "" }),
-      button("exit", () => post("dismiss"), { id: "exit" }),
-    ],
-  };
-}
-
 const SCREENS = {
   idle: idleScreen,
   reading_card: () => waitScreen("reading_card"),
@@ -375,7 +349,7 @@ const SCREENS = {
   challenged: challengedScreen,
   refused: () => finishedScreen("refused_title", false),
   cancelled: () => finishedScreen("cancelled", false),
-  officials: officialsScreen,
+  officials: () => officialsScreen(post, closeDialog, heading),
 };
 
 // --- rendering and the view loop -----------------------------------------------------
@@ -468,13 +442,22 @@ function resetDisplay() {
 }
 
 async function loop() {
+  let lost = false;
   for (;;) {
     try {
-      const after = ui.view ? ui.view.version : -1;
+      const after = ui.view && !lost ? ui.view.version : -1;
       const response = await fetch(`/api/state?after=${after}&wait=20`);
-      show(await response.json());
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const next = await response.json();
+      // A restarted terminal counts versions from zero again: take its view as it is.
+      if (lost && ui.view) ui.view = { ...ui.view, version: -1 };
+      show(next);
+      lost = false;
+      connectionLost(false);
     } catch (error) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      lost = true;
+      connectionLost(true);
+      await pause();
     }
   }
 }
@@ -522,7 +505,8 @@ function onKey(event) {
 }
 
 async function start() {
-  ui.catalogue = await (await fetch("/api/catalogue")).json();
+  keepPageOffline();
+  ui.catalogue = await fetchCatalogue();
   document.getElementById("toggle-language").addEventListener("click", () => { ui.lang = ui.lang === "fa" ? "en" : "fa"; render("#toggle-language"); });
   document.getElementById("toggle-contrast").addEventListener("click", () => toggleClass("toggle-contrast", "contrast"));
   document.getElementById("toggle-large").addEventListener("click", () => toggleClass("toggle-large", "large"));

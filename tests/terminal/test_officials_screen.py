@@ -1,0 +1,143 @@
+"""The officials' screen at 800×480, and the kiosk finding its terminal again by itself.
+
+* The link to the server (online, waiting, last error) is on screen at all times;
+  each action's result is in a box inside the window: green when done, red with the
+  reason (the URL that did not answer) when not; focus after an action is on the
+  heading, never on the next action.
+* A terminal that stops and starts again, or a page reloaded while it is down, shows
+  the kiosk's own Persian/English "reconnecting" notice and comes back by itself.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ARTIFACTS
+from kiosk_browser import actions_out_of_reach, chromium_page, wait_screen
+from station_harness import TERMINAL_ID, StationHarness
+
+from terminal.kiosk_client import KioskClient
+
+pytestmark = pytest.mark.browser
+WIDTH, HEIGHT = 800, 480
+SCREENS = ARTIFACTS / "screens" / "officials-800x480"
+
+
+def inside_window(page: Any, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    return bool(box) and box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_officials_see_the_link_and_every_results_reason_at_800x480(
+    station: StationHarness, tmp_path: Path
+) -> None:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    running = station.start_terminal(tmp_path / "terminal")
+    kiosk = KioskClient(running.url)
+    try:
+        with chromium_page(tmp_path / "profile", WIDTH, HEIGHT) as page:
+            page.goto(running.url)
+            wait_screen(page, "idle")
+            station.sign_in(kiosk, station.official)
+            wait_screen(page, "officials")
+            assert inside_window(page, "#link-status")
+            assert "#" not in page.inner_text("#link-status")
+            page.click("#open-polls")
+            page.wait_for_selector('#notice[data-ok="true"]')
+            assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+            assert page.evaluate("document.activeElement.tagName") == "H1"
+            assert not actions_out_of_reach(page)
+            page.screenshot(path=str(SCREENS / "officials-opened-fa.png"))
+
+            url = station.server_url
+            station.stop_server()
+            page.click("#pause-polls")
+            page.wait_for_selector('#notice[data-ok="false"]')
+            text = page.inner_text("#notice")
+            assert f"{url}/api/v1/" in text and "connection refused" in text
+            assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+            assert page.evaluate("document.activeElement.tagName") == "H1"
+            assert not actions_out_of_reach(page)
+            page.click("#toggle-language")
+            assert "The server did not answer" in page.inner_text("#notice")
+            assert inside_window(page, "#notice")
+            page.screenshot(path=str(SCREENS / "officials-failed-en.png"))
+            station.start_server()
+    finally:
+        running.stop()
+
+
+KEPT_JS = """async () => {
+  for (const name of await caches.keys()) {
+    if (await (await caches.open(name)).match("/")) return true;
+  }
+  return false;
+}"""
+
+
+def wait_for_page_kept(page: Any) -> None:
+    """Until the kiosk's service worker holds the page (it asks for it once it is active)."""
+    for _ in range(150):
+        if page.evaluate(KEPT_JS):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the kiosk page was never kept for offline reloads")
+
+
+class TerminalProcess:
+    """``evote terminal run`` as its own process, so it can die as a real one does (kill -9)."""
+
+    def __init__(self, station: StationHarness, root: Path, port: int) -> None:
+        key = root / "terminal.key"
+        if not key.exists():
+            key.write_text(station.terminal_key.seed.hex() + "\n", encoding="ascii")
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from evote_cli.main import main; main()", "terminal", "run",
+             "--reader", station.reader.path, "--printer", station.printer.path,
+             "--server", station.server_url, "--data-dir", str(root / "terminal"),
+             "--terminal-id", TERMINAL_ID, "--terminal-key", str(key), "--port", str(port)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == self.url
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+def test_the_kiosk_reconnects_by_itself_after_a_restart_and_after_a_reload_while_down(
+    station: StationHarness, tmp_path: Path
+) -> None:
+    port = free_port()
+    terminal = TerminalProcess(station, tmp_path, port)
+    try:
+        with chromium_page(tmp_path / "profile", WIDTH, HEIGHT) as page:
+            page.goto(terminal.url)
+            wait_screen(page, "idle")
+            wait_for_page_kept(page)
+            terminal.kill()
+            page.wait_for_selector("#connection:not([hidden])", timeout=15000)
+            assert "دوباره وصل" in page.inner_text("#connection")
+            page.reload()
+            page.wait_for_selector("#connection:not([hidden])", timeout=15000)
+            assert "reconnecting" in page.inner_text("#connection")
+            terminal = TerminalProcess(station, tmp_path, port)
+            page.wait_for_selector("#connection", state="hidden", timeout=15000)
+            wait_screen(page, "idle")
+            station.reader.insert(station.card(station.official))
+            wait_screen(page, "pin")
+    finally:
+        terminal.kill()
