@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS
 from kiosk_browser import actions_out_of_reach, chromium_page, wait_screen
 from station_harness import TERMINAL_ID, StationHarness
 
@@ -25,7 +24,13 @@ from terminal.kiosk_client import KioskClient
 
 pytestmark = pytest.mark.browser
 WIDTH, HEIGHT = 800, 480
-SCREENS = ARTIFACTS / "screens" / "officials-800x480"
+SCREENS = (
+    Path(__file__).resolve().parents[2]
+    / "test-artifacts"
+    / "terminal"
+    / "screens"
+    / "officials-800x480"
+)
 
 
 def inside_window(page: Any, selector: str) -> bool:
