@@ -6,7 +6,7 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from ballot_server.blueprints import admin, board, check, inquiry, intake, polls
+from ballot_server.blueprints import admin, board, check, hq, inquiry, intake, polls
 from ballot_server.config import ServerConfig
 from ballot_server.errors import ServerError
 from ballot_server.request_context import STATE_EXTENSION
@@ -33,6 +33,7 @@ def create_app(config: ServerConfig | None = None) -> Flask:
             board.blueprint,
             check.blueprint,
             admin.blueprint,
+            hq.blueprint,
         ),
     }
     for service in config.services:

@@ -218,11 +218,19 @@ def reopen(data_dir: Path, station_id: str) -> None:
 
 @server.command()
 @DATA_DIR
-def turnout(data_dir: Path) -> None:
-    """Print live turnout as JSON."""
-    from ballot_server.turnout import turnout as compute
+@click.option("--json", "as_json", is_flag=True, help="The turnout figures as JSON instead.")
+def turnout(data_dir: Path, as_json: bool) -> None:
+    """Print live turnout: per station poll state, check-ins, ballots cast and waiting,
+    terminals last seen (the HQ page at / shows the same)."""
+    if as_json:
+        from ballot_server.turnout import turnout as compute
 
-    click.echo(json.dumps(compute(_state(data_dir)), ensure_ascii=False, indent=1))
+        click.echo(json.dumps(compute(_state(data_dir)), ensure_ascii=False, indent=1))
+        return
+    from ballot_server.hq_overview import overview, turnout_table
+
+    for line in turnout_table(overview(_state(data_dir))):
+        click.echo(line)
 
 
 @server.command()

@@ -1,0 +1,108 @@
+"""HQ's front page figures: per station the poll state, turnout, and each terminal's link.
+
+Turnout comes from ``turnout`` (check-ins in the registry, ballots on the board).
+A terminal's link comes from its newest signed journal declaration (sent with
+its status requests while idle, ``declarations.py``): when it was made is when
+the terminal was last heard from, and it says how many journaled ballots were
+still waiting to be sent; the board says how far its ballots have arrived.
+Nothing here names a voter.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ballot_server.models import BoardEntry, Terminal
+from ballot_server.state import ServerState
+from ballot_server.turnout import turnout
+
+
+def terminal_links(state: ServerState) -> dict[str, list[dict[str, Any]]]:
+    """Per station, its terminals: last heard from, waiting, declared and received heads."""
+    with Session(state.engine) as session:
+        terminals = list(session.scalars(select(Terminal).order_by(Terminal.terminal_id)))
+        last_ballot = dict(
+            session.execute(
+                select(BoardEntry.terminal_id, func.max(BoardEntry.received_at)).group_by(
+                    BoardEntry.terminal_id
+                )
+            ).all()
+        )
+    links: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for terminal in terminals:
+        declaration = json.loads(terminal.declaration) if terminal.declaration else None
+        payload = declaration["payload"] if declaration else {}
+        body = payload.get("body", {})
+        heard = [t for t in (payload.get("timestamp"), last_ballot.get(terminal.terminal_id)) if t]
+        links[terminal.station_id].append(
+            {
+                "terminal_id": terminal.terminal_id,
+                "last_seen": max(heard) if heard else None,
+                "waiting": body.get("waiting"),
+                "declared_sequence": terminal.declared_sequence,
+                "received_sequence": terminal.last_sequence,
+            }
+        )
+    return links
+
+
+def overview(state: ServerState) -> dict[str, Any]:
+    """Everything the HQ page shows, as of ``generated_at``."""
+    figures = turnout(state)
+    links = terminal_links(state)
+    for station in figures["stations"]:
+        station["terminals"] = links.get(station["station_id"], [])
+        station["ballots_waiting"] = sum(t["waiting"] or 0 for t in station["terminals"])
+    return {**figures, "generated_at": state.now()}
+
+
+def _seen(terminal: dict[str, Any], now: int) -> str:
+    if terminal["last_seen"] is None:
+        return f"{terminal['terminal_id']} not yet seen"
+    return f"{terminal['terminal_id']} {max(0, now - terminal['last_seen'])} s ago"
+
+
+def turnout_table(figures: dict[str, Any]) -> list[str]:
+    """``evote server turnout``: one line per station, a total line; plain text columns."""
+    now = figures["generated_at"]
+    header = ("station", "polls", "check-ins", "cast", "waiting", "terminals: last seen")
+    rows = [
+        (
+            station["station_id"],
+            station["poll_state"] or "-",
+            str(station["check_ins"]),
+            str(station["ballots_cast"]),
+            str(station["ballots_waiting"]),
+            ", ".join(_seen(t, now) for t in station["terminals"]) or "-",
+        )
+        for station in figures["stations"]
+    ]
+    total = figures["total"]
+    share = 100 * total["ballots_cast"] / total["on_roll"] if total["on_roll"] else 0.0
+    waiting = sum(station["ballots_waiting"] for station in figures["stations"])
+    rows.append(
+        (
+            "total",
+            "",
+            str(total["check_ins"]),
+            str(total["ballots_cast"]),
+            str(waiting),
+            f"on the roll {total['on_roll']}, turnout {share:.1f} %",
+        )
+    )
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    numeric = {2, 3, 4}
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [
+            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+            for i, cell in enumerate(row[:-1])
+        ]
+        return "  ".join([*cells, row[-1]]).rstrip()
+
+    return [line(header), *(line(row) for row in rows)]

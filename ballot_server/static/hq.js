@@ -1,0 +1,109 @@
+// HQ's front page: per station the poll state, turnout, each terminal's last contact and
+// ballots waiting; refreshes itself every few seconds. Persian first, an English toggle;
+// no remote assets (the server's Content-Security-Policy allows only its own files).
+"use strict";
+
+const PERSIAN = "۰۱۲۳۴۵۶۷۸۹";
+const REFRESH_MS = 5000;
+const STALE_S = 60;
+let lang = "fa";
+let data = null;
+let failure = null;
+
+const WORDS = {
+  title: ["ستاد انتخابات — وضعیت شعبه‌ها", "Election HQ — stations"],
+  language: ["English", "فارسی"],
+  station: ["شعبه", "Station"],
+  polls: ["وضعیت رأی‌گیری", "Polls"],
+  check_ins: ["پذیرش", "Check-ins"],
+  ballots_cast: ["آرای ثبت‌شده", "Ballots cast"],
+  turnout: ["مشارکت", "Turnout"],
+  terminals: ["دستگاه‌ها: آخرین تماس", "Terminals: last seen"],
+  waiting: ["در انتظار ارسال", "Waiting to send"],
+  on_roll: ["واجدان در فهرست", "On the roll"],
+  updated: ["به‌روزشده", "Updated"],
+  never: ["هنوز تماسی نیست", "not yet seen"],
+  ago: ["{n} ثانیه پیش", "{n} s ago"],
+  unknown: ["نامعلوم", "unknown"],
+  no_answer: ["سرور پاسخ نمی‌دهد؛ دوباره تلاش می‌شود", "The server does not answer; retrying"],
+  state_open: ["باز", "open"],
+  state_paused: ["متوقف", "paused"],
+  state_closed: ["بسته", "closed"],
+  state_not_opened: ["آغاز نشده", "not opened"],
+};
+
+function digits(text) {
+  return lang === "fa" ? String(text).replace(/[0-9]/g, (d) => PERSIAN[d]) : String(text);
+}
+
+function w(key, values) {
+  let text = (WORDS[key] || [key, key])[lang === "fa" ? 0 : 1];
+  for (const [name, value] of Object.entries(values || {})) text = text.replace(`{${name}}`, value);
+  return digits(text);
+}
+
+function el(tag, attributes, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes || {})) {
+    if (key === "text") node.textContent = value;
+    else if (value !== null && value !== undefined) node.setAttribute(key, value);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+function percent(part, whole) {
+  return whole ? `${digits((100 * part / whole).toFixed(1))}٪`.replace("٪", lang === "fa" ? "٪" : "%") : "—";
+}
+
+function terminalLine(terminal, now) {
+  const age = terminal.last_seen === null ? null : Math.max(0, now - terminal.last_seen);
+  const seen = age === null ? w("never") : w("ago", { n: age });
+  const waiting = terminal.waiting ? el("span", { class: "waiting", text: ` · ${w("waiting")}: ${digits(terminal.waiting)}` }) : null;
+  return el("span", { class: "terminal", "data-terminal": terminal.terminal_id },
+    el("span", { class: "ltr", text: terminal.terminal_id }), ": ",
+    el("span", { class: age === null || age > STALE_S ? "stale" : "", text: seen }), waiting);
+}
+
+function render() {
+  document.documentElement.lang = lang;
+  document.documentElement.dir = lang === "fa" ? "rtl" : "ltr";
+  document.getElementById("title").textContent = w("title");
+  document.getElementById("toggle-language").textContent = w("language");
+  const problem = document.getElementById("problem");
+  problem.hidden = !failure;
+  problem.textContent = failure ? `${w("no_answer")} (${failure})` : "";
+  if (!data) return;
+  const now = data.generated_at;
+  const total = data.total;
+  document.getElementById("updated").textContent = `${w("updated")}: ${digits(new Date(now * 1000).toLocaleTimeString(lang === "fa" ? "fa-IR" : "en-GB"))}`;
+  document.getElementById("totals").replaceChildren(
+    ...[["check_ins", total.check_ins], ["ballots_cast", total.ballots_cast], ["on_roll", total.on_roll], ["turnout", null]]
+      .map(([key, value]) => el("div", { class: "figure", id: `total-${key}` }, w(key),
+        el("strong", { text: value === null ? percent(total.ballots_cast, total.on_roll) : digits(value) }))));
+  document.getElementById("head").replaceChildren(
+    ...["station", "polls", "check_ins", "ballots_cast", "waiting", "terminals"].map((key) => el("th", { text: w(key) })));
+  document.getElementById("rows").replaceChildren(...data.stations.map((station) => el("tr", { "data-station": station.station_id },
+    el("td", {}, station.name[lang] || station.name.fa, el("br"), el("span", { class: "muted ltr", text: station.station_id })),
+    el("td", { class: `state ${station.poll_state}`, text: w(`state_${station.poll_state}`) }),
+    el("td", { text: digits(station.check_ins) }),
+    el("td", { text: digits(station.ballots_cast) }),
+    el("td", { class: station.ballots_waiting ? "waiting" : "", text: digits(station.ballots_waiting) }),
+    el("td", {}, ...station.terminals.map((terminal) => terminalLine(terminal, now))))));
+}
+
+async function refresh() {
+  try {
+    const response = await fetch("/api/v1/hq", { cache: "no-store" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    data = await response.json();
+    failure = null;
+  } catch (error) {
+    failure = error.message;
+  }
+  render();
+  setTimeout(refresh, REFRESH_MS);
+}
+
+document.getElementById("toggle-language").addEventListener("click", () => { lang = lang === "fa" ? "en" : "fa"; render(); });
+refresh();
