@@ -160,8 +160,14 @@ class Booth:
         declaring this terminal's journal head on the way (signed; ``docs/server.md``)."""
         try:
             answer = self.client.status(self.journal_declaration())
-        except (ServerUnreachable, ServerRefused):
+        except ServerUnreachable as error:
+            if self.uplink is not None:
+                self.uplink.note_contact(error.kind)
             return
+        except ServerRefused:
+            return
+        if self.uplink is not None:
+            self.uplink.note_contact(None)
         self.set_polls_state(str(answer.get("poll_state", self.polls_state)))
 
     # --- card and pass -------------------------------------------------------------

@@ -138,6 +138,11 @@ class Uplink:
         self._wake.wait(seconds)
         self._wake.clear()
 
+    def note_contact(self, error: str | None) -> None:
+        """The outcome of another request to the server (the idle status call): with
+        nothing to send, the link's state would otherwise never change."""
+        self._set_online(error is None, error)
+
     def _set_online(self, online: bool, error: str | None) -> None:
         """Record the outcome of a send; the last error and its time stay visible after it."""
         changed = online != self.online or (error is not None and error != self.last_error)

@@ -64,6 +64,11 @@ def test_an_officials_action_without_the_server_fails_with_the_url_and_reason(
     assert f"{url}/api/v1/" in notice["en"] and "connection refused" in notice["en"]
     assert url in notice["fa"]
     assert view["polls_state"] == "open"
+    deadline = time.monotonic() + 20  # the idle status call, every 5 s, notices the server gone
+    while kiosk.state()["officials"]["online"]:
+        assert time.monotonic() < deadline, "the link still says online without a server"
+        time.sleep(0.3)
+    assert kiosk.state()["officials"]["last_error"] == "connection_refused"
     station.start_server()
     view = kiosk.post("officials/pause")
     assert view["notice"]["ok"] is True and view["notice"]["code"] == "polls_paused_done"
