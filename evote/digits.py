@@ -17,6 +17,16 @@ def persian_digits(value: object) -> str:
     return str(value).translate(_TO_PERSIAN)
 
 
+def persian_number(value: object) -> str:
+    """A number as Persian writes it: Persian digits, "٫" as the decimal mark."""
+    return persian_digits(value).replace(".", "\u066b")
+
+
+def persian_percent(text: str) -> str:
+    """A percentage such as ``"12.5"`` as Persian writes it: "۱۲٫۵٪"."""
+    return f"{persian_number(text)}\u066a"
+
+
 def ascii_digits(text: str) -> str:
     """Persian and Arabic-Indic digits as ASCII; every other character unchanged."""
     return text.translate(_TO_ASCII)

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from evote.digits import persian_digits
 from evote.manifest import Manifest
-from tally.presentation import percent_text
+from tally.presentation import percent_in, percent_text
 from tally.provisional import BANNER, PROVISIONAL
 from tally.totals import LEVELS
 
@@ -112,14 +112,15 @@ def _contest_section(
     text = _TEXT[language]
     rtl = language == "fa"
     number = persian_digits if rtl else str
+    percent = percent_in(language)
     contest = manifest.contest(outcome["contest_id"])
     row = next(c for c in national["contests"] if c["contest_id"] == contest.contest_id)
-    title = getattr(contest.name, language)
+    title = number(getattr(contest.name, language))
     chart_rows, table_rows = [], []
     for code in outcome["ranking"]:
         candidate = contest.candidate(code)
         votes = row["votes"][str(code)]
-        name = getattr(candidate.name, language)
+        name = number(getattr(candidate.name, language))
         chart_rows.append((f"{number(code)} {name}", votes))
         status = ""
         if code in outcome["elected"]:
@@ -128,7 +129,7 @@ def _contest_section(
             status = f' class="runoff">{text["runoff"]}'
         table_rows.append(
             f"<tr><td>{number(code)}</td><td>{escape(name)}</td><td>{number(votes)}</td>"
-            f"<td>{number(percent_text(votes, row['valid']))}%</td><td{status or '>'}</td></tr>"
+            f"<td>{percent(percent_text(votes, row['valid']))}</td><td{status or '>'}</td></tr>"
         )
     tie = f"<p>{text['tie']}</p>" if outcome["tie_at_boundary"] else ""
     return (
@@ -137,22 +138,23 @@ def _contest_section(
         f"{number(row['blank'])} · {text['valid']}: {number(row['valid'])}</p>"
         + bar_chart(chart_rows, rtl=rtl, number=number)
         + f"<table><tr><th>{text['code']}</th><th>{text['candidate']}</th>"
-        f"<th>{text['votes']}</th><th>%</th><th></th></tr>{''.join(table_rows)}</table>{tie}"
+        f"<th>{text['votes']}</th><th>{percent('')}</th><th></th></tr>{''.join(table_rows)}</table>{tie}"
     )
 
 
 def _turnout_section(results: Mapping[str, Any], language: str) -> str:
     text = _TEXT[language]
     number = persian_digits if language == "fa" else str
+    percent = percent_in(language)
     national_cast = max((c["ballots_cast"] for c in results["units"][-1]["contests"]), default=0)
     rows = []
     for level in LEVELS:
         for unit in (u for u in results["units"] if u["level"] == level):
             cast = max((c["ballots_cast"] for c in unit["contests"]), default=0)
             rows.append(
-                f"<tr><td>{text['level'][level]}</td><td>{escape(unit['name'][language])}</td>"
+                f"<tr><td>{text['level'][level]}</td><td>{escape(number(unit['name'][language]))}</td>"
                 f"<td>{number(cast)}</td>"
-                f"<td>{number(percent_text(cast, national_cast))}%</td></tr>"
+                f"<td>{percent(percent_text(cast, national_cast))}</td></tr>"
             )
     return (
         f"<h2>{text['turnout']}</h2><table><tr><th></th><th>{text['unit']}</th>"

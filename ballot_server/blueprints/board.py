@@ -14,6 +14,7 @@ from ballot_server.polls import station_id_from_path
 from ballot_server.record import station_export
 from ballot_server.request_context import server_state
 from evote import protocol
+from evote.digits import persian_digits
 
 blueprint = Blueprint("board", __name__)
 _TRACKING_CODE = re.compile(r"[0-9a-f]{64}")
@@ -22,13 +23,16 @@ TRACK_PAGE = """<!doctype html>
 <html lang="fa" dir="rtl"><head><meta charset="utf-8"><title>کد رهگیری / Tracking code</title>
 <style>body{font-family:'Noto Sans Arabic','Noto Sans',sans-serif;margin:2em}
 .en{direction:ltr;text-align:left;color:#444}code{word-break:break-all}</style></head><body>
-<h1>جستجوی کد رهگیری</h1><p class="en">Tracking code lookup</p><p><code>{{ code }}</code></p>
+<h1>جستجوی کد رهگیری</h1><p class="en">Tracking code lookup</p>
+<p><code dir="ltr">{{ code }}</code></p>
 {% if found %}
-<p>✔ این برگه رأی در تابلوی اعلانات ثبت شده است (ردیف {{ position }}، شعبه {{ station }}).</p>
+<p>✔ این برگه رأی در تابلوی اعلانات ثبت شده است
+(ردیف {{ fa(position) }}، شعبه <bdi dir="ltr">{{ station }}</bdi>).</p>
 <p class="en">This {{ "ballot" if kind == "ballot" else "challenged ballot" }} is on the
 bulletin board at position {{ position }} (station {{ station }}).</p>
 {% if root %}
-<p>در ریشهٔ امضاشدهٔ سراسری با {{ root.tree_size }} برگ گنجانده شده است (برگ {{ log_index }}).</p>
+<p>در ریشهٔ امضاشدهٔ سراسری با {{ fa(root.tree_size) }} برگ گنجانده شده است
+(برگ {{ fa(log_index) }}).</p>
 <p class="en">Included in the signed national root of {{ root.tree_size }} leaves
 (leaf {{ log_index }}); root hash <code>{{ root.root_hash }}</code>; inclusion proof
 (RFC 9162): <code>{{ proof | join(" ") }}</code></p>
@@ -98,6 +102,7 @@ def track_page(code: str) -> ResponseReturnValue:
     root = found.get("root")
     return render_template_string(
         TRACK_PAGE,
+        fa=persian_digits,
         code=code,
         found=found["found"],
         position=found.get("board_position"),
