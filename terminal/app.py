@@ -23,7 +23,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request, send_from_directory
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    jsonify,
+    request,
+    send_file,
+    send_from_directory,
+)
 
 from evote.typeface import FONT_DIRECTORY
 from terminal import casting
@@ -31,6 +39,7 @@ from terminal.booth import Booth
 from terminal.errors import IllegalTransition, InvalidChoices, TerminalError
 from terminal.i18n import CATALOGUE, catalogue_json
 from terminal.officials import link_status, poll_action
+from terminal.speech import DEFAULT_RATE_WPM, Speech, SpeechUnavailable
 from terminal.view import booth_view
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -40,6 +49,8 @@ MAX_WAIT_S = 25.0
 def error_answer(error: TerminalError) -> tuple[Response, int]:
     """A refused action: 409 for the wrong moment, 400 for bad input; both languages."""
     status = 409 if isinstance(error, IllegalTransition) else 400
+    if isinstance(error, SpeechUnavailable) and error.code == SpeechUnavailable.code:
+        status = 503
     key = error.code if error.code in CATALOGUE else "terminal_error"
     fa, en = CATALOGUE[key]
     return jsonify({"code": error.code, "message_fa": fa, "message_en": en}), status
@@ -110,6 +121,17 @@ def create_app(booth: Booth) -> Flask:
             view_func=lambda handler=handler: action(handler),
             methods=["POST"],
         )
+
+    speech = Speech(booth.config.data_dir / "speech")
+
+    @api.get("/speech")
+    def speak() -> Response:
+        clip = speech.clip(
+            request.args.get("text", ""),
+            request.args.get("lang", "fa"),
+            request.args.get("rate", default=DEFAULT_RATE_WPM, type=int),
+        )
+        return send_file(clip, mimetype="audio/wav", max_age=3600)
 
     @api.post("/officials/<name>")
     def officials(name: str) -> Response:

@@ -113,6 +113,24 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "clear": ("پاک", "Clear"),
     "delete_digit": ("پاک‌کردن رقم آخر", "Delete the last digit"),
     "language": ("English", "فارسی"),
+    "audio": ("صدا", "Audio"),
+    "audio_on": (
+        "راهنمای صوتی روشن شد. با کلیدهای بالا و پایین جابه‌جا شوید، با کلید تأیید انتخاب کنید،"
+        " کلید بازگشت برای مرحله قبل، و کلید تکرار برای شنیدن دوباره."
+        " کلید تیره صفحه را خاموش می‌کند.",
+        "Audio on. Up and down move, select chooses, back returns, repeat says it again."
+        " The dark key turns the screen off.",
+    ),
+    "selected": ("انتخاب شده", "selected"),
+    "not_selectable": ("ظرفیت پر است", "limit reached"),
+    "digits_entered": ("{n} رقم وارد شد", "{n} digits entered"),
+    "screen_dark": ("صفحه تیره شد", "Screen dark"),
+    "screen_lit": ("صفحه روشن شد", "Screen on"),
+    "speech_unavailable": (
+        "صدا در دسترس نیست؛ به مسئول شعبه بگویید",
+        "Audio is not available; tell an official",
+    ),
+    "invalid_request": ("درخواست نامعتبر است", "Invalid request"),
     "contrast": ("کنتراست بالا", "High contrast"),
     "large_text": ("متن بزرگ", "Large text"),
     "polls_not_open": ("رأی‌گیری هنوز آغاز نشده است", "Polls are not open yet"),

@@ -7,6 +7,7 @@
 // starts on `focus` (never a destructive action) or else on the screen's heading.
 "use strict";
 
+import { audio, audioKey, describe, resetAudio, say, summary } from "./kiosk-audio.js";
 import { dialogKey, dialogOpen, dropStaleDialog, hideDialog, showDialog } from "./kiosk-dialog.js";
 import { arrowTarget, columnCount, measureCapacity } from "./kiosk-grid.js";
 import { connectionLost, fetchCatalogue, keepPageOffline, pause } from "./kiosk-connection.js";
@@ -41,7 +42,7 @@ async function post(path, body) {
     // An answer older than what the long poll already showed is stale.
     if (response.ok) {
       if (answer.version > ui.view.version) show(answer);
-    } else showDialog(ui.lang === "fa" ? answer.message_fa : answer.message_en, [["finish", closeDialog, "primary"]]);
+    } else ask(ui.lang === "fa" ? answer.message_fa : answer.message_en, [["finish", closeDialog, "primary"]]);
   } finally {
     if (busyOn === on) busyOn = null;
   }
@@ -50,6 +51,13 @@ async function post(path, body) {
 function closeDialog() {
   hideDialog();
   focusDefault();
+  say(...summary());
+}
+
+// A dialog, spoken in audio mode: its question, then the (safe) button focus starts on.
+function ask(message, actions) {
+  showDialog(message, actions);
+  say(message, describe(document.activeElement));
 }
 
 function notice(data, ok, id) {
@@ -124,11 +132,13 @@ function typeDigit(d, keepFocus) {
   if (pin.length < 8) pin += d;
   pinTooShort = false;
   render(keepFocus);
+  say(t("digits_entered", { n: pin.length }));
 }
 
 function deleteDigit(keepFocus) {
   pin = pin.slice(0, -1);
   render(keepFocus);
+  say(t("digits_entered", { n: pin.length }));
 }
 
 function clearPin() {
@@ -142,6 +152,7 @@ function submitPin() {
   if (pin.length < 4) {
     pinTooShort = true;
     render();
+    say(t("invalid_pin"));
     return;
   }
   const value = pin;
@@ -167,6 +178,7 @@ function toggle(contest, selectionId) {
     choices[contest.contest_id] = [...chosen, selectionId];
   }
   render(`[data-selection="${selectionId}"]`);
+  say(describe(document.activeElement));
 }
 
 function matches(candidate) {
@@ -256,7 +268,7 @@ function toReview() {
   const send = () => { hideDialog(); post("review", { choices }); };
   if (under.length) {
     const names = under.map((c) => name(c.name)).join(ui.lang === "fa" ? "، " : ", ");
-    showDialog(`${t("undervote_confirm")} (${names})`, [["edit", closeDialog], ["confirm", send, "primary"]]);
+    ask(`${t("undervote_confirm")} (${names})`, [["edit", closeDialog], ["confirm", send, "primary"]]);
   } else {
     send();
   }
@@ -406,6 +418,16 @@ function fitGrid(keepFocus) {
   draw(keepFocus);
 }
 
+// In audio mode a new screen (state, contest, page, language) is read out once.
+let spokenScreen = "";
+
+function speakScreen() {
+  const key = [ui.view.state, contestIndex, page, ui.lang, ui.view.version].join("|");
+  if (!audio.on || key === spokenScreen) return;
+  spokenScreen = key;
+  say(...summary());
+}
+
 function render(keepFocus) {
   if (!ui.view) return;
   document.documentElement.lang = ui.lang;
@@ -416,6 +438,7 @@ function render(keepFocus) {
   document.getElementById("toggle-large").textContent = t("large_text");
   draw(keepFocus);
   fitGrid(keepFocus);
+  speakScreen();
 }
 
 function show(next) {
@@ -436,6 +459,7 @@ function show(next) {
 
 function resetDisplay() {
   ui.lang = "fa";
+  resetAudio();
   document.documentElement.classList.remove("contrast", "large");
   document.getElementById("toggle-contrast").setAttribute("aria-pressed", "false");
   document.getElementById("toggle-large").setAttribute("aria-pressed", "false");
@@ -497,8 +521,18 @@ function gridKey(event) {
   render(`[data-index="${target}"]`);
 }
 
+// Backspace on the keypad: one step back, never a destructive one.
+function backAction() {
+  if (dialogOpen()) return null;
+  if (ui.view.state === "pin") return () => deleteDigit();
+  if (ui.view.state === "ballot" && contestIndex > 0) return () => changeContest(-1);
+  if (ui.view.state === "review") return () => post("edit");
+  return null;
+}
+
 function onKey(event) {
   if (!ui.view) return;
+  if (document.activeElement.tagName !== "INPUT" && audioKey(event, backAction())) return;
   if (dialogOpen()) dialogKey(event);
   else if (ui.view.state === "pin") pinKey(event);
   else if (ui.view.state === "ballot") gridKey(event);
