@@ -248,7 +248,18 @@ def tally_decrypt(record: Path, shares: tuple[Path, ...], provisional: bool) -> 
 
 @click.command()
 @_RECORD
-@click.option("--workers", type=click.IntRange(1, 256), default=1, help="Processes for ballots.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=1,
+    help="Check ballots on a Dask LocalCluster of this many processes (1: in this process).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:8786",
+    help="Check ballots on this running Dask cluster (RECORD at the same path on its workers).",
+)
 @click.option("--progress/--no-progress", default=True, help="Progress bar on stderr.")
 @click.option(
     "--hq-key",
@@ -259,7 +270,12 @@ def tally_decrypt(record: Path, shares: tuple[Path, ...], provisional: bool) -> 
     "--manifest-hash", type=_HEX32, help="The published manifest hash the record must carry."
 )
 def verify(
-    record: Path, workers: int, progress: bool, hq_key: str | None, manifest_hash: str | None
+    record: Path,
+    workers: int,
+    scheduler: str | None,
+    progress: bool,
+    hq_key: str | None,
+    manifest_hash: str | None,
 ) -> None:
     """Recompute everything from the election RECORD; exit 0 only if every check passes."""
     try:
@@ -269,6 +285,7 @@ def verify(
             echo=click.echo,
             progress=progress,
             pins=Pins(hq_key, manifest_hash),
+            scheduler=scheduler,
         )
     except VerificationFailure as failure:
         click.echo(f"FAIL  {failure}  [{failure.code}]", err=True)

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -24,6 +22,7 @@ import click
 
 from crypto.errors import CryptoError
 from crypto.signing import VerifyKey
+from tally.cluster import check_segment, dask_client, ordered_results
 from tally.decryption import decrypt_totals
 from tally.errors import DecryptionError, TallyError, VerificationFailure
 from tally.pipeline import load_share_envelopes, load_totals, trustee_signers
@@ -118,10 +117,12 @@ class Verifier:
         echo: Callable[[str], None] | None = None,
         progress: bool = False,
         pins: Pins | None = None,
+        scheduler: str | None = None,
     ) -> None:
         self.record = Record(root)
         self.pins = pins or Pins()
         self.workers = max(1, workers)
+        self.scheduler = scheduler
         self.echo = echo or (lambda _: None)
         self.progress = progress
         self.results: list[CheckResult] = []
@@ -263,19 +264,14 @@ class Verifier:
         }
 
     def _chunk_results(self, context: dict[str, Any]) -> Iterator[ChunkResult]:
-        chunks = _chunks(self.record.lines(ENTRIES))
-        if self.workers == 1:
+        """In this process for one worker; else on a Dask cluster, by station
+        (``tally/cluster.py``): the same checks, results in file order."""
+        if self.workers == 1 and self.scheduler is None:
             initialize(context)
-            yield from (check_chunk(chunk) for chunk in chunks)
+            yield from (check_chunk(chunk) for chunk in _chunks(self.record.lines(ENTRIES)))
             return
-        with ProcessPoolExecutor(self.workers, initializer=initialize, initargs=(context,)) as pool:
-            pending: deque[Future[ChunkResult]] = deque()
-            for chunk in chunks:
-                pending.append(pool.submit(check_chunk, chunk))
-                if len(pending) >= 4 * self.workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+        with dask_client(self.workers, self.scheduler) as client:
+            yield from ordered_results(client, check_segment, self.record.path(ENTRIES), context)
 
     def _check_ballots(self) -> tuple[list[EntryFacts], BallotSums]:
         total = sum(1 for _ in self.record.lines(ENTRIES))
@@ -405,6 +401,9 @@ def verify_record(
     echo: Callable[[str], None] | None = None,
     progress: bool = False,
     pins: Pins | None = None,
+    scheduler: str | None = None,
 ) -> list[CheckResult]:
-    """Verify a record; raises VerificationFailure naming the first failing item."""
-    return Verifier(root, workers, echo, progress, pins).run()
+    """Verify a record; raises VerificationFailure naming the first failing item.
+    ``workers`` > 1 runs the ballot checks on a Dask LocalCluster of that many
+    processes, ``scheduler`` on the Dask cluster at that address."""
+    return Verifier(root, workers, echo, progress, pins, scheduler).run()

@@ -65,14 +65,15 @@ def check_shard_chains(facts: Sequence[EntryFacts]) -> dict[tuple[str, int], Ent
                 "board shards",
                 location,
                 f"station {station}: position {item.position}, expected {expected_position}"
-                " (an entry missing from the shard?)",
+                f" (an entry missing from the shard?) (tracking code {item.tracking_code})",
                 "bad_position",
             )
         if item.previous_hash != previous:
             raise _fail(
                 "board shards",
                 location,
-                f"station {station}: previous_hash does not link to the entry before it",
+                f"station {station}: previous_hash does not link to the entry before it"
+                f" (tracking code {item.tracking_code})",
                 "broken_chain",
             )
         by_position[(station, item.position)] = item

@@ -1,0 +1,125 @@
+"""Verification and tally spread over a Dask cluster, partitioned by station.
+
+The board file holds the stations' shards one after another, so the parent
+cuts ``board/entries.jsonl`` into byte ranges that each lie within one
+station (a large station in several), by one streaming pass that reads only
+each line's trailing ``station_id`` — it never parses a ballot or keeps a
+line. Workers read their range from the record themselves (on a cluster of
+several machines the record sits on shared storage at the same path) and run
+exactly the checks of the single-process run (``verify_ballots.check_chunk``),
+so verdicts and the file, line and tracking code of a failure are the same.
+``--workers N`` starts a ``LocalCluster`` of N single-threaded worker
+processes on this machine; ``--scheduler tcp://HOST:8786`` joins a running
+one (``docs/scale.md``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from tally.verify_ballots import ChunkResult, check_chunk, initialize
+
+SEGMENT_LINES: Final = 50
+"""At most this many entries per task: small enough to spread one big station."""
+IN_FLIGHT_PER_WORKER: Final = 4
+_STATION_KEY: Final = b'"station_id":"'
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Lines ``first_line``.. of a JSON-lines file, bytes ``start``..``end``."""
+
+    start: int
+    end: int
+    first_line: int
+
+
+def _station_of(raw: bytes) -> bytes | None:
+    """The entry's own station id: canonical JSON sorts keys, so it is the last one."""
+    at = raw.rfind(_STATION_KEY)
+    if at < 0:
+        return None
+    begin = at + len(_STATION_KEY)
+    end = raw.find(b'"', begin)
+    return raw[begin:end] if end > 0 else None
+
+
+def station_segments(path: Path, max_lines: int = SEGMENT_LINES) -> Iterator[Segment]:
+    """Byte ranges of the board file, each within one station, in file order."""
+    offset, line, start, first_line, count = 0, 0, 0, 1, 0
+    station: bytes | None = None
+    with Path(path).open("rb") as handle:
+        for raw in handle:
+            line += 1
+            current = _station_of(raw)
+            if count and (current != station or count == max_lines):
+                yield Segment(start, offset, first_line)
+                start, first_line, count = offset, line, 0
+            station, count, offset = current, count + 1, offset + len(raw)
+    if count:
+        yield Segment(start, offset, first_line)
+
+
+_context_seen: object = None
+
+
+def check_segment(path: str, segment: Segment, context: dict[str, Any]) -> ChunkResult:
+    """A worker's task: the single-process checks over one segment's lines."""
+    global _context_seen
+    if _context_seen != context:
+        initialize(context)
+        _context_seen = context
+    with open(path, "rb") as handle:
+        handle.seek(segment.start)
+        data = handle.read(segment.end - segment.start)
+    texts = data.decode("utf-8", errors="replace").split("\n")
+    if texts and texts[-1] == "":
+        texts.pop()
+    return check_chunk([(segment.first_line + i, text) for i, text in enumerate(texts)])
+
+
+@contextmanager
+def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A client of the cluster at ``scheduler``, or of a LocalCluster of ``workers``
+    single-threaded processes started (and stopped) here."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=40,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def ordered_results(
+    client: Any,
+    task: Callable[..., ChunkResult],
+    path: Path,
+    context: dict[str, Any],
+) -> Iterator[ChunkResult]:
+    """Every segment's result in file order, with a bounded number in flight (the
+    parent holds neither the file nor more than a window of results)."""
+    shared = client.scatter(context, broadcast=True)
+    window = max(1, len(client.scheduler_info()["workers"])) * IN_FLIGHT_PER_WORKER
+    pending: deque[Any] = deque()
+    for segment in station_segments(path):
+        pending.append(client.submit(task, str(path), segment, shared, pure=False))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()

@@ -1,0 +1,83 @@
+"""`evote verify` on a Dask cluster, partitioned by station: the same verdicts as
+in one process, failures named by the same file, line and tracking code."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tally.cli import verify
+from tally.cluster import station_segments
+from tally.errors import VerificationFailure
+from tally.record import ENTRIES
+from tally.verifier import verify_record
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """A LocalCluster of two single-threaded worker processes, joined by address as
+    `--scheduler tcp://HOST:8786` joins a cluster of several machines."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as cluster:
+        yield str(cluster.scheduler_address)
+
+
+def _outcome(
+    root: Path, scheduler: str | None = None
+) -> tuple[str, str, str, str] | list[tuple[str, int]]:
+    try:
+        return [(r.name, r.count) for r in verify_record(root, scheduler=scheduler)]
+    except VerificationFailure as failure:
+        return (failure.check, failure.location, failure.code, failure.detail)
+
+
+def test_segments_cover_the_board_file_each_within_one_station(pristine_record: Path) -> None:
+    path = pristine_record / ENTRIES
+    lines = path.read_bytes().splitlines(keepends=True)
+    segments = list(station_segments(path, max_lines=2))
+    assert b"".join(path.read_bytes()[s.start : s.end] for s in segments) == path.read_bytes()
+    for segment in segments:
+        chunk = path.read_bytes()[segment.start : segment.end].splitlines()
+        assert 1 <= len(chunk) <= 2
+        assert len({json.loads(line)["station_id"] for line in chunk}) == 1
+        assert lines[segment.first_line - 1].rstrip(b"\n") == chunk[0]
+
+
+def test_an_honest_record_gets_the_same_verdict_on_the_cluster(
+    pristine_record: Path, scheduler: str
+) -> None:
+    alone = _outcome(pristine_record)
+    assert isinstance(alone, list)
+    assert _outcome(pristine_record, scheduler=scheduler) == alone
+
+
+def test_a_changed_ballot_is_named_alike_by_line_and_tracking_code(
+    record_copy: Path, scheduler: str
+) -> None:
+    lines = (record_copy / ENTRIES).read_text(encoding="utf-8").splitlines()
+    index = len(lines) - 3
+    marker = '"alpha":"'
+    at = lines[index].index(marker) + len(marker) + 10
+    lines[index] = (
+        lines[index][:at] + ("0" if lines[index][at] != "0" else "1") + lines[index][at + 1 :]
+    )
+    (record_copy / ENTRIES).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    alone = _outcome(record_copy)
+    assert isinstance(alone, tuple)
+    assert alone[1] == f"{ENTRIES}:{index + 1}"
+    code = json.loads(lines[index])["payload"]["payload"]["body"]["tracking_code"]
+    assert f"tracking code {code}" in alone[3]
+    assert _outcome(record_copy, scheduler=scheduler) == alone
+
+
+def test_the_cli_starts_a_local_cluster_for_several_workers(pristine_record: Path) -> None:
+    result = CliRunner().invoke(verify, [str(pristine_record), "--workers", "2", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("record verified")
