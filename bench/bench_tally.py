@@ -2,7 +2,8 @@
 
 Prints ONE JSON line. The record (Majlis up-to-3-of-10 + Experts 1-of-8 over
 ``--stations`` stations) is generated once with a process pool and cached
-under the temp directory, keyed by its parameters, because encrypting 10,000
+under the temp directory, keyed by its parameters and by a hash of the code
+that writes and checks records (``record_cache.py``), because encrypting 10,000
 ballots takes longer than everything measured here.
 """
 
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import click
+from record_cache import code_version
 
 from evote.manifest import Manifest
 from tally.ceremony import Workspace, decrypt, run_ceremony
@@ -26,12 +28,11 @@ from tally.testing import build_record, random_votes, synthetic_manifest
 from tally.verifier import verify_record
 
 PASSPHRASES = {1: b"bench one", 2: b"bench two", 3: b"bench three"}
-CACHE_VERSION = 3
 
 
 def _prepare(ballots: int, stations: int) -> Path:
     """The cached ceremony + record directory for these parameters (built if missing)."""
-    cache = Path(tempfile.gettempdir()) / f"evote-bench-tally-v{CACHE_VERSION}-{ballots}-{stations}"
+    cache = Path(tempfile.gettempdir()) / f"evote-bench-tally-{code_version()}-{ballots}-{stations}"
     if (cache / "complete").exists():
         return cache
     shutil.rmtree(cache, ignore_errors=True)

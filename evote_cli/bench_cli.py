@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 BENCH_DIRECTORY = Path(__file__).resolve().parent.parent / "bench"
-NAMES = ("crypto", "intake", "devices", "terminal", "tally", "roll_snapshot")
+NAMES = ("crypto", "intake", "devices", "terminal", "tally", "roll_snapshot", "national")
 
 
 @click.command()

@@ -3,7 +3,8 @@ directory (docs/walkthrough.sh extracts the README's sh blocks and runs them).
 
 The README names fixed ports, so the script runs in a private network namespace
 (``unshare``, root) where they are free whatever else runs on this machine; its
-PID namespace also ends every process the walkthrough left in the background.
+PID namespace (with its own /proc, which Dask reads when `evote verify --workers 2`
+starts its workers) also ends every process the walkthrough left in the background.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "docs" / "walkthrough.sh"
-ISOLATE = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--"]
+ISOLATE = ["unshare", "--net", "--pid", "--fork", "--mount-proc", "--kill-child", "--"]
 
 
 def _can_isolate() -> bool:
