@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench soak clean
 
 # The demo needs only the runtime dependencies; the tests add pytest, Playwright,
 # pyscard (built against libpcsclite) and friends.
@@ -28,6 +28,11 @@ lint: $(VENV)/.test
 
 test: lint
 	$(BIN)/pytest -q tests
+
+# The fault suite (tests/faults/) for SOAK_S seconds instead of its bounded run.
+SOAK_S ?= 1800
+soak: $(VENV)/.test
+	EVOTE_SOAK_S=$(SOAK_S) $(BIN)/pytest -q tests/faults
 
 bench: $(VENV)/.test
 	$(BIN)/evote bench

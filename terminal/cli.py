@@ -94,6 +94,22 @@ def serve_until_stopped(url: str, stop: Callable[[], None]) -> None:
     help="Public tracking page the receipt QR points to, as URL/<tracking code> "
     "[default: the --server URL's /track]. Set it when voters cannot reach --server.",
 )
+@click.option(
+    "--server-timeout",
+    "server_timeout_s",
+    type=click.FloatRange(0.1, 120),
+    default=5.0,
+    show_default=True,
+    help="Seconds before an unanswered server call counts as unreachable.",
+)
+@click.option(
+    "--max-retry-interval",
+    "uplink_max_backoff_s",
+    type=click.FloatRange(0.1, 600),
+    default=15.0,
+    show_default=True,
+    help="Longest wait between resends of waiting ballots (the backoff's ceiling).",
+)
 def run(**values: Any) -> None:
     """Run the terminal until interrupted; prints the kiosk URL to open in Chromium."""
     config = make_config(**values)
