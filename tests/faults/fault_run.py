@@ -179,11 +179,11 @@ class FaultRun:
         latter (so every booth helps them vote, and the lanes then end)."""
         faults_over = self.faults_over.is_set()
         with self.lock:
-            if self.comebacks and (faults_over or self.rng.random() < 0.5):
+            if self.comebacks and (faults_over or not self.voters or self.rng.random() < 0.5):
                 return self.comebacks.popleft()
-            if faults_over or not self.voters:
-                return None
-            return self.voters.popleft()
+            if self.voters and not faults_over:
+                return self.voters.popleft()
+            return None
 
     def _lane(self, booth: TerminalProcess) -> None:
         try:
@@ -192,8 +192,11 @@ class FaultRun:
                 if self._done():
                     self.faults_over.set()
                 voter = self._next_voter()
-                if voter is None:
+                if voter is None and self.faults_over.is_set():
                     break
+                if voter is None:  # the roll is used up; someone turned away may come back
+                    time.sleep(RETRY_AFTER_S)
+                    continue
                 kill = cast_here % TERMINAL_KILL_EVERY == TERMINAL_KILL_EVERY // 2
                 if self._visit(booth, voter, kill_after_cast=kill):
                     cast_here += 1
