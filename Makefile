@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench soak clean
+.PHONY: demo test lint bench faults soak clean
 
 # The demo needs only the runtime dependencies; the tests add pytest, Playwright,
 # pyscard (built against libpcsclite) and friends.
@@ -27,7 +27,12 @@ lint: $(VENV)/.test
 	$(BIN)/mypy evote evote_cli ballot_server terminal firmware_sim tally
 
 test: lint
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q tests --ignore=tests/faults
+
+# The fault suite (tests/faults/, docs/reliability.md): >= 300 ballots, >= 14 faults of
+# every kind, real processes. Bounded, but minutes long on a busy machine.
+faults: $(VENV)/.test
+	$(BIN)/pytest -q tests/faults
 
 # The fault suite (tests/faults/) for SOAK_S seconds instead of its bounded run.
 SOAK_S ?= 1800
