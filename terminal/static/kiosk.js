@@ -110,12 +110,13 @@ function pinScreen() {
   pad.append(el("button", { type: "button", class: "key", id: "pin-back", "aria-label": t("delete_digit"), onclick: () => deleteDigit("#pin-back") }, "⌫"));
   const wrong = ui.view.tries_left !== null && ui.view.tries_left < 3;
   const triesLeft = t("tries_left", { n: ui.view.tries_left });
+  // What went wrong comes first, so it is on screen whatever the text size.
   const info = el("div", { class: "pin-info" },
-    heading(t("enter_pin")),
-    ui.view.holder_name ? el("p", { class: "holder", text: name(ui.view.holder_name) }) : null,
-    el("div", { class: "pin-display", id: "pin-display", "aria-label": t("enter_pin"), text: "●".repeat(pin.length) }),
     pinTooShort ? notice({ fa: t("invalid_pin"), en: t("invalid_pin") }, false, "pin-why") : null,
     wrong ? notice({ fa: triesLeft, en: triesLeft }) : null,
+    heading(t("enter_pin")),
+    el("div", { class: "pin-display", id: "pin-display", "aria-label": t("enter_pin"), text: "●".repeat(pin.length) }),
+    ui.view.holder_name ? el("p", { class: "holder", text: name(ui.view.holder_name) }) : null,
     el("p", { class: "en", text: t("pin_warning") }));
   return {
     content: [el("div", { class: "pin-layout" }, info, pad)],
@@ -396,12 +397,13 @@ function draw(keepFocus) {
 
 // Content taller than its box (a long review in large text) scrolls inside the box; a
 // "more below" sign stays at its bottom edge until the voter has scrolled to the end.
+// The sign sits between the content and the action bar, never over either.
 function markMore(content) {
   if (content.scrollHeight <= content.clientHeight + 1) return;
   const sign = el("div", { class: "more", id: "more", "aria-hidden": "true", text: `▼ ${t("more_below")}` });
-  content.append(sign);
+  content.after(sign);
   content.addEventListener("scroll", () => {
-    sign.hidden = content.scrollTop + content.clientHeight >= content.scrollHeight - 2;
+    sign.classList.toggle("done", content.scrollTop + content.clientHeight >= content.scrollHeight - 2);
   });
 }
 

@@ -64,6 +64,13 @@ _PROBLEMS_JS = """
   if (content && content.scrollWidth > content.clientWidth + 1) {
     problems.push("content is too wide");
   }
+  for (const alert of document.querySelectorAll("main [role=alert]")) {
+    const box = alert.getBoundingClientRect();
+    const frame = content.getBoundingClientRect();
+    if (box.top < frame.top - 1 || box.bottom > frame.bottom + 1) {
+      problems.push(`${alert.id}: a notice is out of sight`);
+    }
+  }
   const dialog = document.getElementById("dialog");
   const scope = dialog.hidden ? "#bar, main" : "#dialog";
   const controls = document.querySelectorAll(`${scope} button, ${scope} input`);
