@@ -12,6 +12,7 @@ so they go through exactly the code a person at the touchscreen does:
 * ``POST /api/vote-again`` · ``/api/cancel`` · ``/api/dismiss``
 * ``POST /api/officials/<open|pause|resume|close>``  (close: ``{override_backlog: true}``
   closes although ballots are still waiting; audited by the server)
+* ``POST /api/offline/<enter|leave>``  officials: offline mode (docs/offline.md)
 
 Every POST answers with the new view; a refused action answers 4xx with
 ``{code, message_fa, message_en}`` and changes nothing.
@@ -38,7 +39,7 @@ from terminal import casting
 from terminal.booth import Booth
 from terminal.errors import IllegalTransition, InvalidChoices, TerminalError
 from terminal.i18n import CATALOGUE, catalogue_json
-from terminal.officials import link_status, poll_action
+from terminal.officials import link_status, offline_action, poll_action
 from terminal.speech import DEFAULT_RATE_WPM, Speech, SpeechUnavailable
 from terminal.view import booth_view
 
@@ -137,6 +138,10 @@ def create_app(booth: Booth) -> Flask:
     def officials(name: str) -> Response:
         override = body().get("override_backlog", False) is True if request.data else False
         return action(lambda: poll_action(booth, name, override_backlog=override))
+
+    @api.post("/offline/<name>")
+    def offline(name: str) -> Response:
+        return action(lambda: offline_action(booth, name))
 
     app.register_blueprint(api)
     app.register_error_handler(TerminalError, error_answer)

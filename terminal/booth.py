@@ -22,10 +22,12 @@ from typing import Any
 from crypto.canonical import parse_json
 from crypto.errors import CryptoError
 from crypto.signing import SignedEnvelope
+from evote import provisional
 from evote.client import BallotServerClient, ServerRefused, ServerUnreachable
 from evote.digits import ascii_digits
 from evote.manifest import Station
 from evote.protocol import MAX_DECLARED_REJECTED, JournalDeclaration, RejectedBallot
+from evote.provisional import ProvisionalError, read_grant
 from terminal.ballot import Choices, PreparedBallot, prepare_ballot, validate_choices
 from terminal.config import TerminalConfig
 from terminal.devices.card_reader import CardReader
@@ -42,6 +44,8 @@ from terminal.devices.receipt import ReceiptDocument
 from terminal.errors import IllegalTransition, TerminalError
 from terminal.journal import Journal
 from terminal.notices import Notice
+from terminal.offline_roll import OfflineRefused
+from terminal.offline_station import LinkMode, OfflineStation
 from terminal.server_link import Election
 from terminal.session import CANCELLABLE, FINISHED, Event, Session, State
 from terminal.uplink import Uplink
@@ -94,6 +98,7 @@ class Booth:
         self.printer_lock = threading.Lock()
         self.polls_state = journal.get_meta(POLLS_META_KEY) or "not_opened"
         self.uplink: Uplink | None = None
+        self.offline: OfflineStation | None = None
         self.printing_held = False
         # A card is in the reader (between its insert and remove notifications). Kept
         # apart from the session: a finished screen waits for the card to leave.
@@ -139,6 +144,17 @@ class Booth:
     def cancel(self, code: str = "cancelled") -> None:
         """End a session before Cast: nothing is journaled, the authorization stays unused."""
         self._fire_if_possible(Event.CANCEL, notice=Notice.of(code), pending=None, prepared=None)
+
+    @property
+    def offline_mode(self) -> bool:
+        """Voters are checked in against the station's roll snapshot (docs/offline.md)."""
+        return self.offline is not None and self.offline.mode is LinkMode.OFFLINE
+
+    def on_link_change(self) -> None:
+        """The uplink's link state changed: leave offline mode once the link is back."""
+        if self.offline is not None and self.uplink is not None and self.uplink.online:
+            self.offline.link_restored()
+        self.session.touch()
 
     def set_polls_state(self, polls_state: str) -> None:
         if polls_state != self.polls_state:
@@ -273,13 +289,19 @@ class Booth:
 
     def card_answer(self, challenge: dict[str, Any]) -> bytes:
         """INTERNAL AUTHENTICATE over a server challenge (voter check-in or poll action)."""
+        return self.authenticate(bytes.fromhex(str(challenge["challenge"])))
+
+    def authenticate(self, challenge: bytes) -> bytes:
+        """INTERNAL AUTHENTICATE on the card in the reader (after its PIN)."""
         with self.reader_lock:
-            return self.reader.authenticate(bytes.fromhex(str(challenge["challenge"])))
+            return self.reader.authenticate(challenge)
 
     def _check_in_with_card(self) -> dict[str, Any]:
         holder = self.data.holder
         if holder is None:
             raise TerminalError("no card holder in this session")
+        if self.offline is not None and self.offline_mode:
+            return {"authorization": self.offline.check_in(holder, self.authenticate).to_json()}
         challenge = self.client.inquiry_challenge()
         signature = self.card_answer(challenge)
         return self.client.check_in(
@@ -290,9 +312,12 @@ class Booth:
         try:
             answer = ask()
             authorization = SignedEnvelope.from_json(answer["authorization"])
-            payload = authorization.verify("authorization", self.election.inquiry_key)
+            payload = self._authorization_payload(authorization)
         except ServerRefused as error:
             self.refuse(Notice.from_refusal(error))
+            return
+        except OfflineRefused as error:
+            self.refuse(Notice.refusal(error.code))
             return
         except ServerUnreachable:
             self.refuse(Notice.of("server_unreachable"))
@@ -300,7 +325,7 @@ class Booth:
         except DeviceError as error:
             self._card_failed(error)
             return
-        except (CryptoError, KeyError, TypeError):
+        except (CryptoError, ProvisionalError, KeyError, TypeError):
             self.refuse(Notice.of("authorization_invalid"))
             return
         except Exception:  # on the worker thread a raise would vanish and strand the voter
@@ -314,6 +339,17 @@ class Booth:
         self._fire_if_possible(
             Event.AUTHORIZED, authorization=authorization.to_json(), ballot_style_id=style
         )
+
+    def _authorization_payload(self, authorization: SignedEnvelope) -> dict[str, Any]:
+        """The inquiry's authorization, or in offline mode this terminal's own
+        provisional one (``evote/provisional.py``)."""
+        if authorization.kind == provisional.KIND:
+            grant, _ = read_grant(authorization, self.config.signing_key.public_key)
+            return vars(grant)
+        payload = authorization.verify("authorization", self.election.inquiry_key)
+        if not isinstance(payload, dict):
+            raise TypeError("authorization payload")
+        return payload
 
     # --- ballot, review, encryption --------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from crypto.canonical import canonical_json
-from evote import protocol
+from evote import protocol, provisional
 from terminal import printing
 from terminal.ballot import PreparedBallot
 from terminal.booth import Booth
@@ -46,6 +46,12 @@ def journal_submission(booth: Booth, action: str, prepared: PreparedBallot) -> i
     return sequence + 1
 
 
+def is_provisional(booth: Booth) -> bool:
+    """The session's authorization is this terminal's own, issued offline."""
+    authorization = booth.data.authorization
+    return authorization is not None and authorization.get("kind") == provisional.KIND
+
+
 def take_prepared(booth: Booth, event: Event) -> PreparedBallot:
     """Leave the tracking state for ``event``; the ballot it showed is now ours alone."""
     with booth.session.lock:
@@ -71,9 +77,15 @@ def cast(booth: Booth) -> None:
         sequence,
         code,
         f"{booth.config.track_base_url}/{code}",
+        provisional=is_provisional(booth),
     )
     printer_problem = booth.print_document(document)
-    printed = {"tracking_code": code, "sequence": sequence, "printer_problem": printer_problem}
+    printed = {
+        "tracking_code": code,
+        "sequence": sequence,
+        "printer_problem": printer_problem,
+        "provisional": is_provisional(booth),
+    }
     booth.fire(Event.PRINTED, printed=printed, pending=None)
 
 
@@ -92,6 +104,7 @@ def challenge(booth: Booth) -> None:
         sequence,
         prepared,
         booth.config.check_base_url,
+        provisional=is_provisional(booth),
     )
     printer_problem = booth.print_document(document)
     with booth.session.lock:

@@ -110,6 +110,21 @@ def serve_until_stopped(url: str, stop: Callable[[], None]) -> None:
     show_default=True,
     help="Longest wait between resends of waiting ballots (the backoff's ceiling).",
 )
+@click.option(
+    "--roll-snapshot",
+    "roll_snapshot_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The station's roll snapshot (evote server roll-snapshot): allows offline mode.",
+)
+@click.option(
+    "--offline-after",
+    "offline_after_s",
+    type=click.IntRange(0, 86400),
+    default=600,
+    show_default=True,
+    help="Seconds the link must have been down before an official may enter offline mode.",
+)
 def run(**values: Any) -> None:
     """Run the terminal until interrupted; prints the kiosk URL to open in Chromium."""
     config = make_config(**values)

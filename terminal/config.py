@@ -20,6 +20,9 @@ class TerminalConfig:
     the public page that checks a challenge slip, printed as the slip's QR (the
     server's ``/check/<slip>`` unless published elsewhere). ``start_wait_s``
     is how long start-up keeps retrying a server or device that is not there yet.
+    ``roll_snapshot_path`` is the station's roll snapshot (docs/offline.md): with it,
+    an official may switch the terminal to offline mode once the link has been down
+    for ``offline_after_s``.
     """
 
     reader_url: str
@@ -39,10 +42,16 @@ class TerminalConfig:
     uplink_initial_backoff_s: float = 0.25
     uplink_max_backoff_s: float = 15.0
     start_wait_s: float = 0.0
+    roll_snapshot_path: Path | None = None
+    offline_after_s: int = 600
 
     @property
     def journal_path(self) -> Path:
         return self.data_dir / "journal.sqlite"
+
+    @property
+    def offline_path(self) -> Path:
+        return self.data_dir / "offline.sqlite"
 
     @property
     def track_base_url(self) -> str:

@@ -151,6 +151,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Closing the polls is final. Are you sure?",
     ),
     "polls_state": ("وضعیت", "Polls"),
+    "offline_banner": (
+        "حالت برون‌خط: رأی‌ها موقت‌اند و پس از برقراری ارتباط بررسی و شمرده می‌شوند",
+        "Offline mode: ballots are provisional, checked and counted when the link returns",
+    ),
+    "provisional_receipt": ("رأی موقت — شعبه برون‌خط", "PROVISIONAL ballot — station offline"),
+    "enter_offline": ("ورود به حالت برون‌خط", "Enter offline mode"),
+    "leave_offline": ("خروج از حالت برون‌خط", "Leave offline mode"),
+    "offline_entered": (
+        "حالت برون‌خط فعال شد؛ رأی‌دهندگان با فهرست برون‌خط پذیرش می‌شوند",
+        "Offline mode on: voters are checked in against the offline roll",
+    ),
+    "offline_left": ("حالت برون‌خط پایان یافت", "Offline mode off"),
+    "offline_unavailable": (
+        "فهرست برون‌خط این شعبه بارگذاری نشده است",
+        "No offline roll is loaded on this terminal",
+    ),
     "polls_opened": ("رأی‌گیری آغاز شد؛ گزارش صفر چاپ شد", "Polls opened; zero report printed"),
     "polls_paused_done": ("رأی‌گیری موقتاً متوقف شد", "Voting paused"),
     "polls_resumed": ("رأی‌گیری ادامه یافت", "Voting resumed"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evote.client import ServerRefused
+from evote.refusals import refusal
 from terminal.i18n import CATALOGUE, text
 
 
@@ -34,6 +35,12 @@ class Notice:
         if refusal.message_fa and refusal.message_en:
             return cls(refusal.code, refusal.message_fa, refusal.message_en)
         return cls.of(refusal.code)
+
+    @classmethod
+    def refusal(cls, code: str) -> Notice:
+        """A refusal the terminal itself makes (offline mode), from the shared catalogue."""
+        entry = refusal(code)
+        return cls(code, entry.message_fa, entry.message_en)
 
     def to_json(self) -> dict[str, str | bool]:
         return {"code": self.code, "fa": self.fa, "en": self.en, "ok": self.ok}

@@ -8,6 +8,7 @@ tracking-code chain head) so HQ knows when every journaled ballot has arrived.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from evote import protocol
@@ -18,9 +19,11 @@ from terminal.devices.errors import DeviceError
 from terminal.errors import IllegalTransition, TerminalError
 from terminal.i18n import text
 from terminal.notices import Notice
+from terminal.offline_roll import OfflineRefused
 from terminal.session import State
 
 REPORT_TITLES = {"open": "zero_report", "close": "closing_report"}
+OFFLINE_DONE = {"enter": "offline_entered", "leave": "offline_left"}
 ACTION_DONE = {
     "open": "polls_opened",
     "pause": "polls_paused_done",
@@ -89,6 +92,33 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
     return _notice(booth, notice)
 
 
+def offline_action(booth: Booth, action: str) -> Notice:
+    """Enter or leave offline mode for the official in session (docs/offline.md): the
+    card signs a fresh challenge of the terminal's own, no server needed."""
+    if action not in OFFLINE_DONE:
+        raise TerminalError(f"unknown offline action {action!r}", code="unknown_action")
+    if booth.offline is None:
+        raise TerminalError("no roll snapshot was loaded", code="offline_unavailable")
+    with booth.session.lock:
+        if booth.state is not State.OFFICIALS or booth.data.holder is None:
+            raise IllegalTransition(booth.state.value, f"offline {action}")
+        holder = booth.data.holder
+        booth.note_activity()
+    challenge = os.urandom(32)
+    try:
+        signature = booth.authenticate(challenge)
+        if action == "enter":
+            down_since = booth.uplink.down_since if booth.uplink is not None else None
+            booth.offline.enter(holder, challenge, signature, down_since)
+        else:
+            booth.offline.leave(holder, challenge, signature)
+    except OfflineRefused as error:
+        return _notice(booth, Notice.refusal(error.code))
+    except DeviceError as error:
+        return _notice(booth, Notice.of(error.code))
+    return _notice(booth, Notice.succeeded(OFFLINE_DONE[action]))
+
+
 def report_lines(booth: Booth, head: tuple[int, bytes] | None) -> list[tuple[str, str, str]]:
     """This terminal's own figures for the tape; the server's signed report is in the QR."""
     counts = booth.journal.counts()
@@ -121,6 +151,7 @@ def officials_view(booth: Booth) -> dict[str, Any]:
         "name_en": booth.data.holder.name_en if booth.data.holder else "",
         "cast": counts.cast,
         "challenged": counts.challenged,
+        "offline_available": booth.offline is not None,
         **link_status(booth),
     }
 

@@ -70,12 +70,31 @@ def _code_lines(code_hex: str) -> list[TextLine]:
     ]
 
 
+def _provisional_lines(provisional: bool) -> list[TextLine | Rule]:
+    """Printed while the station is offline: the ballot counts once reconciled."""
+    if not provisional:
+        return []
+    return [
+        TextLine(text("provisional_receipt", "fa"), align="center", bold=True, size=24),
+        TextLine(text("provisional_receipt", "en"), align="center", bold=True, size=18),
+        Rule(),
+    ]
+
+
 def cast_receipt(
-    station: Station, terminal_id: str, sequence: int, code_hex: str, lookup_url: str
+    station: Station,
+    terminal_id: str,
+    sequence: int,
+    code_hex: str,
+    lookup_url: str,
+    *,
+    provisional: bool = False,
 ) -> ReceiptDocument:
-    """The voter's receipt: tracking code, station, time, and a QR to look the code up."""
+    """The voter's receipt: tracking code, station, time, and a QR to look the code up;
+    marked provisional when cast in offline mode."""
     items = [
         *_header("receipt_title", station, terminal_id, time.time()),
+        *_provisional_lines(provisional),
         *_code_lines(code_hex),
         QrBlock(lookup_url, module_dots=4),
         TextLine(text("receipt_lookup", "fa"), align="center", size=20),
@@ -91,10 +110,13 @@ def challenge_slip(
     sequence: int,
     prepared: PreparedBallot,
     check_base_url: str,
+    *,
+    provisional: bool = False,
 ) -> ReceiptDocument:
     """The challenged ballot: what the voter chose, and a QR to check it on the board."""
     items: list[TextLine | QrBlock | Rule] = [
         *_header("challenge_title", station, terminal_id, time.time()),
+        *_provisional_lines(provisional),
         *(TextLine(line, size=18) for line in text("challenge_note", "fa").split("\n")),
         *(TextLine(line, size=16) for line in text("challenge_note", "en").split("\n")),
         *_code_lines(prepared.tracking_code.hex()),

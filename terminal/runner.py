@@ -15,6 +15,8 @@ from typing import Any, Protocol
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from evote.client import BallotServerClient
+from evote.manifest import Station
+from evote.roll_snapshot import SnapshotOpener
 from terminal.app import create_app
 from terminal.booth import Booth
 from terminal.config import TerminalConfig
@@ -24,7 +26,9 @@ from terminal.devices.printer import SerialPrinter
 from terminal.devices.scanner import SerialScanner
 from terminal.errors import ConfigurationError
 from terminal.journal import Journal
-from terminal.server_link import load_election, uplink_sender
+from terminal.offline_roll import load_station_snapshot
+from terminal.offline_station import OfflineStation, StationIdentity
+from terminal.server_link import Election, load_election, uplink_sender
 from terminal.uplink import Uplink
 
 DEVICE_POLL_S = 0.1
@@ -55,6 +59,8 @@ class RunningTerminal:
         for thread in self.threads:
             thread.join(timeout=5)
         self.booth.close()
+        if self.booth.offline is not None:
+            self.booth.offline.close()
         for device in self.devices:
             device.close()
         self.booth.journal.close()
@@ -80,6 +86,33 @@ class CardHolderFlow(Protocol):
 
     def on_card_inserted(self) -> None: ...
     def on_card_removed(self) -> None: ...
+
+
+def open_offline_station(
+    config: TerminalConfig, election: Election, station: Station
+) -> OfflineStation | None:
+    """The offline register over the station's roll snapshot, when one is configured."""
+    if config.roll_snapshot_path is None:
+        return None
+    opener = SnapshotOpener(
+        election.registry_key,
+        election.election_id,
+        station.station_id,
+        config.terminal_id,
+        config.signing_key,
+    )
+    identity = StationIdentity(
+        election.election_id,
+        station.station_id,
+        station.ballot_style_id,
+        config.terminal_id,
+        config.signing_key,
+        election.registry_key,
+    )
+    snapshot = load_station_snapshot(config.roll_snapshot_path, opener)
+    return OfflineStation(
+        config.offline_path, identity, snapshot, required_down_s=config.offline_after_s
+    )
 
 
 def card_loop(booth: CardHolderFlow, reader: SerialCardReader, stop: threading.Event) -> None:
@@ -151,13 +184,14 @@ def start_terminal(config: TerminalConfig) -> RunningTerminal:
     printer = SerialPrinter(config.printer_url)
     devices: list[_Closable] = [reader, printer]
     booth = Booth(config, election, station, client, journal, reader, printer)
+    booth.offline = open_offline_station(config, election, station)
     booth.refresh_polls()
     booth.uplink = Uplink(
         journal,
         uplink_sender(client),
         initial_backoff_s=config.uplink_initial_backoff_s,
         max_backoff_s=config.uplink_max_backoff_s,
-        on_change=booth.session.touch,
+        on_change=booth.on_link_change,
         on_idle=booth.refresh_polls,
     )
     stop = threading.Event()

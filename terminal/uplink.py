@@ -91,6 +91,7 @@ class Uplink:
         self.on_idle = on_idle
         self.idle_interval_s = idle_interval_s
         self.online = True
+        self.down_since: float | None = None
         self.last_error: str | None = None
         self.last_error_at: int | None = None
         self.last_delivered_at: int | None = None
@@ -146,6 +147,8 @@ class Uplink:
     def _set_online(self, online: bool, error: str | None) -> None:
         """Record the outcome of a send; the last error and its time stay visible after it."""
         changed = online != self.online or (error is not None and error != self.last_error)
+        if online != self.online:
+            self.down_since = None if online else time.time()
         self.online = online
         if error is not None:
             self.last_error, self.last_error_at = error, int(time.time())

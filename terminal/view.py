@@ -27,6 +27,7 @@ def booth_view(booth: Booth) -> dict[str, Any]:
             "state": state.value,
             "role": data.role,
             "polls_state": booth.polls_state,
+            "offline_mode": booth.offline_mode,
             "station": {
                 "station_id": booth.station.station_id,
                 "name": booth.station.name.to_json(),

@@ -55,6 +55,11 @@ export function officialsScreen(post, closeDialog, heading) {
       button("pause_polls", () => post("officials/pause"), { id: "pause-polls", disabled: state === "open" ? null : "" }),
       button("resume_polls", () => post("officials/resume"), { id: "resume-polls", disabled: state === "paused" ? null : "" }),
       button("close_polls", closeWithConfirm, { class: "danger", id: "close-polls", disabled: state === "open" || state === "paused" ? null : "" }),
+      ...(o.offline_available
+        ? [ui.view.offline_mode
+          ? button("leave_offline", () => post("offline/leave"), { id: "leave-offline" })
+          : button("enter_offline", () => post("offline/enter"), { class: "danger", id: "enter-offline" })]
+        : []),
       button("exit", () => post("dismiss"), { id: "exit" }),
     ],
     focus: "h1",

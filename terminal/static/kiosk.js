@@ -438,6 +438,9 @@ function render(keepFocus) {
   document.getElementById("toggle-language").textContent = t("language");
   document.getElementById("toggle-contrast").textContent = t("contrast");
   document.getElementById("toggle-large").textContent = t("large_text");
+  const banner = document.getElementById("offline-banner");
+  banner.hidden = !ui.view.offline_mode;
+  banner.textContent = t("offline_banner");
   draw(keepFocus);
   fitGrid(keepFocus);
   speakScreen();

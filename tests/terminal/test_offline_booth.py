@@ -1,0 +1,118 @@
+"""A booth whose link is cut keeps voting: an official switches it to offline mode,
+voters check in against the roll snapshot and cast provisional ballots, and when the
+link returns the terminal leaves offline mode, delivers them, and the registry counts them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from station_harness import STATION_ID, StationHarness
+
+from ballot_server.reconciliation import reconcile
+from ballot_server.snapshot import station_snapshot
+from evote.resolution import read_resolution
+from terminal import printing
+from terminal.devices.receipt import TextLine
+from terminal.i18n import text
+from terminal.kiosk_client import KioskClient
+from terminal.runner import RunningTerminal
+
+CHOICES = {"majlis": ["1102"], "experts": ["2205"]}
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def offline_terminal(station: StationHarness, tmp_path: Path) -> Iterator[RunningTerminal]:
+    data, _ = station_snapshot(station.app.extensions["evote"], STATION_ID)
+    snapshot = tmp_path / "S-101.snapshot"
+    snapshot.write_bytes(data)
+    terminal = station.start_terminal(
+        tmp_path / "terminal", roll_snapshot_path=snapshot, offline_after_s=1
+    )
+    terminal.booth.uplink.idle_interval_s = 0.2  # type: ignore[union-attr]
+    yield terminal
+    terminal.stop()
+
+
+def officials_post(station: StationHarness, kiosk: KioskClient, path: str) -> dict[str, object]:
+    station.sign_in(kiosk, station.official)
+    kiosk.wait_for("officials")
+    view = kiosk.post(path)
+    station.reader.remove()
+    kiosk.wait_for("idle")
+    return view
+
+
+def vote(station: StationHarness, kiosk: KioskClient) -> dict[str, object]:
+    voter = station.next_voter()
+    station.sign_in(kiosk, voter)
+    kiosk.wait_for("ballot")
+    kiosk.review(CHOICES)
+    kiosk.post("confirm")
+    kiosk.wait_for("tracking")
+    view = kiosk.post("cast")
+    station.reader.remove()
+    kiosk.wait_for("idle")
+    return view
+
+
+def test_a_booth_cut_off_votes_provisionally_and_its_ballots_count_after_the_link_returns(
+    station: StationHarness, offline_terminal: RunningTerminal
+) -> None:
+    booth = offline_terminal.booth
+    kiosk = KioskClient(offline_terminal.url)
+    station.open_polls(kiosk)
+    online = vote(station, kiosk)
+    assert online["printed"]["provisional"] is False  # type: ignore[index]
+    refused = officials_post(station, kiosk, "offline/enter")
+    assert refused["notice"]["code"] == "link_not_down_long_enough"  # type: ignore[index]
+    assert not booth.offline_mode
+
+    station.stop_server()
+    wait_until(lambda: booth.uplink is not None and not booth.uplink.online)
+    wait_until(lambda: time.time() - (booth.uplink.down_since or time.time()) > 1)  # type: ignore[union-attr]
+    entered = officials_post(station, kiosk, "offline/enter")
+    assert entered["notice"]["code"] == "offline_entered"  # type: ignore[index]
+    assert kiosk.state()["offline_mode"] is True
+    cast = [vote(station, kiosk) for _ in range(3)]
+    assert all(view["printed"]["provisional"] for view in cast)  # type: ignore[index]
+    assert booth.journal.counts().waiting == 3
+
+    again = station.eligible_voters()[station._next_voter - 1]
+    station.sign_in(kiosk, again)
+    assert kiosk.wait_for("refused")["notice"]["code"] == "already_voted"
+    station.reader.remove()
+    kiosk.wait_for("idle")
+
+    station.start_server()
+    wait_until(lambda: booth.journal.counts().waiting == 0 and not booth.offline_mode)
+    state = station.app.extensions["evote"]
+    decisions = read_resolution(
+        reconcile(state), station.keys.registry_public, state.inquiry_manifest().election_id
+    )
+    assert [decision.counted for decision in decisions] == [True, True, True]
+
+
+def test_a_receipt_printed_offline_says_provisional_in_both_languages(
+    station: StationHarness,
+) -> None:
+    place = station.manifest.station(STATION_ID)
+
+    def lines(provisional: bool) -> list[str]:
+        document = printing.cast_receipt(
+            place, "T-101-1", 1, "ab" * 32, "http://track/ab", provisional=provisional
+        )
+        return [item.text for item in document.items if isinstance(item, TextLine)]
+
+    marks = {text("provisional_receipt", "fa"), text("provisional_receipt", "en")}
+    assert marks <= set(lines(True))
+    assert not marks & set(lines(False))
