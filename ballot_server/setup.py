@@ -31,6 +31,12 @@ from crypto.canonical import canonical_json
 from crypto.errors import CryptoError
 from crypto.signing import SignedEnvelope, SigningKey, VerifyKey
 from crypto.threshold import TrusteePublicKeys
+from evote.certificates import (
+    KEYS_CERTIFICATE_KIND,
+    REGISTRATION_KIND,
+    keys_certificate_payload,
+    registration_payload,
+)
 from evote.election import election_context
 from evote.errors import ModelError
 from evote.manifest import Manifest
@@ -95,6 +101,20 @@ def create_election(
         context = election_context(manifest, trustees)
     except (CryptoError, ValueError) as error:
         raise SetupError(f"trustees: {error}") from error
+    certificate = (
+        _hq(keys)
+        .sign(
+            KEYS_CERTIFICATE_KIND,
+            keys_certificate_payload(
+                manifest.election_id,
+                manifest.manifest_hash.hex(),
+                keys.registry_public.hex(),
+                keys.inquiry_public.hex(),
+                keys.server_public.hex(),
+            ),
+        )
+        .to_json()
+    )
     now = state.now()
     ordered = sorted(trustees, key=lambda trustee: trustee.index)
     manifest_text = canonical_json(signed_manifest).decode("utf-8")
@@ -143,6 +163,7 @@ def create_election(
             election_id=manifest.election_id,
             manifest_hash=manifest.manifest_hash.hex(),
             base_hash=context.base_hash.hex(),
+            keys_certificate=certificate,
         )
     _copy_to_inquiry(state, [inquiry_copy])
     if rows is not None:
@@ -167,6 +188,16 @@ def _store_roll(state: ServerState, rows: list[RollRow]) -> int:
     return len(rows)
 
 
+def _hq(keys: KeySet) -> SigningKey:
+    """HQ's key, which certifies the election's keys and every terminal where HQ sets up."""
+    if keys.hq is None:
+        raise SetupError(
+            "this host holds no hq.key: run election set-up and terminal registration "
+            "where HQ's key is (the record needs HQ's signature on every key)"
+        )
+    return keys.hq
+
+
 def register_terminal(
     state: ServerState, terminal_id: str, station_id: str, public_key: VerifyKey
 ) -> None:
@@ -177,6 +208,16 @@ def register_terminal(
         raise SetupError(f"unknown station {station_id!r}") from error
     if not terminal_id or len(terminal_id) > 64:
         raise SetupError("terminal id must be 1..64 characters")
+    registration = (
+        _hq(state.config.keys)
+        .sign(
+            REGISTRATION_KIND,
+            registration_payload(
+                state.election().election_id, terminal_id, station_id, public_key.hex()
+            ),
+        )
+        .to_json()
+    )
     now = state.now()
     try:
         with state.sessions.begin() as session:
@@ -200,6 +241,7 @@ def register_terminal(
                 terminal_id=terminal_id,
                 station_id=station_id,
                 public_key=public_key.hex(),
+                registration=registration,
             )
     except IntegrityError as error:
         raise SetupError(f"terminal {terminal_id!r} or its key is already registered") from error

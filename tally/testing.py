@@ -32,6 +32,12 @@ from crypto.hashing import hash_bytes
 from crypto.merkle import consistency_proof, leaf_hash
 from crypto.merkle import root as merkle_root
 from crypto.signing import SignedEnvelope, SigningKey
+from evote.certificates import (
+    KEYS_CERTIFICATE_KIND,
+    REGISTRATION_KIND,
+    keys_certificate_payload,
+    registration_payload,
+)
 from evote.manifest import Manifest
 from evote.provisional import ProvisionalGrant
 from evote.resolution import COUNTED, Decision
@@ -461,9 +467,39 @@ def build_record(
     events: list[tuple[str, dict[str, Any]]] = [
         (
             "election.created",
-            {"election_id": manifest.election_id, "manifest_hash": manifest.manifest_hash.hex()},
+            {
+                "election_id": manifest.election_id,
+                "manifest_hash": manifest.manifest_hash.hex(),
+                "keys_certificate": keys.hq.sign(
+                    KEYS_CERTIFICATE_KIND,
+                    keys_certificate_payload(
+                        manifest.election_id,
+                        manifest.manifest_hash.hex(),
+                        keys.registry.public_key.hex(),
+                        keys.inquiry.public_key.hex(),
+                        keys.server.public_key.hex(),
+                    ),
+                ).to_json(),
+            },
         ),
-        *(("terminal.registered", item) for item in registered),
+        *(
+            (
+                "terminal.registered",
+                {
+                    **item,
+                    "registration": keys.hq.sign(
+                        REGISTRATION_KIND,
+                        registration_payload(
+                            manifest.election_id,
+                            item["terminal_id"],
+                            item["station_id"],
+                            item["public_key"],
+                        ),
+                    ).to_json(),
+                },
+            )
+            for item in registered
+        ),
         *(("poll.opened", {"station_id": s.station_id}) for s in manifest.stations),
         *(
             ("board.root", {k: item["payload"][k] for k in ("tree_size", "root_hash")})

@@ -38,6 +38,7 @@ from tally.record import (
 )
 from tally.results import build_results
 from tally.totals import roll_up
+from tally.verify_anchors import check_anchored_keys
 from tally.verify_audit import (
     AUDIT_LOG,
     check_audit_log,
@@ -156,6 +157,10 @@ class Verifier:
         self._check_trustees()
         audit = check_audit_log(record, self._server_key())
         self._passed("audit log chain and signatures", len(audit))
+        self._passed(
+            "service and terminal keys certified by HQ",
+            check_anchored_keys(record, audit, self._key("hq_public_key")),
+        )
         self._check_polls_closed(audit)
         facts, sums = self._check_ballots()
         self._check_board(facts)

@@ -24,6 +24,7 @@ from crypto.ballot import EncryptedBallot, tracking_code
 from crypto.canonical import canonical_json
 from crypto.hashing import hash_bytes
 from crypto.signing import SigningKey
+from evote.certificates import REGISTRATION_KIND, registration_payload
 from tally.cli import verify
 from tally.errors import VerificationFailure
 from tally.record import CONSISTENCY, ENTRIES, POLL_TAPES, RECEIPTS, RESULTS_JSON, ROOTS, SHARES
@@ -363,11 +364,13 @@ def test_a_removed_root_line_is_caught(record_copy: Path) -> None:
 def test_a_registered_terminal_missing_from_election_json_is_named_by_its_event(
     record_copy: Path, record_keys: RecordKeys
 ) -> None:
-    fields = {
-        "terminal_id": "T-removed",
-        "station_id": "S-001",
-        "public_key": SigningKey.generate().public_key.hex(),
-    }
+    """HQ registered the terminal (its signature is real); election.json no longer lists it."""
+    election_id = read_document(record_copy, "election.json")["election_id"]
+    key = SigningKey.generate().public_key.hex()
+    fields: dict[str, Any] = {"terminal_id": "T-removed", "station_id": "S-001", "public_key": key}
+    fields["registration"] = record_keys.hq.sign(
+        REGISTRATION_KIND, registration_payload(election_id, "T-removed", "S-001", key)
+    ).to_json()
     line = append_audit_event(record_copy, record_keys.server, "terminal.registered", fields)
     found = _failure(record_copy)
     assert (found.code, found.location) == ("record_incomplete", f"{AUDIT_LOG}:{line}")
@@ -504,3 +507,56 @@ def test_another_manifest_fails_the_manifest_pin(pristine_record: Path) -> None:
     line = one_fail_line(cli_verify(pristine_record, "--manifest-hash", "ab" * 32))
     assert "manifest.json" in line
     assert "[not_pinned]" in line
+
+
+def test_a_record_rebuilt_around_a_fresh_server_key_fails_hqs_certificate(
+    record_copy: Path,
+) -> None:
+    """Every server-signed file could be re-signed with a fresh key; HQ's certificate cannot."""
+    fresh = SigningKey.generate()
+    election = read_document(record_copy, "election.json")
+    election["server_public_key"] = fresh.public_key.hex()
+    write_document(record_copy, "election.json", election)
+    events = [(entry["event_id"], entry["fields"]) for entry in _audit(record_copy)]
+    _write_audit(record_copy, audit_log(fresh, events, at=1_790_000_000))
+    found = _failure(record_copy)
+    assert (found.check, found.location) == ("keys certified by HQ", f"{AUDIT_LOG}:1")
+    assert found.code == "uncertified_key"
+
+
+def test_a_terminal_registered_with_the_server_key_alone_fails(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    rogue = SigningKey.generate().public_key.hex()
+    fields = {"terminal_id": "T-rogue", "station_id": "S-001", "public_key": rogue}
+    registration = record_keys.server.sign(
+        "terminal-registration", {"election_id": "x", **fields}
+    ).to_json()
+    line = append_audit_event(
+        record_copy,
+        record_keys.server,
+        "terminal.registered",
+        {**fields, "registration": registration},
+    )
+    election = read_document(record_copy, "election.json")
+    election["terminals"].append(fields)
+    write_document(record_copy, "election.json", election)
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (f"{AUDIT_LOG}:{line}", "invalid_signature")
+
+
+def test_a_registration_copied_from_another_terminal_fails(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    registered = next(
+        entry for entry in _audit(record_copy) if entry["event_id"] == "terminal.registered"
+    )
+    fields = {
+        "terminal_id": "T-rogue",
+        "station_id": registered["fields"]["station_id"],
+        "public_key": SigningKey.generate().public_key.hex(),
+        "registration": registered["fields"]["registration"],
+    }
+    line = append_audit_event(record_copy, record_keys.server, "terminal.registered", fields)
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (f"{AUDIT_LOG}:{line}", "uncertified_key")
