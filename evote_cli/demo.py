@@ -114,7 +114,7 @@ class Demo:
         voters: int,
         turnout: float,
         echo: Echo,
-        progress_interval_s: float = 2.0,
+        progress_interval_s: float = 1.0,
     ) -> None:
         self.output = output
         self.progress_interval_s = progress_interval_s
@@ -341,12 +341,16 @@ class Demo:
         self.output.mkdir(parents=True)
         with self.ticker("key ceremony"):
             ceremony = self.key_ceremony()
-        server = self.start_headquarters(ceremony)
+        with self.ticker("starting the ballot server"):
+            server = self.start_headquarters(ceremony)
         try:
             with self.ticker("issuing cards"):
                 self.issue_cards()
-            for official in self.officials:
-                self.stations[official.station_id] = self.open_station(server, official)
+            with self.ticker(
+                "opening the stations", lambda: len(self.stations), len(self.officials)
+            ):
+                for official in self.officials:
+                    self.stations[official.station_id] = self.open_station(server, official)
             self.polling_day()
             with self.ticker("closing the polls"):
                 self.close_polls()

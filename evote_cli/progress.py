@@ -26,7 +26,7 @@ class Ticker:
         count: Callable[[], int] | None = None,
         total: int | None = None,
         *,
-        interval_s: float = 2.0,
+        interval_s: float = 1.0,
     ) -> None:
         self.echo = echo
         self.label = label

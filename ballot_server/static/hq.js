@@ -61,7 +61,7 @@ function terminalLine(terminal, now) {
   const seen = age === null ? w("never") : w("ago", { n: age });
   const waiting = terminal.waiting ? el("span", { class: "waiting", text: ` · ${w("waiting")}: ${digits(terminal.waiting)}` }) : null;
   return el("span", { class: "terminal", "data-terminal": terminal.terminal_id },
-    el("span", { class: "ltr", text: terminal.terminal_id }), ": ",
+    el("bdi", { dir: "ltr", text: terminal.terminal_id }), ": ",
     el("span", { class: age === null || age > STALE_S ? "stale" : "", text: seen }), waiting);
 }
 
@@ -84,7 +84,7 @@ function render() {
   document.getElementById("head").replaceChildren(
     ...["station", "polls", "check_ins", "ballots_cast", "waiting", "terminals"].map((key) => el("th", { text: w(key) })));
   document.getElementById("rows").replaceChildren(...data.stations.map((station) => el("tr", { "data-station": station.station_id },
-    el("td", {}, station.name[lang] || station.name.fa, el("br"), el("span", { class: "muted ltr", text: station.station_id })),
+    el("td", {}, station.name[lang] || station.name.fa, el("br"), el("bdi", { class: "muted", dir: "ltr", text: station.station_id })),
     el("td", { class: `state ${station.poll_state}`, text: w(`state_${station.poll_state}`) }),
     el("td", { text: digits(station.check_ins) }),
     el("td", { text: digits(station.ballots_cast) }),
