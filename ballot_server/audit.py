@@ -28,6 +28,7 @@ EVENTS = {
     "roll.imported": "voter roll rows imported (count only)",
     "card.revoked": "a card certificate was revoked",
     "terminal.registered": "HQ registered a terminal key to a station",
+    "terminal.revoked": "HQ revoked a terminal: every request it signs is refused (reason)",
     "poll.opened": "an official opened a station's polls (zero report issued)",
     "poll.paused": "an official paused a station's polls",
     "poll.resumed": "an official resumed a station's polls",

@@ -169,6 +169,22 @@ def register_terminal_command(
     click.echo(f"terminal {terminal_id} registered to {station_id}")
 
 
+@server.command("revoke-terminal")
+@DATA_DIR
+@click.argument("terminal_id")
+@click.option("--reason", required=True, help="Why (audited and exported with the record).")
+def revoke_terminal_command(data_dir: Path, terminal_id: str, reason: str) -> None:
+    """Revoke a terminal: every request it signs is refused, by every server worker
+    within seconds (docs/server.md, "Revoking a terminal")."""
+    from ballot_server.setup import revoke_terminal
+
+    try:
+        revoked_at = revoke_terminal(_state(data_dir), terminal_id, reason)
+    except SetupError as error:
+        _fail(str(error))
+    click.echo(f"terminal {terminal_id} revoked at {revoked_at}")
+
+
 @server.command("host-keys")
 @DATA_DIR
 @click.option(

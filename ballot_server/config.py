@@ -43,6 +43,10 @@ class ServerConfig:
     challenge_ttl_s: int = 120
     authorization_ttl_s: int = 900
     pass_ttl_s: int = 3600
+    # How long a worker trusts its cached copy of a terminal's key and revocation: a
+    # terminal revoked by `evote server revoke-terminal` is refused by every worker
+    # within this many seconds.
+    terminal_cache_s: float = 2.0
     max_request_bytes: int = 512 * 1024
     run_migrations: bool = True
     clock: Callable[[], int] = field(default=_now)

@@ -60,7 +60,8 @@ class Station(Base):
 
 
 class Terminal(Base):
-    """A registered terminal, its key, and the head of its tracking-code chain."""
+    """A registered terminal, its key, and the head of its tracking-code chain; once
+    revoked (``setup.revoke_terminal``) every request it signs is refused."""
 
     __tablename__ = "terminals"
 
@@ -74,6 +75,8 @@ class Terminal(Base):
     declared_chain_head: Mapped[str | None] = mapped_column(String(64))
     # The terminal's signed request that declared them (``declarations.py``).
     declaration: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    revocation_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class RequestNonce(Base):

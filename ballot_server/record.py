@@ -1,10 +1,10 @@
 """The server's part of the election record (docs/record.md, format ``evote-record/2``).
 
 Writes FORMAT, manifest.json, election.json, trustees/, board/, reports/,
-audit.jsonl and, once HQ has reconciled provisional ballots,
-provisional-resolution.json; the tally adds tally/ and results/. Every JSON
-file is canonical JSON and every ``.jsonl`` line a canonical JSON object, in
-order.
+revocations.jsonl, audit.jsonl and, once HQ has reconciled provisional
+ballots, provisional-resolution.json; the tally adds tally/ and results/.
+Every JSON file is canonical JSON and every ``.jsonl`` line a canonical JSON
+object, in order.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ballot_server.audit import audit_lines
 from ballot_server.board import entry_json
 from ballot_server.models import BoardEntry, BoardRoot, PollReport, Receipt
 from ballot_server.reconciliation import stored_resolution
-from ballot_server.setup import election_summary
+from ballot_server.setup import election_summary, revocations
 from ballot_server.state import ServerState
 from crypto.canonical import canonical_json
 from crypto.merkle import consistency_proof
@@ -104,6 +104,7 @@ def export_record(state: ServerState, directory: Path) -> Path:
         for report in session.execute(select(PollReport)).scalars():
             name = f"{report.station_id}-{report.kind}.json"
             _write_json(directory / "reports" / name, json.loads(report.envelope))
+        _write_lines(directory / "revocations.jsonl", revocations(session))
         _write_lines(directory / "audit.jsonl", audit_lines(session))
     resolution = stored_resolution(state)
     if resolution is not None:

@@ -73,13 +73,15 @@ class InquiryElection(RegistryBase):
 
 
 class InquiryTerminal(RegistryBase):
-    """A terminal's key and station, as registered by HQ (the intake keeps its own copy)."""
+    """A terminal's key and station, as registered by HQ (the intake keeps its own copy),
+    and when HQ revoked it."""
 
     __tablename__ = "inquiry_terminals"
 
     terminal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     station_id: Mapped[str] = mapped_column(String(64))
     public_key: Mapped[str] = mapped_column(String(64), unique=True)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class InquiryStation(RegistryBase):

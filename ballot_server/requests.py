@@ -52,6 +52,8 @@ def verify_signed(
         request.envelope.verify(TERMINAL_REQUEST, terminal.public_key)
     except InvalidSignature as error:
         raise ServerError("bad_signature", str(error)) from error
+    if terminal.revoked:
+        raise ServerError("terminal_revoked", request.terminal_id)
     return request, terminal
 
 

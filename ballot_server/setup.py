@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -289,10 +289,10 @@ def _copy_to_inquiry(state: ServerState, copies: Sequence[InquiryCopy]) -> int:
 
 
 def sync_inquiry(state: ServerState) -> int:
-    """Copy the signed manifest, every terminal key and every station's poll state from
-    the intake database to the inquiry's tables (an interrupted setup, a rebuilt
-    registry, an election created before the inquiry kept copies). Idempotent; returns
-    how many copies (manifest, terminal keys) were written."""
+    """Copy the signed manifest, every terminal key and revocation and every station's
+    poll state from the intake database to the inquiry's tables (an interrupted setup,
+    a rebuilt registry, an election created before the inquiry kept copies).
+    Idempotent; returns how many copies (manifest, terminal keys) were written."""
     with Session(state.engine) as session:
         election = session.execute(select(Election)).scalar_one_or_none()
         if election is None:
@@ -310,11 +310,82 @@ def sync_inquiry(state: ServerState) -> int:
                 for t in terminals
             ),
         ]
+        revoked = [(t["terminal_id"], t["revoked_at"]) for t in revocations(session)]
     for station in stations:  # the highest version wins, so a copy never goes back
         publish_to_inquiry(
             state, station.station_id, PollState(station.poll_state), station.poll_version
         )
-    return _copy_to_inquiry(state, copies)
+    written = _copy_to_inquiry(state, copies)
+    for terminal_id, revoked_at in revoked:
+        _revoke_at_inquiry(state, terminal_id, revoked_at)
+    return written
+
+
+MAX_REASON_LENGTH = 500
+
+
+def revoke_terminal(state: ServerState, terminal_id: str, reason: str) -> int:
+    """HQ revokes a terminal (stolen, tampered with, replaced): from then on every request
+    it signs is refused ``terminal_revoked`` by the intake and the inquiry, by every
+    worker within ``config.terminal_cache_s``. Audited (``terminal.revoked``, with the
+    reason) and exported (``revocations.jsonl``). Returns the time of revocation."""
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REASON_LENGTH or not reason.isprintable():
+        raise SetupError(f"reason: one printable line of 1..{MAX_REASON_LENGTH} characters")
+    now = state.now()
+    with state.sessions.begin() as session:
+        terminal = session.execute(
+            select(Terminal).where(Terminal.terminal_id == terminal_id).with_for_update()
+        ).scalar_one_or_none()
+        if terminal is None:
+            raise SetupError(f"unknown terminal {terminal_id!r}")
+        if terminal.revoked_at is not None:
+            raise SetupError(
+                f"terminal {terminal_id!r} was revoked already at {terminal.revoked_at}"
+            )
+        terminal.revoked_at = now
+        terminal.revocation_reason = reason
+        record_event(
+            session,
+            state.config.keys.server,
+            "terminal.revoked",
+            now,
+            terminal_id=terminal_id,
+            station_id=terminal.station_id,
+            reason=reason,
+        )
+    _revoke_at_inquiry(state, terminal_id, now)
+    return now
+
+
+def _revoke_at_inquiry(state: ServerState, terminal_id: str, revoked_at: int) -> None:
+    """The inquiry's copy of a revocation (after the intake's audited commit; a failure in
+    between is completed by ``sync_inquiry``)."""
+    with state.registry_sessions.begin() as registry:
+        registry.execute(
+            update(InquiryTerminal)
+            .where(InquiryTerminal.terminal_id == terminal_id, InquiryTerminal.revoked_at.is_(None))
+            .values(revoked_at=revoked_at)
+        )
+
+
+def revocations(session: Session) -> list[dict[str, Any]]:
+    """Every revoked terminal, in order of revocation (``revocations.jsonl``)."""
+    rows = session.execute(
+        select(Terminal)
+        .where(Terminal.revoked_at.is_not(None))
+        .order_by(Terminal.revoked_at, Terminal.terminal_id)
+    ).scalars()
+    return [
+        {
+            "terminal_id": row.terminal_id,
+            "station_id": row.station_id,
+            "public_key": row.public_key,
+            "revoked_at": row.revoked_at,
+            "reason": row.revocation_reason,
+        }
+        for row in rows
+    ]
 
 
 def revoke_card(state: ServerState, card_id: str) -> None:

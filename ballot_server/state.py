@@ -8,8 +8,9 @@ Each database has a durable engine and an "ephemeral" one (``db.make_ephemeral_e
 autocommit without waiting for the WAL flush on PostgreSQL, the durable engine
 itself on SQLite) for nonces, pruning and single reads. The election
 (manifest, trustees, context, contest specs) never changes once created, so it
-is read from the database once and cached; terminal keys are cached once seen
-(a terminal registered later by the CLI is found on the next miss). The caches
+is read from the database once and cached; terminal keys and revocations are
+cached for ``config.terminal_cache_s`` (a terminal registered later is found on
+the next miss, one revoked is refused within that time). The caches
 live in this object, never at module level, so two servers in one process
 (tests, the demo) never see each other's.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +60,7 @@ class TerminalKey:
     terminal_id: str
     station_id: str
     public_key: VerifyKey
+    revoked: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,25 +78,40 @@ class RequestGate:
 
 
 class _TerminalDirectory:
-    """Terminal keys of one database's terminal table, cached once seen (a terminal
-    registered later by the CLI is found on the next miss)."""
+    """Terminal keys and revocations of one database's terminal table, each cached for
+    ``max_age_s`` seconds: a terminal registered later by the CLI is found on the next
+    miss, and one revoked (by another process: the CLI, another worker) is refused by
+    this worker once its copy is that old."""
 
-    def __init__(self, engine: Engine, table: type[Terminal] | type[InquiryTerminal]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        table: type[Terminal] | type[InquiryTerminal],
+        max_age_s: float,
+    ) -> None:
         self.engine = engine
         self.table = table
-        self._found: dict[str, TerminalKey] = {}
+        self.max_age_s = max_age_s
+        self._found: dict[str, tuple[float, TerminalKey]] = {}
 
     def __call__(self, terminal_id: str) -> TerminalKey:
-        found = self._found.get(terminal_id)
-        if found is None:
-            table = self.table
-            query = select(table.terminal_id, table.station_id, table.public_key)
-            with self.engine.connect() as connection:
-                row = connection.execute(query.where(table.terminal_id == terminal_id)).first()
-            if row is None:
-                raise ServerError("unknown_terminal", terminal_id)
-            found = TerminalKey(row.terminal_id, row.station_id, VerifyKey.from_hex(row.public_key))
-            self._found[terminal_id] = found
+        held = self._found.get(terminal_id)
+        now = time.monotonic()
+        if held is not None and now - held[0] < self.max_age_s:
+            return held[1]
+        table = self.table
+        query = select(table.terminal_id, table.station_id, table.public_key, table.revoked_at)
+        with self.engine.connect() as connection:
+            row = connection.execute(query.where(table.terminal_id == terminal_id)).first()
+        if row is None:
+            raise ServerError("unknown_terminal", terminal_id)
+        found = TerminalKey(
+            row.terminal_id,
+            row.station_id,
+            VerifyKey.from_hex(row.public_key),
+            revoked=row.revoked_at is not None,
+        )
+        self._found[terminal_id] = (now, found)
         return found
 
 
@@ -107,7 +125,7 @@ class _IntakeDatabase:
             db.upgrade(self.engine, "main")
         self.ephemeral_engine = db.make_ephemeral_engine(config.database_url, self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.terminals = _TerminalDirectory(self.engine, Terminal)
+        self.terminals = _TerminalDirectory(self.engine, Terminal, config.terminal_cache_s)
         self.gate = RequestGate(
             self.terminals,
             self.ephemeral_engine,
@@ -150,7 +168,7 @@ class ServerState:
         self._lock = threading.Lock()
         self._next_root_at = 0
         self.inquiry_gate = RequestGate(
-            _TerminalDirectory(self.registry_engine, InquiryTerminal),
+            _TerminalDirectory(self.registry_engine, InquiryTerminal, config.terminal_cache_s),
             self.registry_ephemeral_engine,
             InquiryNonce,
             replay.inquiry_nonce_row,

@@ -30,6 +30,12 @@ _ENTRIES = [
     Refusal("method_not_allowed", 405, "این روش مجاز نیست.", "Method not allowed."),
     Refusal("unknown_terminal", 403, "دستگاه ثبت نشده است.", "This terminal is not registered."),
     Refusal(
+        "terminal_revoked",
+        403,
+        "این دستگاه توسط ستاد باطل شده است.",
+        "This terminal has been revoked by HQ.",
+    ),
+    Refusal(
         "bad_signature", 403, "امضای درخواست نامعتبر است.", "The request signature is invalid."
     ),
     Refusal(

@@ -32,6 +32,7 @@ AUDIT_EVENTS: Final = frozenset(
         "roll.imported",
         "card.revoked",
         "terminal.registered",
+        "terminal.revoked",
         "poll.opened",
         "poll.paused",
         "poll.resumed",

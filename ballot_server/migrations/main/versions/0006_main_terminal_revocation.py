@@ -1,0 +1,32 @@
+"""terminal revocation: when and why HQ revoked a terminal
+
+Revision ID: 0006_main
+Revises: 0005_main
+Create Date: 2026-12-02 14:10:00
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision: str = "0006_main"
+down_revision: str | Sequence[str] | None = "0005_main"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    with op.batch_alter_table("terminals") as batch:
+        batch.add_column(sa.Column("revoked_at", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("revocation_reason", sa.String(length=500), nullable=True))
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    with op.batch_alter_table("terminals") as batch:
+        batch.drop_column("revocation_reason")
+        batch.drop_column("revoked_at")
