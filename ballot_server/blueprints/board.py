@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, render_template_string, request
 from flask.typing import ResponseReturnValue
 
 from ballot_server import board, national
+from ballot_server.board import MAX_POSITION
 from ballot_server.errors import ServerError
 from ballot_server.polls import station_id_from_path
 from ballot_server.record import station_export
@@ -53,16 +54,20 @@ def _tracking_code(text: str) -> str:
 
 
 def _integer_arguments(**defaults: str | None) -> list[int]:
-    """The named query arguments as integers (a default of None: required)."""
+    """The named query arguments as integers (a default of None: required), each in
+    0..2^63 − 1: a larger one would fail in the database (64-bit columns), not here."""
     values = []
     for name, default in defaults.items():
         text = request.args.get(name, default)
         if text is None:
             raise ServerError("malformed_request", f"{name} is required")
         try:
-            values.append(int(text))
+            value = int(text)
         except ValueError as error:
             raise ServerError("malformed_request", f"{name} is an integer") from error
+        if not 0 <= value <= MAX_POSITION:
+            raise ServerError("malformed_request", f"{name} in 0..{MAX_POSITION}")
+        values.append(value)
     return values
 
 

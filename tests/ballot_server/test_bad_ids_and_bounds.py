@@ -92,3 +92,10 @@ def test_a_sequence_or_declared_journal_head_of_2_to_the_31_is_refused(setup: Se
     assert_refused(status, body)
     assert setup.terminals["T1"].poll_status("S-101")["state"] == "open"
     assert stored(setup) == before
+
+
+def test_consistency_sizes_beyond_64_bits_are_refused(setup: Setup) -> None:
+    """Found by the endpoint fuzz test (a 500 on both backends)."""
+    for first, second in ((10**20, 10**20), (1, 2**63), (-1, 1)):
+        path = f"{protocol.PATH_CONSISTENCY}?first={first}&second={second}"
+        assert_refused(*get(setup.server.url + path))
