@@ -31,7 +31,18 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import namedtuple_row
-from sqlalchemy import ClauseElement, Connection, bindparam, delete, exists, insert, select, update
+from sqlalchemy import (
+    ClauseElement,
+    Connection,
+    bindparam,
+    delete,
+    exists,
+    false,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as insert_or_skip
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
@@ -75,7 +86,38 @@ def _insert_unless_there(column: Any, *others: Any) -> Any:
 # Statements built once: building one per request costs as much as executing it.
 _RECORD_NONCE = _insert_unless_there(InquiryNonce.digest, InquiryNonce.timestamp)
 _SPEND_CHALLENGE = _insert_unless_there(SpentChallenge.digest, SpentChallenge.expires_at)
-_CHECK_IN = _insert_unless_there(CheckIn.national_code, CheckIn.station_id, CheckIn.checked_in_at)
+_CHECK_IN = _insert_unless_there(
+    CheckIn.national_code, CheckIn.station_id, CheckIn.checked_in_at, CheckIn.release_commitment
+)
+# A released voter checks in again (same station): exactly one of racing re-check-ins
+# finds the row still released.
+_CHECK_IN_AGAIN = (
+    update(CheckIn)
+    .where(
+        CheckIn.national_code == bindparam("again_voter"),
+        CheckIn.station_id == bindparam("again_station"),
+        CheckIn.released.is_(True),
+    )
+    .values(  # literals, not parameters: psycopg runs this statement's SQL text itself
+        released=false(),
+        release_commitment=bindparam("again_commitment"),
+        checked_in_at=bindparam("again_at"),
+        authorizations=CheckIn.authorizations + literal_column("1"),
+    )
+    .returning(CheckIn.national_code)
+)
+
+
+def _again(check_in: dict[str, Any]) -> dict[str, Any]:
+    """``_CHECK_IN_AGAIN``'s parameters (a bound name may not be a column's in an UPDATE)."""
+    return {
+        "again_voter": check_in["national_code"],
+        "again_station": check_in["station_id"],
+        "again_commitment": check_in["release_commitment"],
+        "again_at": check_in["checked_in_at"],
+    }
+
+
 _INSERT_PASS = insert(IssuedPass).values(
     pass_id=bindparam("pass_id"),
     station_id=bindparam("station_id"),
@@ -92,6 +134,7 @@ _VOTER = (
         RollEntry.district_id,
         CheckIn.station_id.label("checked_in_station"),
         CheckIn.checked_in_at,
+        CheckIn.released,
     )
     .select_from(RollEntry)
     .outerjoin(CheckIn, CheckIn.national_code == RollEntry.national_code)
@@ -119,6 +162,7 @@ _PG_SPEND_CHALLENGE = _postgres_sql(_SPEND_CHALLENGE)
 _PG_VOTER = _postgres_sql(_VOTER)
 _PG_REVOKED = _postgres_sql(_REVOKED)
 _PG_CHECK_IN = _postgres_sql(_CHECK_IN)
+_PG_CHECK_IN_AGAIN = _postgres_sql(_CHECK_IN_AGAIN)
 _PG_CHECK_IN_OF = _postgres_sql(_CHECK_IN_OF)
 _PG_POLLS = _postgres_sql(_POLLS)
 _PG_INSERT_PASS = _postgres_sql(_INSERT_PASS)
@@ -159,12 +203,13 @@ def _signed_grant(
     station_id: str,
     style: str,
     expires_at: int,
+    grant_id: str | None = None,
     **signed_only: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A fresh one-time grant (authorization or pass): its stored fields and signed
-    envelope (which also carries ``signed_only``)."""
+    envelope (which also carries ``signed_only``); a random id unless given."""
     fields = {
-        id_field: os.urandom(16).hex(),
+        id_field: grant_id or os.urandom(16).hex(),
         "station_id": station_id,
         "ballot_style_id": style,
         "expires_at": expires_at,
@@ -174,11 +219,17 @@ def _signed_grant(
 
 
 def _authorize(
-    state: ServerState, station_id: str, style: str, now: int, poll_period: int
+    state: ServerState,
+    station_id: str,
+    style: str,
+    now: int,
+    poll_period: int,
+    authorization_id: str | None = None,
 ) -> dict[str, Any]:
     """A signed authorization, answered and never stored (see the module docstring).
     ``poll_period`` is the poll version of the opening it was issued under: the
-    intake accepts it after close only if that opening preceded the close."""
+    intake accepts it after close only if that opening preceded the close. Its id is
+    random, or derived from the terminal's release key (``release.py``)."""
     expires_at = replay.minute_ceil(now + state.config.authorization_ttl_s)
     _, envelope = _signed_grant(
         state,
@@ -187,6 +238,7 @@ def _authorize(
         station_id,
         style,
         expires_at,
+        grant_id=authorization_id,
         poll_period=poll_period,
     )
     return {"authorization": envelope, "expires_at": expires_at}
@@ -234,7 +286,7 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
     request, terminal = verify_signed(gate, data, action)
     check_window(gate, request)
     try:
-        answer = parse_card_answer(request.body)
+        answer = parse_card_answer(request.body, set() if as_pass else {"release_key"})
     except DecodingError as error:
         raise ServerError("malformed_request", str(error)) from error
     manifest = state.inquiry_manifest()
@@ -270,20 +322,25 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
         refused = roll_refusal(manifest, station, voter.birth_date, voter.alive, voter.district_id)
         if refused is not None:
             raise ServerError(refused)
-        if voter.checked_in_station is not None:
+        again = bool(voter.released) and voter.checked_in_station == station.station_id
+        if voter.checked_in_station is not None and (as_pass or not again):
             raise _already_voted(voter.checked_in_station, voter.checked_in_at)
+        authorization_id = commitment = None
+        if answer.release_key is not None:
+            authorization_id, commitment = protocol.release_derivation(answer.release_key)
         check_in_row = {
             "national_code": card.national_code,
             "station_id": station.station_id,
             "checked_in_at": replay.minute_floor(now),
+            "release_commitment": commitment,
         }
         style = station.ballot_style_id
         pass_row: dict[str, Any] | None = None
         if as_pass:
             pass_row, reply = _issue_pass(state, station.station_id, style, now)
         else:
-            reply = _authorize(state, station.station_id, style, now, poll_period)
-        lost_to = transaction.write(check_in_row, pass_row)
+            reply = _authorize(state, station.station_id, style, now, poll_period, authorization_id)
+        lost_to = transaction.write(check_in_row, pass_row, again)
         if lost_to is not None:
             raise _already_voted(lost_to.station_id, lost_to.checked_in_at)
     return reply
@@ -321,10 +378,14 @@ class _CoreTransaction:
         revoked = voter.revoked if voter is not None else _revoked(self.connection, card.card_id)
         return _Found(fresh_nonce, spent_now, voter, bool(revoked), polls)
 
-    def write(self, check_in: dict[str, Any], pass_row: dict[str, Any] | None) -> Any:
-        """Insert the check-in (and the pass); commit follows. None, or the check-in
-        a racing station made first (the caller refuses)."""
-        if self.connection.execute(_CHECK_IN, check_in).first() is None:
+    def write(self, check_in: dict[str, Any], pass_row: dict[str, Any] | None, again: bool) -> Any:
+        """Insert the check-in (and the pass), or check a released voter in again;
+        commit follows. None, or the check-in a racing station made first (the caller
+        refuses)."""
+        statement, parameters = (
+            (_CHECK_IN_AGAIN, _again(check_in)) if again else (_CHECK_IN, check_in)
+        )
+        if self.connection.execute(statement, parameters).first() is None:
             return self.connection.execute(_CHECK_IN_OF, check_in).one()
         if pass_row is not None:
             self.connection.execute(_INSERT_PASS, pass_row)
@@ -368,14 +429,18 @@ class _PostgresTransaction:
         revoked_now = bool(revoked is not None and revoked[0])
         return _Found(fresh_nonce, spent_now, None, revoked_now, polls)
 
-    def write(self, check_in: dict[str, Any], pass_row: dict[str, Any] | None) -> Any:
-        """The check-in and the durable COMMIT in one round trip (a pass's row, which
-        must not be stored for a lost race, in a second). None, or the check-in a
-        racing station made first: this insert waited for it and inserted nothing,
-        and the nonce and spent challenge are committed all the same."""
+    def write(self, check_in: dict[str, Any], pass_row: dict[str, Any] | None, again: bool) -> Any:
+        """The check-in (or a released voter's check-in again) and the durable COMMIT
+        in one round trip (a pass's row, which must not be stored for a lost race, in
+        a second). None, or the check-in a racing station made first: this insert
+        waited for it and inserted nothing, and the nonce and spent challenge are
+        committed all the same."""
         driver = self.driver
         with driver.pipeline():
-            inserted = driver.execute(_PG_CHECK_IN, check_in)
+            if again:
+                inserted = driver.execute(_PG_CHECK_IN_AGAIN, _again(check_in))
+            else:
+                inserted = driver.execute(_PG_CHECK_IN, check_in)
             if pass_row is None:
                 driver.commit()
         if inserted.fetchone() is None:

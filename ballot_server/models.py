@@ -153,6 +153,22 @@ class SpentAuthorization(Base):
     station_id: Mapped[str] = mapped_column(String(64), index=True)
 
 
+class AuthorizationVoid(Base):
+    """An authorization its terminal voided before any ballot used it (``release.py``).
+
+    The void spends the authorization (a ``spent_authorizations`` row, so a void and
+    a cast race on one primary key and exactly one wins); ``envelope`` is the
+    server-signed void published in the record (``board/voids.jsonl``). It names the
+    terminal and the second, never a voter: the authorization carried no ballot."""
+
+    __tablename__ = "authorization_voids"
+
+    authorization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64), index=True)
+    voided_at: Mapped[int] = mapped_column(BigInteger)
+    envelope: Mapped[str] = mapped_column(Text)
+
+
 class CiphertextAlpha(Base):
     """Every ciphertext alpha on the board (selections and blank indicators), once.
 

@@ -22,6 +22,7 @@ from ballot_server.audit import audit_lines
 from ballot_server.board import entry_json
 from ballot_server.models import BoardEntry, BoardRoot, PollReport, Receipt
 from ballot_server.reconciliation import stored_resolution
+from ballot_server.release import voids
 from ballot_server.setup import election_summary, revocations
 from ballot_server.state import ServerState
 from crypto.canonical import canonical_json
@@ -100,6 +101,7 @@ def export_record(state: ServerState, directory: Path) -> Path:
             select(Receipt.envelope).order_by(Receipt.station_id, Receipt.board_position)
         ).scalars()
         _write_lines(directory / "board" / "receipts.jsonl", (json.loads(r) for r in receipts))
+        _write_lines(directory / "board" / "voids.jsonl", voids(session))
         (directory / "reports").mkdir(exist_ok=True)
         for report in session.execute(select(PollReport)).scalars():
             name = f"{report.station_id}-{report.kind}.json"

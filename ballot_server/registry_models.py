@@ -13,7 +13,7 @@ inquiry keeps its own replay records (request nonces, spent card challenges).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -42,13 +42,23 @@ class RevokedCard(RegistryBase):
 
 
 class CheckIn(RegistryBase):
-    """A voter checked in: the primary key makes a second check-in impossible."""
+    """A voter checked in: the primary key makes a second check-in impossible.
+
+    A check-in whose authorization the terminal voided can be released and the voter
+    checked in again at the same station (``release.py``): ``release_commitment``
+    is a hash of the terminal's secret release key (the authorization id is another
+    hash of it, so neither names the other), ``released`` says the latest
+    authorization was voided, ``authorizations`` counts those issued to the voter
+    (closing reports count issued authorizations from it)."""
 
     __tablename__ = "check_ins"
 
     national_code: Mapped[str] = mapped_column(String(10), primary_key=True)
     station_id: Mapped[str] = mapped_column(String(64), index=True)
     checked_in_at: Mapped[int] = mapped_column(BigInteger)
+    release_commitment: Mapped[str | None] = mapped_column(String(64))
+    released: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    authorizations: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class IssuedPass(RegistryBase):

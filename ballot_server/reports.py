@@ -2,11 +2,13 @@
 
 The zero report proves a station starts empty: no board entries, no
 check-ins, every terminal at sequence 0. The closing report reconciles the
-station: check-ins = ballots cast + authorizations never spent + passes never
-redeemed, with no authorization spent that was never issued. Issued ones are
-counted from check-ins and redeemed passes (authorizations are never stored,
-``inquiry.py``) and every cast spends one, so this is the inequality spent ≤
-check-ins − passes unredeemed: it catches ballots beyond the voters checked in,
+station: authorizations issued = ballots cast + authorizations released +
+authorizations unused, with none unused below zero; every release rests on a
+void, and every spent authorization is a ballot or a void. Issued ones are counted
+from check-ins (a released voter checked in again counts one more,
+``release.py``) less passes never redeemed (authorizations are never stored,
+``inquiry.py``); every cast and every void spends one, so this is the
+inequality spent ≤ issued: it catches ballots beyond the authorizations issued,
 not minted authorizations standing in for voters who left without casting.
 The report carries each terminal's last sequence and chain head and the
 journal head it last declared, signed by the terminal (``declarations.py``):
@@ -21,13 +23,20 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ballot_server.audit import record_event
 from ballot_server.declarations import backlog, reconciliation
 from ballot_server.errors import ServerError
-from ballot_server.models import BoardEntry, PollReport, SpentAuthorization, Station, Terminal
+from ballot_server.models import (
+    AuthorizationVoid,
+    BoardEntry,
+    PollReport,
+    SpentAuthorization,
+    Station,
+    Terminal,
+)
 from ballot_server.registry_models import CheckIn, IssuedPass
 from ballot_server.state import ServerState
 from crypto.ballot import BLANK_KEY, EncryptedBallot
@@ -37,8 +46,9 @@ from crypto.elgamal import Ciphertext, sum_ciphertexts
 
 def _registry_counts(state: ServerState, station_id: str) -> dict[str, int]:
     """Check-ins and passes; issued authorizations are counted from them, not stored
-    (``inquiry.py``): one per booth check-in and one per redeemed pass, that is one
-    per check-in whose pass is not still unredeemed."""
+    (``inquiry.py``): one per booth check-in (and per check-in again after a release)
+    and one per redeemed pass, that is the check-ins' authorizations less the passes
+    still unredeemed."""
     with Session(state.registry_engine) as registry:
 
         def count(model: Any, *conditions: Any) -> int:
@@ -46,12 +56,27 @@ def _registry_counts(state: ServerState, station_id: str) -> dict[str, int]:
             return int(registry.execute(statement).scalar_one())
 
         check_ins = count(CheckIn, CheckIn.station_id == station_id)
+        issued = registry.execute(
+            select(func.coalesce(func.sum(CheckIn.authorizations), 0)).where(
+                CheckIn.station_id == station_id
+            )
+        ).scalar_one()
         unredeemed = count(
             IssuedPass, IssuedPass.station_id == station_id, IssuedPass.redeemed.is_(False)
         )
+        # A voter with k authorizations was released k - 1 times, once more if released now.
+        released = registry.execute(
+            select(
+                func.coalesce(
+                    func.sum(CheckIn.authorizations - 1 + case((CheckIn.released, 1), else_=0)),
+                    0,
+                )
+            ).where(CheckIn.station_id == station_id)
+        ).scalar_one()
         return {
             "check_ins": check_ins,
-            "authorizations_issued": check_ins - unredeemed,
+            "authorizations_issued": int(issued) - unredeemed,
+            "authorizations_released": int(released),
             "passes_issued": count(IssuedPass, IssuedPass.station_id == station_id),
             "passes_unredeemed": unredeemed,
         }
@@ -120,9 +145,12 @@ def closing_report(
     spent = session.execute(
         select(func.count()).where(SpentAuthorization.station_id == station_id)
     ).scalar_one()
+    voided = session.execute(
+        select(func.count()).where(AuthorizationVoid.station_id == station_id)
+    ).scalar_one()
     counts = _registry_counts(state, station_id)
     cast = len(cast_ballots)
-    unused = counts["authorizations_issued"] - spent
+    unused = counts["authorizations_issued"] - cast - counts["authorizations_released"]
     terminals = _terminals(session, station_id)
     declared = {t.terminal_id: reconciliation(t) for t in terminals}
     payload = {
@@ -136,9 +164,15 @@ def closing_report(
         **counts,
         "ballots_cast": cast,
         "challenged": sum(item["challenged"] for item in per_terminal.values()),
+        "authorizations_voided": voided,
+        "voids_without_release": voided - counts["authorizations_released"],
         "authorizations_unused": unused,
+        # issued = cast + released + unused; voided = released + voids without release
+        # (an answer lost before any check-in, a release still to come); every spent
+        # authorization is a ballot or a void.
         "reconciled": unused >= 0
-        and counts["check_ins"] == cast + unused + counts["passes_unredeemed"]
+        and spent == cast + voided
+        and voided >= counts["authorizations_released"]
         and all(item["reconciled"] for item in declared.values()),
         "missing_sequences": backlog(terminals),
         "terminals": [

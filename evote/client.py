@@ -235,11 +235,31 @@ class BallotServerClient:
         return self._signed(protocol.PATH_INQUIRY_CHALLENGE, protocol.ACTION_INQUIRY_CHALLENGE, {})
 
     def check_in(
-        self, card_certificate: dict[str, Any], card_signature: bytes, challenge_id: str
+        self,
+        card_certificate: dict[str, Any],
+        card_signature: bytes,
+        challenge_id: str,
+        release_key: bytes | None = None,
     ) -> dict[str, Any]:
-        """Check the voter in; ``{authorization: envelope, expires_at}``."""
-        body = protocol.card_answer_body(challenge_id, card_certificate, card_signature)
+        """Check the voter in; ``{authorization: envelope, expires_at}``. With a release
+        key the authorization's id derives from it, so it can be voided and the check-in
+        released even if this answer is lost (``protocol.release_derivation``)."""
+        body = protocol.card_answer_body(
+            challenge_id, card_certificate, card_signature, release_key
+        )
         return self._signed(protocol.PATH_CHECK_IN, protocol.ACTION_CHECK_IN, body)
+
+    def void(self, station_id: str, authorization_id: str, reason: str) -> dict[str, Any]:
+        """Void an unused authorization at the intake; ``{void: signed envelope}``."""
+        body = protocol.void_body(station_id, authorization_id, reason)
+        return self._signed(protocol.PATH_VOID, protocol.ACTION_VOID, body)
+
+    def release(
+        self, national_code: str, release_key: bytes, void: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Release the check-in whose voided authorization came from ``release_key``."""
+        body = protocol.release_body(national_code, release_key, void)
+        return self._signed(protocol.PATH_RELEASE, protocol.ACTION_RELEASE, body)
 
     def issue_pass(
         self, card_certificate: dict[str, Any], card_signature: bytes, challenge_id: str

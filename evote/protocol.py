@@ -20,6 +20,7 @@ from typing import Any
 
 from crypto.ballot import BallotSecrets, EncryptedBallot, tracking_code
 from crypto.errors import DecodingError
+from crypto.hashing import hash_bytes
 from crypto.hexcodec import bytes_from_hex
 from crypto.signing import SignedEnvelope, SigningKey, VerifyKey
 
@@ -35,6 +36,8 @@ PATH_POLL_ACTION = f"{API}/polls/action"
 PATH_POLL_STATUS = f"{API}/polls/{{station_id}}"
 PATH_CAST = f"{API}/ballots/cast"
 PATH_CHALLENGE = f"{API}/ballots/challenge"
+PATH_VOID = f"{API}/authorizations/void"
+PATH_RELEASE = f"{API}/inquiry/release"
 PATH_BOARD = f"{API}/board"
 PATH_ROOTS = f"{API}/board/roots"
 PATH_CONSISTENCY = f"{API}/board/consistency"
@@ -52,6 +55,8 @@ ACTION_OFFICIAL_CHALLENGE = "official-challenge"
 ACTION_POLL = "poll-action"
 ACTION_CAST = "cast"
 ACTION_CHALLENGE = "challenge"
+ACTION_VOID = "void"
+ACTION_RELEASE = "release"
 ACTIONS = (
     ACTION_STATUS,
     ACTION_INQUIRY_CHALLENGE,
@@ -62,13 +67,19 @@ ACTIONS = (
     ACTION_POLL,
     ACTION_CAST,
     ACTION_CHALLENGE,
+    ACTION_VOID,
+    ACTION_RELEASE,
 )
+# Why a terminal voids an authorization it will not use (docs/server.md, "No voter
+# locked out").
+VOID_REASONS = ("cancelled", "card_removed", "timeout", "answer_lost", "terminal_restart", "error")
 POLL_ACTIONS = ("open", "pause", "resume", "close")
 MAX_SEQUENCE = 2**31 - 1  # sequences are 32-bit signed integers in the database
 
 MAX_REQUEST_BYTES = 512 * 1024
 NONCE_BYTES = 16
 CHALLENGE_BYTES = 32
+RELEASE_KEY_BYTES = 16
 MAX_ID_LENGTH = 64
 MAX_CHALLENGE_ID_LENGTH = 128  # an inquiry challenge id is 80 hex digits (expiry, random, MAC)
 
@@ -185,30 +196,101 @@ def parse_terminal_request(data: object) -> TerminalRequest:
 
 @dataclass(frozen=True)
 class CardAnswer:
-    """A card certificate and the card's signature over a server challenge."""
+    """A card certificate and the card's signature over a server challenge; at a booth
+    check-in also the terminal's secret release key (``release_derivation``)."""
 
     challenge_id: str
     certificate: SignedEnvelope
     card_signature: bytes
+    release_key: bytes | None = None
 
 
 def card_answer_body(
-    challenge_id: str, card_certificate: dict[str, Any], card_signature: bytes
+    challenge_id: str,
+    card_certificate: dict[str, Any],
+    card_signature: bytes,
+    release_key: bytes | None = None,
 ) -> dict[str, Any]:
     """Body of check-in, issue-pass and (with ``action``) poll-action requests."""
-    return {
+    body = {
         "challenge_id": challenge_id,
         "card_certificate": card_certificate,
         "card_signature": card_signature.hex(),
     }
+    if release_key is not None:
+        body["release_key"] = release_key.hex()
+    return body
 
 
 def parse_card_answer(body: dict[str, Any], optional: Set[str] = frozenset()) -> CardAnswer:
     data = _object(body, {"challenge_id", "card_certificate", "card_signature"}, optional, "body")
+    release_key = data.get("release_key")
     return CardAnswer(
         challenge_id=identifier(data["challenge_id"], "body.challenge_id", MAX_CHALLENGE_ID_LENGTH),
         certificate=_envelope(data["card_certificate"], "body.card_certificate"),
         card_signature=bytes_from_hex(data["card_signature"], 64, "body.card_signature"),
+        release_key=None
+        if release_key is None
+        else bytes_from_hex(release_key, RELEASE_KEY_BYTES, "body.release_key"),
+    )
+
+
+# --- voids and releases (no voter locked out) -----------------------------------------------
+
+
+def release_derivation(release_key: bytes) -> tuple[str, str]:
+    """``(authorization_id, release_commitment)`` of a terminal's secret release key.
+
+    The inquiry gives the authorization this id and stores only the commitment beside
+    the check-in; neither reveals the other without the key, which the terminal keeps
+    until the authorization is cast (then forgets it) or voided (then shows it to
+    release the check-in). The terminal knows the id before the answer comes, so it
+    can void an authorization whose answer it never received."""
+    authorization_id = hash_bytes("evote/authorization-id/v1", release_key, digest_size=16)
+    commitment = hash_bytes("evote/release-commitment/v1", release_key)
+    return authorization_id.hex(), commitment.hex()
+
+
+def void_body(station_id: str, authorization_id: str, reason: str) -> dict[str, Any]:
+    return {"station_id": station_id, "authorization_id": authorization_id, "reason": reason}
+
+
+@dataclass(frozen=True)
+class VoidRequest:
+    station_id: str
+    authorization_id: str
+    reason: str
+
+
+def parse_void_body(body: dict[str, Any]) -> VoidRequest:
+    data = _object(body, {"station_id", "authorization_id", "reason"}, set(), "body")
+    if data["reason"] not in VOID_REASONS:
+        raise DecodingError(f"body.reason: expected one of {', '.join(VOID_REASONS)}")
+    bytes_from_hex(data["authorization_id"], 16, "body.authorization_id")
+    return VoidRequest(
+        identifier(data["station_id"], "body.station_id"),
+        data["authorization_id"],
+        data["reason"],
+    )
+
+
+def release_body(national_code: str, release_key: bytes, void: dict[str, Any]) -> dict[str, Any]:
+    return {"national_code": national_code, "release_key": release_key.hex(), "void": void}
+
+
+@dataclass(frozen=True)
+class ReleaseRequest:
+    national_code: str
+    release_key: bytes
+    void: SignedEnvelope
+
+
+def parse_release_body(body: dict[str, Any]) -> ReleaseRequest:
+    data = _object(body, {"national_code", "release_key", "void"}, set(), "body")
+    return ReleaseRequest(
+        identifier(data["national_code"], "body.national_code", 10),
+        bytes_from_hex(data["release_key"], RELEASE_KEY_BYTES, "body.release_key"),
+        _envelope(data["void"], "body.void"),
     )
 
 

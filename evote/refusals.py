@@ -121,6 +121,12 @@ _ENTRIES = [
     Refusal("authorization_used", 409, "مجوز رأی قبلاً استفاده شده است.", "Authorization used."),
     Refusal("authorization_expired", 403, "مجوز رأی منقضی شده است.", "Authorization expired."),
     Refusal(
+        "void_invalid",
+        403,
+        "ابطال مجوز رأی نامعتبر است.",
+        "The authorization void is not valid for this release.",
+    ),
+    Refusal(
         "authorization_after_close",
         409,
         "مجوز رأی پس از بسته شدن صندوق صادر شده است.",

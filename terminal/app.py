@@ -9,7 +9,7 @@ so they go through exactly the code a person at the touchscreen does:
 * ``POST /api/pin {pin}``             present the PIN once
 * ``POST /api/review {choices}``      choices = {contest_id: [selection_id, ...]}
 * ``POST /api/edit`` · ``/api/confirm`` · ``/api/cast`` · ``/api/challenge``
-* ``POST /api/vote-again`` · ``/api/cancel`` · ``/api/dismiss``
+* ``POST /api/vote-again`` · ``/api/cancel`` · ``/api/dismiss`` · ``/api/still-here``
 * ``POST /api/officials/<open|pause|resume|close>``  (close: ``{override_backlog: true}``
   closes although ballots are still waiting; audited by the server)
 * ``POST /api/offline/<enter|leave>``  officials: offline mode (docs/offline.md)
@@ -113,6 +113,7 @@ def create_app(booth: Booth) -> Flask:
         "challenge": lambda: casting.challenge(booth),
         "vote-again": booth.vote_again,
         "cancel": booth.cancel,
+        "still-here": lambda: None,  # ``action`` notes the activity: the countdown restarts
         "dismiss": booth.dismiss,
     }
     for name, handler in simple.items():

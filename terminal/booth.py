@@ -46,6 +46,7 @@ from terminal.journal import Journal
 from terminal.notices import Notice
 from terminal.offline_roll import OfflineRefused
 from terminal.offline_station import LinkMode, OfflineStation
+from terminal.releases import Releaser
 from terminal.server_link import Election
 from terminal.session import CANCELLABLE, FINISHED, Event, Session, State
 from terminal.uplink import Uplink
@@ -70,6 +71,7 @@ class SessionData:
     prepared: PreparedBallot | None = None
     printed: dict[str, Any] | None = None
     last_activity: float = 0.0
+    release_id: str | None = None  # the authorization this session would give up
 
 
 class Booth:
@@ -99,6 +101,7 @@ class Booth:
         self.polls_state = journal.get_meta(POLLS_META_KEY) or "not_opened"
         self.uplink: Uplink | None = None
         self.offline: OfflineStation | None = None
+        self.releases = Releaser(journal, client, station.station_id)
         self.printing_held = False
         # A card is in the reader (between its insert and remove notifications). Kept
         # apart from the session: a finished screen waits for the card to leave.
@@ -139,10 +142,13 @@ class Booth:
             raise IllegalTransition(self.state.value, f"request in {self.state.value}")
 
     def refuse(self, notice: Notice) -> None:
+        self._give_up("answer_lost" if notice.code == "server_unreachable" else "error")
         self._fire_if_possible(Event.REFUSED, notice=notice)
 
-    def cancel(self, code: str = "cancelled") -> None:
-        """End a session before Cast: nothing is journaled, the authorization stays unused."""
+    def cancel(self, code: str = "cancelled", reason: str = "cancelled") -> None:
+        """End a session before Cast: nothing is journaled, and the authorization (if the
+        check-in gave one) is voided so that the voter can check in again."""
+        self._give_up(reason)
         self._fire_if_possible(Event.CANCEL, notice=Notice.of(code), pending=None, prepared=None)
 
     @property
@@ -155,6 +161,13 @@ class Booth:
         if self.offline is not None and self.uplink is not None and self.uplink.online:
             self.offline.link_restored()
         self.session.touch()
+
+    def _give_up(self, reason: str) -> None:
+        """The session ends without a cast: hand its authorization to the releases
+        (a no-op once a cast spent it or a refusal showed none was issued)."""
+        release_id = self.data.release_id
+        if release_id is not None:
+            self.releases.give_up(release_id, reason)
 
     def set_polls_state(self, polls_state: str) -> None:
         if polls_state != self.polls_state:
@@ -231,7 +244,7 @@ class Booth:
             self.card_in = False
             self.session.touch()
             if self.state in CANCELLABLE and self.data.role != "pass":
-                self.cancel()
+                self.cancel(reason="card_removed")
             elif self.state in FINISHED and self.data.role != "pass":
                 self.fire(Event.DISMISS)
 
@@ -283,7 +296,7 @@ class Booth:
     def _card_failed(self, error: DeviceError) -> None:
         """A card pulled out cancels the session; any other device failure refuses it."""
         if isinstance(error, CardRemoved | NoCard):
-            self.cancel()
+            self.cancel(reason="card_removed")
         else:
             self.refuse(Notice.of(error.code))
 
@@ -304,9 +317,24 @@ class Booth:
             return {"authorization": self.offline.check_in(holder, self.authenticate).to_json()}
         challenge = self.client.inquiry_challenge()
         signature = self.card_answer(challenge)
-        return self.client.check_in(
-            holder.certificate.to_json(), signature, str(challenge["challenge_id"])
-        )
+        release_key, release_id = self.releases.hold(holder.national_code)
+        with self.session.lock:
+            self.data.release_id = release_id
+        try:
+            answer = self.client.check_in(
+                holder.certificate.to_json(),
+                signature,
+                str(challenge["challenge_id"]),
+                release_key=release_key,
+            )
+        except ServerRefused:
+            self.releases.settled(release_id, issued=False)
+            raise
+        except BaseException:  # no usable answer: an authorization may have been issued
+            self.releases.settled(release_id, issued=True)
+            raise
+        self.releases.settled(release_id, issued=True)
+        return answer
 
     def _inquire(self, ask: Callable[[], dict[str, Any]]) -> None:
         try:
@@ -336,9 +364,11 @@ class Booth:
         if style != self.station.ballot_style_id:
             self.refuse(Notice.of("authorization_invalid"))
             return
-        self._fire_if_possible(
+        authorized = self._fire_if_possible(
             Event.AUTHORIZED, authorization=authorization.to_json(), ballot_style_id=style
         )
+        if not authorized:  # the session ended while the answer was on its way
+            self.releases.give_up(str(payload.get("authorization_id", "")), "cancelled")
 
     def _authorization_payload(self, authorization: SignedEnvelope) -> dict[str, Any]:
         """The inquiry's authorization, or in offline mode this terminal's own
@@ -433,7 +463,7 @@ class Booth:
         with self.session.lock:
             idle_s = time.monotonic() - self.data.last_activity
             if self.state in CANCELLABLE and idle_s > self.config.session_timeout_s:
-                self.cancel("timeout")
+                self.cancel("timeout", reason="timeout")
             elif (
                 self.state is State.OFFICIALS
                 and idle_s > self.config.session_timeout_s
@@ -448,3 +478,10 @@ class Booth:
     def note_activity(self) -> None:
         with self.session.lock:
             self.data.last_activity = time.monotonic()
+
+    def seconds_left(self) -> float | None:
+        """Until an idle session is cancelled (the kiosk counts down the last of it)."""
+        if self.state not in CANCELLABLE:
+            return None
+        idle_s = time.monotonic() - self.data.last_activity
+        return max(0.0, self.config.session_timeout_s - idle_s)

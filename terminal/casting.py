@@ -40,6 +40,7 @@ def journal_submission(booth: Booth, action: str, prepared: PreparedBallot) -> i
         prepared.previous_tracking_code,
         prepared.tracking_code,
         canonical_json(envelope).decode("utf-8"),
+        spends_release=booth.data.release_id if action == protocol.ACTION_CAST else None,
     )
     if booth.uplink is not None:
         booth.uplink.kick()

@@ -110,6 +110,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cancelled": ("جلسه لغو شد؛ رأیی ثبت نشد", "Session cancelled; nothing was cast"),
     "finish": ("پایان", "Finish"),
     "cancel": ("انصراف", "Cancel"),
+    "back": ("بازگشت", "Back"),
+    "cancel_confirm": (
+        "از رأی دادن انصراف می‌دهید؟ می‌توانید دوباره کارت بزنید و رأی دهید.",
+        "Stop voting? You can insert your card again and vote.",
+    ),
+    "session_ends_in": (
+        "به دلیل عدم فعالیت، {seconds} ثانیه دیگر جلسه پایان می‌یابد.",
+        "No activity: the session ends in {seconds} s.",
+    ),
+    "still_here": ("ادامه می‌دهم", "I am still here"),
     "clear": ("پاک", "Clear"),
     "delete_digit": ("پاک‌کردن رقم آخر", "Delete the last digit"),
     "language": ("English", "فارسی"),

@@ -7,6 +7,13 @@ head of its tracking-code chain (both derived from the rows, so they cannot
 drift apart), the last known poll state, and the delivery state of each entry.
 Secrecy: a row holds the signed submission exactly as it will be sent and
 nothing about who the voter was.
+
+It also holds the *releases* of the authorizations this terminal may have to give
+up (``terminal/releases.py``): voter's national code, the secret release key and
+the authorization id derived from it, written before the check-in is sent. A
+release row is deleted in the same transaction that journals the cast spending
+its authorization, and when the check-in is released; ``secure_delete`` zeroes the
+deleted bytes, so the file does not keep who cast which ballot.
 """
 
 from __future__ import annotations
@@ -22,6 +29,13 @@ from terminal.errors import JournalError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS releases (
+    authorization_id TEXT PRIMARY KEY,
+    national_code TEXT NOT NULL,
+    release_key TEXT NOT NULL,
+    reason TEXT,
+    void TEXT
+);
 CREATE TABLE IF NOT EXISTS entries (
     sequence INTEGER PRIMARY KEY,
     action TEXT NOT NULL CHECK (action IN ('cast', 'challenge')),
@@ -58,6 +72,17 @@ class JournalCounts:
 
 
 @dataclass(frozen=True)
+class PendingRelease:
+    """An authorization given up (``reason``), to be voided and its check-in released."""
+
+    authorization_id: str
+    national_code: str
+    release_key: bytes
+    reason: str
+    void: str | None
+
+
+@dataclass(frozen=True)
 class RejectedEntry:
     """A journaled ballot the server refused for good: kept, shown, declared at close."""
 
@@ -76,6 +101,7 @@ class Journal:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(SCHEMA)
         owner = self.get_meta("terminal_id")
         if owner is None:
@@ -117,8 +143,10 @@ class Journal:
         previous_tracking_code: bytes,
         tracking_code: bytes,
         submission: str,
+        spends_release: str | None = None,
     ) -> None:
-        """Store one submission durably; refuse anything that does not extend the chain."""
+        """Store one submission durably; refuse anything that does not extend the chain.
+        A cast forgets the release of the authorization it spends, in the same commit."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -142,6 +170,10 @@ class Journal:
                         int(time.time()),
                     ),
                 )
+                if spends_release is not None:
+                    self._db.execute(
+                        "DELETE FROM releases WHERE authorization_id = ?", (spends_release,)
+                    )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -204,3 +236,54 @@ class Journal:
                 " WHERE rejected_code IS NOT NULL ORDER BY sequence"
             ).fetchall()
         return [RejectedEntry(*row) for row in rows]
+
+    # --- releases (terminal/releases.py) -------------------------------------------------
+
+    def hold_release(self, authorization_id: str, national_code: str, release_key: bytes) -> None:
+        """Before a check-in is sent: what voiding and releasing it would need."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO releases (authorization_id, national_code, release_key)"
+                " VALUES (?, ?, ?)",
+                (authorization_id, national_code, release_key.hex()),
+            )
+
+    def give_up_release(self, authorization_id: str, reason: str) -> None:
+        """The session ended without a cast: this authorization is to be voided."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE releases SET reason = COALESCE(reason, ?) WHERE authorization_id = ?",
+                (reason, authorization_id),
+            )
+
+    def give_up_all_releases(self, reason: str) -> None:
+        """At start: every authorization held by a session the restart ended."""
+        with self._lock:
+            self._db.execute("UPDATE releases SET reason = ? WHERE reason IS NULL", (reason,))
+
+    def pending_releases(self) -> list[PendingRelease]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT authorization_id, national_code, release_key, reason, void FROM releases"
+                " WHERE reason IS NOT NULL ORDER BY rowid"
+            ).fetchall()
+        return [PendingRelease(a, n, bytes.fromhex(k), r, v) for a, n, k, r, v in rows]
+
+    def store_void(self, authorization_id: str, void: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE releases SET void = ? WHERE authorization_id = ?", (void, authorization_id)
+            )
+
+    def forget_release(self, authorization_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM releases WHERE authorization_id = ?", (authorization_id,))
+
+    def cast_spends(self, authorization_id: str) -> bool:
+        """Whether a journaled cast carries this authorization (then it must never be voided)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM entries WHERE action = 'cast' AND instr(submission, ?) > 0 LIMIT 1",
+                (f'"authorization_id":"{authorization_id}"',),
+            ).fetchone()
+        return row is not None

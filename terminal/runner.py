@@ -56,6 +56,7 @@ class RunningTerminal:
         self.server.server_close()
         if self.booth.uplink is not None:
             self.booth.uplink.stop()
+        self.booth.releases.stop()
         for thread in self.threads:
             thread.join(timeout=5)
         self.booth.close()
@@ -158,6 +159,7 @@ def _watchdog(booth: Booth, stop: threading.Event) -> None:
         booth.check_timeouts()
         if booth.uplink is not None:
             booth.uplink.ensure_running()
+        booth.releases.ensure_running()
 
 
 def wait_for_devices(config: TerminalConfig) -> None:
@@ -209,5 +211,6 @@ def start_terminal(config: TerminalConfig) -> RunningTerminal:
     for thread in threads:
         thread.start()
     booth.uplink.start()
+    booth.releases.start()
     url = f"http://{config.host}:{server.server_port}"
     return RunningTerminal(url, booth, server, stop, threads, devices)

@@ -46,6 +46,7 @@ def booth_view(booth: Booth) -> dict[str, Any]:
             "printed": data.printed,
             "card_in": booth.card_in,
             "officials": None,
+            "seconds_left": booth.seconds_left(),
         }
         if state in BALLOT_STATES and data.ballot_style_id:
             view["contests"] = ballot_view(booth.election.manifest, data.ballot_style_id)

@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from ballot_server import inquiry
+from ballot_server.release import release_check_in
 from ballot_server.request_context import json_body, server_state
 from evote import protocol
 
@@ -25,6 +26,11 @@ def check_in() -> ResponseReturnValue:
 @blueprint.post(protocol.PATH_ISSUE_PASS)
 def issue_pass() -> ResponseReturnValue:
     return jsonify(inquiry.check_in(server_state(), json_body(), as_pass=True))
+
+
+@blueprint.post(protocol.PATH_RELEASE)
+def release() -> ResponseReturnValue:
+    return jsonify(release_check_in(server_state(), json_body()))
 
 
 @blueprint.post(protocol.PATH_REDEEM_PASS)

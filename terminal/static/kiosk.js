@@ -22,6 +22,8 @@ let search = "";
 let page = 0;
 let perPage = 0;
 let busyOn = null;
+let deadline = null; // when the terminal cancels this idle session (view.seconds_left)
+const COUNTDOWN_S = 30;
 
 const screen = () => document.getElementById("screen");
 
@@ -41,11 +43,36 @@ async function post(path, body) {
     const answer = await response.json();
     // An answer older than what the long poll already showed is stale.
     if (response.ok) {
+      noteDeadline(answer);
       if (answer.version > ui.view.version) show(answer);
     } else ask(ui.lang === "fa" ? answer.message_fa : answer.message_en, [["finish", closeDialog, "primary"]]);
   } finally {
     if (busyOn === on) busyOn = null;
   }
+}
+
+// Cancel voids the voter's authorization: one stray tap must not do it. Back is safe.
+function confirmCancel() {
+  showDialog(t("cancel_confirm"), [["back", closeDialog, "primary"], ["cancel", () => { hideDialog(); post("cancel"); }, "danger"]]);
+}
+
+// The last COUNTDOWN_S seconds before an idle session is cancelled are counted down, with
+// a button that tells the terminal the voter is still there.
+function noteDeadline(view) {
+  deadline = typeof view.seconds_left === "number" ? Date.now() + view.seconds_left * 1000 : null;
+  tickCountdown();
+}
+
+function tickCountdown() {
+  const box = document.getElementById("countdown");
+  const left = deadline === null ? null : Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+  if (left === null || left > COUNTDOWN_S) {
+    box.hidden = true;
+    return;
+  }
+  box.replaceChildren(el("p", { text: t("session_ends_in", { seconds: left }) }),
+    button("still_here", () => post("still-here"), { class: "primary" }));
+  box.hidden = false;
 }
 
 function closeDialog() {
@@ -121,7 +148,7 @@ function pinScreen() {
   return {
     content: [el("div", { class: "pin-layout" }, info, pad)],
     actions: [
-      button("cancel", () => post("cancel"), { class: "danger" }),
+      button("cancel", confirmCancel, { class: "danger" }),
       button("confirm", submitPin, { class: "primary", id: "pin-ok" }),
     ],
   };
@@ -257,7 +284,7 @@ function ballotScreen() {
       shown.length ? list : el("p", { text: t("no_match") }),
     ],
     actions: [
-      contestIndex > 0 ? button("previous", () => changeContest(-1)) : button("cancel", () => post("cancel"), { class: "danger" }),
+      contestIndex > 0 ? button("previous", () => changeContest(-1)) : button("cancel", confirmCancel, { class: "danger" }),
       pager(shown.length),
       button(last ? "review" : "next", () => (last ? toReview() : changeContest(1)), { class: "primary", id: "next" }),
     ],
@@ -341,7 +368,7 @@ function challengedScreen() {
   return {
     content: [heading(t("challenged_done"), { class: "center" }), trackingBlock(false), printerNotice()],
     actions: [
-      button("cancel", () => post("cancel"), { class: "danger" }),
+      button("cancel", confirmCancel, { class: "danger" }),
       button("vote_again", () => { contestIndex = 0; post("vote-again"); }, { class: "primary", id: "vote-again" }),
     ],
     focus: "#vote-again",
@@ -447,6 +474,7 @@ function render(keepFocus) {
 }
 
 function show(next) {
+  noteDeadline(next);
   const previous = ui.view ? ui.view.state : null;
   if (next.version === (ui.view && ui.view.version) && next.state === previous) return;
   ui.view = next;
@@ -551,6 +579,7 @@ async function start() {
   document.getElementById("toggle-large").addEventListener("click", () => toggleClass("toggle-large", "large"));
   document.addEventListener("keydown", onKey);
   window.addEventListener("resize", () => render());
+  setInterval(tickCountdown, 1000);
   loop();
 }
 

@@ -108,6 +108,10 @@ def test_the_registry_keeps_no_authorization_id_terminal_or_second_of_a_vote(
             for value in row
         ]
     assert rows and not [v for v in rows if isinstance(v, str) and v in STATION_OF_TERMINAL]
+    with engine.connect() as connection:  # a counter, not a time: how often released
+        counters = [row[0] for row in connection.execute(select(CheckIn.authorizations))]
+    for counter in counters:
+        rows.remove(counter)
     times = [v for v in rows if isinstance(v, int) and not isinstance(v, bool)]
     assert times and all(v % 60 == 0 for v in times), times
     closing = setup.poll("T1", "close")["report"]["payload"]
