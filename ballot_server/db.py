@@ -56,7 +56,10 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # A connection asked for AUTOCOMMIT makes lone reads (``lone_read``): no
+            # transaction, so no write lock a caller's own open transaction would wait on.
+            if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return _postgres_engine(url)
@@ -84,6 +87,14 @@ def make_ephemeral_engine(url: str, durable: Engine) -> Engine:
 
 
 _POSTGRES_SQL: dict[Executable, str] = {}
+
+
+def lone_read(engine: Engine) -> Any:
+    """A connection for single reads outside any transaction (autocommit): safe to use
+    while the same thread holds a transaction open on ``engine`` (on SQLite a
+    transaction would take the write lock, ``BEGIN IMMEDIATE``, and wait on its own
+    caller)."""
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def write_once(engine: Engine, statement: Executable, parameters: dict[str, Any]) -> None:

@@ -101,7 +101,8 @@ class _TerminalDirectory:
             return held[1]
         table = self.table
         query = select(table.terminal_id, table.station_id, table.public_key, table.revoked_at)
-        with self.engine.connect() as connection:
+        # Outside any transaction: callers may hold one open on this database.
+        with db.lone_read(self.engine) as connection:
             row = connection.execute(query.where(table.terminal_id == terminal_id)).first()
         if row is None:
             raise ServerError("unknown_terminal", terminal_id)

@@ -7,13 +7,16 @@ JSON, terminal-signed random bodies, and valid requests of every kind with one f
 replaced by something hostile (NUL bytes, lone surrogates, 2^31, 10^20, deep or empty
 values) and signed again, so they pass the signature and reach the deeper checks.
 What a request may leave when refused is its nonce (replay protection) and a spent
-challenge, counted apart; every other table is compared before and after.
+challenge, counted apart; every other table is compared before and after. The
+one page for people among them (``/check``, a challenge slip) refuses with its
+own HTML page, naming the problem.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -78,6 +81,14 @@ GET_TEMPLATES = [
     protocol.PATH_LOOKUP.replace("{tracking_code}", "{value}"),
     "/track/{value}",
     "/turnout",
+    "/check",
+    "/check?slip={value}",
+    "/check/{value}",
+    "/CHECK/{value}",
+    "/",
+    "/api/v1/hq",
+    "/hq/{value}",
+    "/hq/fonts/{value}",
 ]
 PATH_TEXT = st.one_of(
     st.sampled_from(["S-101", "0", "-1", "1" + "0" * 20, "%00", "%ED%A0%80", "ff" * 32, "%2F"]),
@@ -210,6 +221,21 @@ def requests(draw: st.DrawFn, fuzzed: Fuzzed) -> tuple[str, str, bytes | None]:
     return "POST", path, json.dumps(envelope).encode()
 
 
+def _rule(path: str) -> str:
+    return path.split("?")[0].replace("{value}", "<>")
+
+
+def test_the_fuzz_test_covers_every_endpoint(fuzzed: Fuzzed) -> None:
+    """A new endpoint must be added here (and so be fuzzed) before this passes."""
+    served = {
+        re.sub(r"<[^>]*>", "<>", rule.rule)
+        for rule in fuzzed.app.url_map.iter_rules()
+        if rule.endpoint != "static"
+    }
+    fuzzed_rules = {_rule(template) for template in GET_TEMPLATES} | set(fuzzed.templates)
+    assert served == fuzzed_rules
+
+
 @pytest.fixture
 def fuzzed(election: Election, database_urls: tuple[str, str]) -> Iterator[Fuzzed]:
     setup, keys = make_setup(election, database_urls)
@@ -237,7 +263,12 @@ def test_no_request_to_any_endpoint_gets_a_5xx_or_changes_anything_when_refused(
             )
             fuzzed.sent += 1
             assert answer.status_code < 500, (method, path, body, answer.data[:300])
-            if answer.status_code >= 400:
+            page = path.lower().startswith("/check") and answer.mimetype == "text/html"
+            if answer.status_code >= 400 and page:
+                # The slip check is a page for people: its refusals are that page.
+                assert answer.mimetype == "text/html" and b'id="problem"' in answer.data
+                assert fuzzed.stored() == before, (method, path)
+            elif answer.status_code >= 400:
                 refusal = answer.get_json(silent=True)
                 assert isinstance(refusal, dict), (path, answer.data[:300])
                 assert {"code", "message", "message_fa", "message_en"} <= set(refusal)

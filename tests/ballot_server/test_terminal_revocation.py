@@ -11,11 +11,13 @@ from typing import Any
 
 from click.testing import CliRunner
 from server_harness import Election, make_setup
+from sqlalchemy import select
 from test_refusals import refused
 from test_server_cli import hq  # noqa: F401 (fixture)
 
 from ballot_server.cli import server
 from ballot_server.config import ServerConfig
+from ballot_server.models import Station
 from ballot_server.record import export_record
 from ballot_server.setup import revoke_terminal
 from ballot_server.state import ServerState
@@ -96,3 +98,21 @@ def test_revoke_terminal_command_revokes_once_and_names_what_is_wrong(
     assert code == 0 and "terminal T1 revoked" in output
     code, output = run("revoke-terminal", "T1", "--reason", "again")
     assert code == 1 and "revoked already" in output
+
+
+def test_a_terminal_key_is_read_again_inside_an_open_transaction_without_waiting(
+    election: Election, tmp_path: Path
+) -> None:
+    """Reading a terminal's key again (its cached copy expired) while the same thread
+    holds a transaction on that database: on SQLite a second transaction would wait
+    for the first's write lock, so the read takes none."""
+    urls = f"sqlite:///{tmp_path / 'ballot.sqlite'}", f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    setup, _ = make_setup(election, urls, terminal_cache_s=0.0)
+    try:
+        state = setup.state
+        with state.sessions.begin() as session:
+            session.execute(select(Station.station_id)).all()  # holds BEGIN IMMEDIATE
+            assert state.terminal("T1").station_id == "S-101"
+            assert state.intake_gate.terminal("T2").station_id == "S-101"
+    finally:
+        setup.server.stop()
