@@ -24,7 +24,7 @@ lint: $(VENV)/.test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict crypto
-	$(BIN)/mypy evote evote_cli ballot_server terminal firmware_sim tally
+	$(BIN)/mypy evote ballot_server terminal firmware_sim tally
 
 test: lint
 	$(BIN)/pytest -q tests --ignore=tests/faults

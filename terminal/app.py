@@ -145,18 +145,27 @@ def create_app(booth: Booth) -> Flask:
         return action(lambda: offline_action(booth, name))
 
     app.register_blueprint(api)
-    app.register_error_handler(TerminalError, error_answer)
-
-    @app.get("/")
-    def index() -> Response:
-        response = send_from_directory(STATIC_DIR, "index.html")
-        response.headers["Cache-Control"] = "no-store"
-        return response
+    serve_page(app, "index.html")
 
     @app.get("/kiosk-sw.js")
     def service_worker() -> Response:
         """At the root so its scope covers the page (see static/kiosk-connection.js)."""
         response = send_from_directory(STATIC_DIR, "kiosk-sw.js")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return app
+
+
+def serve_page(app: Flask, page: str) -> None:
+    """What every loopback screen (booth kiosk, check-in desk) serves around its
+    API: the page at ``/`` never cached (a restarted terminal's page must load
+    fresh), its static files and fonts, refusals as JSON and the same headers."""
+    app.register_error_handler(TerminalError, error_answer)
+
+    @app.get("/")
+    def index() -> Response:
+        response = send_from_directory(STATIC_DIR, page)
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -169,4 +178,3 @@ def create_app(booth: Booth) -> Flask:
         return send_from_directory(FONT_DIRECTORY, name)
 
     app.after_request(security_headers)
-    return app

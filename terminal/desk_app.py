@@ -11,10 +11,9 @@ are the same, so ``evote terminal touch --kiosk <desk URL> pin 1234`` works:
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, jsonify, request, send_from_directory
+from flask import Blueprint, Flask, Response, jsonify, request
 
-from evote.typeface import FONT_DIRECTORY
-from terminal.app import MAX_WAIT_S, STATIC_DIR, error_answer, security_headers
+from terminal.app import MAX_WAIT_S, serve_page
 from terminal.desk import Desk
 from terminal.errors import TerminalError
 from terminal.i18n import catalogue_json
@@ -52,21 +51,5 @@ def create_desk_app(desk: Desk) -> Flask:
         return jsonify(desk.view())
 
     app.register_blueprint(api)
-    app.register_error_handler(TerminalError, error_answer)
-
-    @app.get("/")
-    def index() -> Response:
-        response = send_from_directory(STATIC_DIR, "desk.html")
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.get("/static/<path:name>")
-    def static_file(name: str) -> Response:
-        return send_from_directory(STATIC_DIR, name)
-
-    @app.get("/fonts/<name>")
-    def font(name: str) -> Response:
-        return send_from_directory(FONT_DIRECTORY, name)
-
-    app.after_request(security_headers)
+    serve_page(app, "desk.html")
     return app

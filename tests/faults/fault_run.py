@@ -26,8 +26,8 @@ from typing import Any
 from fault_station import STATION_ID, FaultStation, TerminalProcess
 
 from evote import protocol
+from evote.cli.demo_plan import random_choices
 from evote.sample import Person
-from evote_cli.demo_plan import random_choices
 from terminal.kiosk_client import KioskClient
 
 LINK_FAULTS = ("reset", "stall", "drop_answer", "cut_short")

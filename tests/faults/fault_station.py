@@ -31,11 +31,11 @@ from ballot_server.config import ServerConfig
 from ballot_server.keys import KeySet, save_keys
 from ballot_server.setup import create_election, register_terminal, sign_manifest
 from crypto.signing import SigningKey
+from evote.cli.demo import issue_card_for
+from evote.cli.demo_plan import eligibility
 from evote.link import CuttableLink
 from evote.manifest import Manifest
 from evote.sample import Official, Person, roll_csv, sample_manifest, sample_people
-from evote_cli.demo import issue_card_for
-from evote_cli.demo_plan import eligibility
 from firmware_sim.card import SimulatedCard
 from firmware_sim.printer import PrinterSimulator
 from firmware_sim.reader import ReaderSimulator

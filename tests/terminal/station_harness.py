@@ -21,9 +21,9 @@ from ballot_server.keys import KeySet, save_keys
 from ballot_server.setup import create_election, register_terminal, sign_manifest
 from crypto.signing import SigningKey
 from crypto.threshold import generate_trustee
+from evote.cli.demo import issue_card_for
 from evote.manifest import Manifest
 from evote.sample import Official, Person, roll_csv, sample_manifest, sample_people
-from evote_cli.demo import issue_card_for
 from firmware_sim.card import SimulatedCard
 from firmware_sim.printer import PrintedReceipt, PrinterSimulator
 from firmware_sim.reader import ReaderSimulator
@@ -99,7 +99,7 @@ class StationHarness:
     # --- people and cards -----------------------------------------------------------
 
     def eligible_voters(self) -> list[Person]:
-        from evote_cli.demo_plan import eligibility
+        from evote.cli.demo_plan import eligibility
 
         return [p for p in self.people if eligibility(p, ELECTION_DAY) == "cast"]
 

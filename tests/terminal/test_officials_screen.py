@@ -109,7 +109,7 @@ class TerminalProcess:
             key.write_text(station.terminal_key.seed.hex() + "\n", encoding="ascii")
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from evote_cli.main import main; main()", "terminal", "run",
+            [sys.executable, "-c", "from evote.cli.main import main; main()", "terminal", "run",
              "--reader", station.reader.path, "--printer", station.printer.path,
              "--server", station.server_url, "--data-dir", str(root / "terminal"),
              "--terminal-id", TERMINAL_ID, "--terminal-key", str(key), "--port", str(port)],

@@ -18,9 +18,9 @@ from station_harness import StationHarness, printed_qr_codes
 from crypto.ballot import GENESIS_TRACKING_CODE, BallotSecrets, ElectionContext
 from crypto.group import base_mul, random_scalar
 from evote.challenge_slip import SlipError, check_slip, parse_slip, secrets_digest, slip_for
+from evote.cli.main import main
 from evote.manifest import Manifest
 from evote.sample import sample_manifest
-from evote_cli.main import main
 from terminal.ballot import prepare_ballot, validate_choices
 from terminal.kiosk_client import KioskClient
 from terminal.runner import RunningTerminal

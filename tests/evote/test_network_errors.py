@@ -9,8 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from crypto.signing import SigningKey
+from evote.cli.main import main
 from evote.client import BallotServerClient, ServerUnreachable
-from evote_cli.main import main
 
 
 def _closed_port() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from evote_cli.main import COMMANDS, main
+from evote.cli.main import COMMANDS, main
 
 
 def test_top_level_help_lists_every_role() -> None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
+from evote.cli.demo import Demo, DemoOutcome
 from evote.manifest import Manifest
 from evote.sample import card_roll_csv, roll_csv, sample_manifest, sample_people
-from evote_cli.demo import Demo, DemoOutcome
 
 
 def _results_table(outcome: DemoOutcome, manifest: Manifest) -> list[str]:

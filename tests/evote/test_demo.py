@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evote_cli.demo import Demo, DemoOutcome
-from evote_cli.main import main
+from evote.cli.demo import Demo, DemoOutcome
+from evote.cli.main import main
 
 SPREAD = 8
 

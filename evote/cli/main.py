@@ -23,15 +23,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "trustee": ("tally.cli", "trustee", "Trustee: key ceremony and decryption shares."),
     "tally": ("tally.cli", "tally", "HQ: homomorphic tally, decryption and results."),
-    "record": ("evote_cli.record_cli", "record", "HQ: export the election record."),
+    "record": ("evote.cli.record_cli", "record", "HQ: export the election record."),
     "verify": ("tally.cli", "verify", "Anyone: verify a published election record."),
     "check-slip": (
-        "evote_cli.check_slip_cli",
+        "evote.cli.check_slip_cli",
         "check_slip_command",
         "Voter: check a challenge slip against the bulletin board.",
     ),
-    "demo": ("evote_cli.demo_cli", "demo", "Run a complete simulated election on this machine."),
-    "bench": ("evote_cli.bench_cli", "bench", "Run the benchmarks in bench/ (one JSON line each)."),
+    "demo": ("evote.cli.demo_cli", "demo", "Run a complete simulated election on this machine."),
+    "bench": ("evote.cli.bench_cli", "bench", "Run the benchmarks in bench/ (one JSON line each)."),
 }
 
 

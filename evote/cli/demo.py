@@ -28,11 +28,11 @@ from ballot_server.record import export_record
 from ballot_server.runner import RunningServer, start_server
 from ballot_server.setup import create_election, register_terminal, sign_manifest
 from crypto.signing import SigningKey
+from evote.cli.demo_plan import PlaintextCount, Visit, plan_visits
+from evote.cli.progress import Ticker
 from evote.link import CuttableLink
 from evote.manifest import Manifest
 from evote.sample import Official, Person, roll_csv, sample_manifest, sample_people
-from evote_cli.demo_plan import PlaintextCount, Visit, plan_visits
-from evote_cli.progress import Ticker
 from firmware_sim.card import SimulatedCard
 from firmware_sim.cards import RollRow, issue_card, write_card_file
 from firmware_sim.printer import PrinterSimulator
