@@ -174,7 +174,10 @@ def render_report(manifest: Manifest, results: Mapping[str, Any]) -> str:
         )
         banner = (
             f'<p class="provisional">{escape(BANNER[language])}: '
-            f"{escape(' '.join(results[PROVISIONAL]['open_stations']))}</p>"
+            + " ".join(
+                f"<bdi>{escape(station)}</bdi>" for station in results[PROVISIONAL]["open_stations"]
+            )
+            + "</p>"
             if PROVISIONAL in results
             else ""
         )

@@ -91,6 +91,7 @@ def test_tally_refuses_an_open_station_and_marks_every_output_when_provisional(
     assert csv_text.startswith(f"# {BANNER['en']}: S-002\n")
     html = (record_copy / REPORT_HTML).read_text("utf-8")
     assert BANNER["fa"] in html and BANNER["en"] in html
+    assert "<bdi>S-002</bdi>" in html  # a Latin id kept whole inside Persian text
     assert (record_copy / POLL_TAPES / "S-001.png").read_bytes() != tape
     found = failure(record_copy)
     assert (found.code, found.location) == ("polls_open", AUDIT_LOG)
