@@ -1,6 +1,7 @@
 """HQ's front page figures: per station the poll state, turnout, and each terminal's link.
 
-Turnout comes from ``turnout`` (check-ins in the registry, ballots on the board).
+Turnout comes from ``turnout`` (check-ins in the registry, ballots on the board),
+refusals by reason from the inquiry's counts (``refusal_counts``: counts only).
 A terminal's link comes from its newest signed journal declaration (sent with
 its status requests while idle, ``declarations.py``): when it was made is when
 the terminal was last heard from, and it says how many journaled ballots were
@@ -18,8 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ballot_server.models import BoardEntry, Terminal
+from ballot_server.refusal_counts import refusals_by_station
 from ballot_server.state import ServerState
 from ballot_server.turnout import turnout
+from evote.refusals import refusal
 
 
 def terminal_links(state: ServerState) -> dict[str, list[dict[str, Any]]]:
@@ -55,10 +58,18 @@ def overview(state: ServerState) -> dict[str, Any]:
     """Everything the HQ page shows, as of ``generated_at``."""
     figures = turnout(state)
     links = terminal_links(state)
+    refusals = refusals_by_station(state)
     for station in figures["stations"]:
         station["terminals"] = links.get(station["station_id"], [])
         station["ballots_waiting"] = sum(t["waiting"] or 0 for t in station["terminals"])
-    return {**figures, "generated_at": state.now()}
+        station["refusals"] = refusals.get(station["station_id"], {})
+        station["refused"] = sum(station["refusals"].values())
+    figures["total"]["refused"] = sum(s["refused"] for s in figures["stations"])
+    codes = sorted({code for counts in refusals.values() for code in counts})
+    messages = {
+        code: {"fa": refusal(code).message_fa, "en": refusal(code).message_en} for code in codes
+    }
+    return {**figures, "refusal_messages": messages, "generated_at": state.now()}
 
 
 def _seen(terminal: dict[str, Any], now: int) -> str:
@@ -68,9 +79,10 @@ def _seen(terminal: dict[str, Any], now: int) -> str:
 
 
 def turnout_table(figures: dict[str, Any]) -> list[str]:
-    """``evote server turnout``: one line per station, a total line; plain text columns."""
+    """``evote server turnout``: one line per station, a total line, then each station's
+    refusals by reason; plain text columns."""
     now = figures["generated_at"]
-    header = ("station", "polls", "check-ins", "cast", "waiting", "terminals: last seen")
+    header = ("station", "polls", "check-ins", "cast", "waiting", "refused", "terminals: last seen")
     rows = [
         (
             station["station_id"],
@@ -78,6 +90,7 @@ def turnout_table(figures: dict[str, Any]) -> list[str]:
             str(station["check_ins"]),
             str(station["ballots_cast"]),
             str(station["ballots_waiting"]),
+            str(station["refused"]),
             ", ".join(_seen(t, now) for t in station["terminals"]) or "-",
         )
         for station in figures["stations"]
@@ -92,11 +105,12 @@ def turnout_table(figures: dict[str, Any]) -> list[str]:
             str(total["check_ins"]),
             str(total["ballots_cast"]),
             str(waiting),
+            str(total["refused"]),
             f"on the roll {total['on_roll']}, turnout {share:.1f} %",
         )
     )
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
-    numeric = {2, 3, 4}
+    numeric = {2, 3, 4, 5}
 
     def line(row: tuple[str, ...]) -> str:
         cells = [
@@ -105,4 +119,10 @@ def turnout_table(figures: dict[str, Any]) -> list[str]:
         ]
         return "  ".join([*cells, row[-1]]).rstrip()
 
-    return [line(header), *(line(row) for row in rows)]
+    reasons = [
+        f"refused at {station['station_id']}: "
+        + ", ".join(f"{code} {count}" for code, count in sorted(station["refusals"].items()))
+        for station in figures["stations"]
+        if station["refusals"]
+    ]
+    return [line(header), *(line(row) for row in rows), *reasons]

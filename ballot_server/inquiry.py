@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as insert_or_skip
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
-from ballot_server import replay
+from ballot_server import refusal_counts, replay
 from ballot_server.cards import Card, check_card_signature, read_certificate
 from ballot_server.challenges import Challenge
 from ballot_server.eligibility import roll_refusal
@@ -298,7 +298,7 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
         card, card_key = read_certificate(state.config.keys.registry_public, answer)
     except ServerError as error:
         card_error = error
-    with _transaction(state) as transaction:
+    with _transaction(state, station.station_id) as transaction:
         found = transaction.read(
             replay.inquiry_nonce_row(request), challenge, card, station.station_id
         )
@@ -457,18 +457,21 @@ class _PostgresTransaction:
 
 
 @contextmanager
-def _transaction(state: ServerState) -> Iterator[_CoreTransaction | _PostgresTransaction]:
+def _transaction(
+    state: ServerState, station_id: str
+) -> Iterator[_CoreTransaction | _PostgresTransaction]:
     """One transaction on the registry database, committed when the block ends or
-    refuses (``ServerError``: keep the nonce and the spent challenge), rolled back on
-    any other error. On PostgreSQL a pooled psycopg connection is used without a
-    SQLAlchemy ``Connection`` around it."""
+    refuses (``ServerError``: keep the nonce and the spent challenge, and count the
+    refusal at ``station_id``), rolled back on any other error. On PostgreSQL a
+    pooled psycopg connection is used without a SQLAlchemy ``Connection`` around it."""
     engine = state.registry_engine
     if engine.dialect.name != "postgresql":
         with engine.connect() as connection:
             connection.begin()
             try:
                 yield _CoreTransaction(connection)
-            except ServerError:
+            except ServerError as error:
+                refusal_counts.add_one(connection, station_id, error.code)
                 connection.commit()
                 raise
             connection.commit()
@@ -479,11 +482,16 @@ def _transaction(state: ServerState) -> Iterator[_CoreTransaction | _PostgresTra
         assert isinstance(driver, psycopg.Connection)
         try:
             yield _PostgresTransaction(driver)
-        except ServerError:
-            # What a refusal keeps (nonce, spent challenge) is lost harmlessly in a
-            # crash: no WAL flush to wait for, so refusals cannot be used to force one.
+        except ServerError as error:
+            # What a refusal keeps (nonce, spent challenge, its count) is lost harmlessly
+            # in a crash: no WAL flush to wait for, so refusals cannot be used to force one.
             with driver.pipeline():
                 driver.execute(_PG_NO_FLUSH)
+                if refusal_counts.counted(error.code):
+                    driver.execute(
+                        refusal_counts.PG_ADD_ONE,
+                        refusal_counts.parameters(station_id, error.code),
+                    )
                 driver.commit()
             raise
         except BaseException:
@@ -515,10 +523,19 @@ def _already_voted(station_id: str, checked_in_at: int) -> ServerError:
 
 
 def redeem_pass(state: ServerState, data: object) -> dict[str, Any]:
-    """Trade a one-time QR pass for an authorization at the pass's station."""
+    """Trade a one-time QR pass for an authorization at the pass's station; a refusal
+    is counted at the redeeming terminal's station."""
     request, terminal = authenticate(state.inquiry_gate, data, protocol.ACTION_REDEEM_PASS)
     try:
-        envelope = parse_pass_body(request.body)
+        return _redeem(state, request.body, terminal.station_id)
+    except ServerError as error:
+        refusal_counts.add_one_apart(state, terminal.station_id, error.code)
+        raise
+
+
+def _redeem(state: ServerState, body: dict[str, Any], station_id: str) -> dict[str, Any]:
+    try:
+        envelope = parse_pass_body(body)
         payload = envelope.verify("qr-pass", state.config.keys.inquiry_public)
     except CryptoError as error:
         raise ServerError("pass_invalid", str(error)) from error
@@ -528,14 +545,12 @@ def redeem_pass(state: ServerState, data: object) -> dict[str, Any]:
     now = state.now()
     if payload["election_id"] != manifest.election_id:
         raise ServerError("pass_invalid", "another election")
-    if payload["station_id"] != terminal.station_id:
+    if payload["station_id"] != station_id:
         raise ServerError("pass_wrong_station")
     if not isinstance(payload["expires_at"], int) or payload["expires_at"] < now:
         raise ServerError("pass_expired")
     with state.registry_engine.begin() as connection:
-        poll_period = _open_period(
-            connection.execute(_POLLS, {"station_id": terminal.station_id}).first()
-        )
+        poll_period = _open_period(connection.execute(_POLLS, {"station_id": station_id}).first())
         marked = connection.execute(
             update(IssuedPass)
             .where(IssuedPass.pass_id == payload["pass_id"], IssuedPass.redeemed.is_(False))
@@ -546,5 +561,5 @@ def redeem_pass(state: ServerState, data: object) -> dict[str, Any]:
                 select(exists().where(IssuedPass.pass_id == payload["pass_id"]))
             ).scalar_one()
             raise ServerError("pass_used" if known else "pass_invalid")
-    style = manifest.station(terminal.station_id).ballot_style_id
-    return _authorize(state, terminal.station_id, style, now, poll_period)
+    style = manifest.station(station_id).ballot_style_id
+    return _authorize(state, station_id, style, now, poll_period)

@@ -153,3 +153,17 @@ class ProvisionalResolution(RegistryBase):
 
     singleton: Mapped[int] = mapped_column(Integer, primary_key=True)
     envelope: Mapped[str] = mapped_column(Text)
+
+
+class RefusalCount(RegistryBase):
+    """How often the inquiry refused a request at a station, per reason: counts only.
+
+    No voter, card, terminal or time: a refusal leaves nothing but ``count + 1`` on
+    its station's and reason's row (``refusal_counts.py``), so HQ sees why people
+    are turned away without learning who was."""
+
+    __tablename__ = "refusal_counts"
+
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)

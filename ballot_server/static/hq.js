@@ -1,5 +1,5 @@
-// HQ's front page: per station the poll state, turnout, each terminal's last contact and
-// ballots waiting; refreshes itself every few seconds. Persian first, an English toggle;
+// HQ's front page: per station the poll state, turnout, each terminal's last contact,
+// ballots waiting and refusals by reason; refreshes itself every few seconds. Persian first, an English toggle;
 // no remote assets (the server's Content-Security-Policy allows only its own files).
 "use strict";
 
@@ -20,6 +20,7 @@ const WORDS = {
   turnout: ["مشارکت", "Turnout"],
   terminals: ["دستگاه‌ها: آخرین تماس", "Terminals: last seen"],
   waiting: ["در انتظار ارسال", "Waiting to send"],
+  refused: ["ردشده", "Refused"],
   on_roll: ["واجدان در فهرست", "On the roll"],
   updated: ["به‌روزشده", "Updated"],
   never: ["هنوز تماسی نیست", "not yet seen"],
@@ -65,6 +66,15 @@ function terminalLine(terminal, now) {
     el("span", { class: age === null || age > STALE_S ? "stale" : "", text: seen }), waiting);
 }
 
+function refusalList(station) {
+  const codes = Object.keys(station.refusals).sort((a, b) => station.refusals[b] - station.refusals[a]);
+  return el("ul", { class: "refusals" }, ...codes.map((code) => {
+    const message = data.refusal_messages[code] || { fa: code, en: code };
+    return el("li", { "data-refusal": code },
+      el("strong", { text: digits(station.refusals[code]) }), " ", message[lang] || message.fa);
+  }));
+}
+
 function render() {
   document.documentElement.lang = lang;
   document.documentElement.dir = lang === "fa" ? "rtl" : "ltr";
@@ -78,17 +88,18 @@ function render() {
   const total = data.total;
   document.getElementById("updated").textContent = `${w("updated")}: ${digits(new Date(now * 1000).toLocaleTimeString(lang === "fa" ? "fa-IR" : "en-GB"))}`;
   document.getElementById("totals").replaceChildren(
-    ...[["check_ins", total.check_ins], ["ballots_cast", total.ballots_cast], ["on_roll", total.on_roll], ["turnout", null]]
+    ...[["check_ins", total.check_ins], ["ballots_cast", total.ballots_cast], ["on_roll", total.on_roll], ["turnout", null], ["refused", total.refused]]
       .map(([key, value]) => el("div", { class: "figure", id: `total-${key}` }, w(key),
         el("strong", { text: value === null ? percent(total.ballots_cast, total.on_roll) : digits(value) }))));
   document.getElementById("head").replaceChildren(
-    ...["station", "polls", "check_ins", "ballots_cast", "waiting", "terminals"].map((key) => el("th", { text: w(key) })));
+    ...["station", "polls", "check_ins", "ballots_cast", "waiting", "refused", "terminals"].map((key) => el("th", { text: w(key) })));
   document.getElementById("rows").replaceChildren(...data.stations.map((station) => el("tr", { "data-station": station.station_id },
     el("td", {}, station.name[lang] || station.name.fa, el("br"), el("bdi", { class: "muted", dir: "ltr", text: station.station_id })),
     el("td", { class: `state ${station.poll_state}`, text: w(`state_${station.poll_state}`) }),
     el("td", { text: digits(station.check_ins) }),
     el("td", { text: digits(station.ballots_cast) }),
     el("td", { class: station.ballots_waiting ? "waiting" : "", text: digits(station.ballots_waiting) }),
+    el("td", { class: "refused" }, el("span", { text: digits(station.refused) }), station.refused ? refusalList(station) : null),
     el("td", {}, ...station.terminals.map((terminal) => terminalLine(terminal, now))))));
 }
 

@@ -6,8 +6,8 @@ socket, so a few thousand requests take seconds). Each example sends a few: rand
 JSON, terminal-signed random bodies, and valid requests of every kind with one field
 replaced by something hostile (NUL bytes, lone surrogates, 2^31, 10^20, deep or empty
 values) and signed again, so they pass the signature and reach the deeper checks.
-What a request may leave when refused is its nonce (replay protection) and a spent
-challenge, counted apart; every other table is compared before and after. The
+What a request may leave when refused is its nonce (replay protection), a spent
+challenge and its refusal's count, counted apart; every other table is compared before and after. The
 one page for people among them (``/check``, a challenge slip) refuses with its
 own HTML page, naming the problem.
 """
@@ -34,9 +34,10 @@ from evote import protocol
 
 REQUESTS_PER_EXAMPLE = 3
 EXAMPLES = 700  # x 3 requests: over 2,000 per backend
-# Replay records a refused request may leave: a validly signed request's nonce, and the
-# card challenge its answer spent.
-REPLAY_TABLES = {"request_nonces", "inquiry_nonces", "spent_challenges"}
+# What a refused request may leave: a validly signed request's nonce, the card challenge
+# its answer spent, and one more in its station's count of that reason (counts only,
+# test_refusal_counts.py).
+REPLAY_TABLES = {"request_nonces", "inquiry_nonces", "spent_challenges", "refusal_counts"}
 HOSTILE = st.sampled_from(
     [
         "\x00",
