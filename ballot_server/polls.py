@@ -130,9 +130,13 @@ def poll_action(
         if parsed.declaration is not None:
             record_declaration(session, terminal.terminal_id, parsed.declaration, request.envelope)
         who: dict[str, Any] = {"card_id": card.card_id}
+        closed_by = None
         if parsed.action == "close":
             who.update(_backlog_check(state, session, terminal, parsed.override_backlog, now))
-        report = transition(state, session, terminal.station_id, parsed.action, now, **who)
+            closed_by = request.envelope.to_json()
+        report = transition(
+            state, session, terminal.station_id, parsed.action, now, closed_by=closed_by, **who
+        )
     if report["state"] == PollState.OPEN.value:
         publish_to_inquiry(state, terminal.station_id, PollState.OPEN, report["version"])
     if parsed.action == "close":  # the station's last entries get a root at once
@@ -180,12 +184,19 @@ def _backlog_check(
 
 
 def transition(
-    state: ServerState, session: Session, station_id: str, action: str, now: int, **who: Any
+    state: ServerState,
+    session: Session,
+    station_id: str,
+    action: str,
+    now: int,
+    closed_by: dict[str, Any] | None = None,
+    **who: Any,
 ) -> dict[str, Any]:
     """Apply ``action`` in the caller's transaction; issue the report it calls for. A
     transition away from open reaches the inquiry's copy here, before the caller
     commits; an opening must be published by the caller after it commits
-    (``result["publish"]``)."""
+    (``result["publish"]``). ``closed_by`` is the terminal's signed close request,
+    which the closing report carries (a close by the server alone has none)."""
     station = session.execute(
         select(Station).where(Station.station_id == station_id).with_for_update()
     ).scalar_one()
@@ -197,7 +208,7 @@ def transition(
         station.opened_at = now
     elif action == "close":
         station.closed_at = now
-        report = reports.closing_report(state, session, station, now)
+        report = reports.closing_report(state, session, station, now, closed_by=closed_by)
     station.poll_state = new.value
     record_event(
         session,

@@ -127,8 +127,15 @@ def zero_report(state: ServerState, session: Session, station: Station, now: int
 
 
 def closing_report(
-    state: ServerState, session: Session, station: Station, now: int, revision: int = 1
+    state: ServerState,
+    session: Session,
+    station: Station,
+    now: int,
+    revision: int = 1,
+    closed_by: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The station's closing report; ``closed_by`` is the close request its terminal
+    signed (kept in every revision: the verifier holds the board to its journal head)."""
     station_id = station.station_id
     rows = session.execute(
         select(BoardEntry.terminal_id, BoardEntry.kind, BoardEntry.payload).where(
@@ -188,6 +195,8 @@ def closing_report(
         ],
         "encrypted_subtotals": encrypted_subtotals(state, station.ballot_style_id, cast_ballots),
     }
+    if closed_by is not None:
+        payload["closed_by"] = closed_by
     return _store(state, session, station_id, "closing", payload)
 
 
@@ -214,9 +223,10 @@ def reissue_closing_report(state: ServerState, station_id: str) -> None:
             select(Station).where(Station.station_id == station_id).with_for_update()
         ).scalar_one()
         stored = session.get(PollReport, (station_id, "closing"))
-        revision = 1 + (json.loads(stored.envelope)["payload"]["revision"] if stored else 0)
+        previous = json.loads(stored.envelope)["payload"] if stored else {}
+        revision = 1 + previous.get("revision", 0)
         now = state.now()
-        closing_report(state, session, station, now, revision)
+        closing_report(state, session, station, now, revision, previous.get("closed_by"))
         record_event(
             session,
             state.config.keys.server,

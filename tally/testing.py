@@ -39,6 +39,12 @@ from evote.certificates import (
     registration_payload,
 )
 from evote.manifest import Manifest
+from evote.protocol import (
+    ACTION_POLL,
+    JournalDeclaration,
+    build_terminal_request,
+    poll_action_body,
+)
 from evote.provisional import ProvisionalGrant
 from evote.resolution import COUNTED, Decision
 from evote.resolution import KIND as RESOLUTION_KIND
@@ -49,6 +55,7 @@ from tally.totals import StationAccumulator
 from tally.verify_audit import SUBTOTALS, audit_entry_hash
 from tally.verify_ballots import ENTRY_DOMAIN
 from tally.verify_board import REPORT_NAMES
+from tally.verify_declarations import CLOSED_BY
 
 
 class NationalLog:
@@ -171,6 +178,8 @@ class RecordKeys:
     inquiry: SigningKey = field(default_factory=SigningKey.generate)
     server: SigningKey = field(default_factory=SigningKey.generate)
     terminals: dict[str, SigningKey] = field(default_factory=dict)
+    officials: dict[str, SigningKey] = field(default_factory=dict)
+    """Each station's official's card key, by station id."""
 
 
 _worker_setup: tuple[ElectionContext, Manifest] | None = None
@@ -271,6 +280,40 @@ def _provisional_authorization(
         birth_date="1370-05-12",
         card_certificate=certificate,
         card_signature=card.sign_bytes(grant.card_challenge()),
+    )
+
+
+def official_card(keys: RecordKeys, station_id: str) -> tuple[SigningKey, dict[str, Any]]:
+    """The station official's card key and its registry-signed certificate."""
+    card = keys.officials.setdefault(station_id, SigningKey.generate())
+    certificate = keys.registry.sign(
+        "card-certificate",
+        {
+            "card_id": f"official-{station_id}",
+            "role": "official",
+            "national_code": "0012345679",
+            "name_fa": "مسئول شعبه",
+            "name_en": "Station official",
+            "birth_date": "1360-01-01",
+            "card_public_key": card.public_key.hex(),
+            "station_id": station_id,
+        },
+    )
+    return card, certificate.to_json()
+
+
+def close_request(
+    keys: RecordKeys, terminal_id: str, head: tuple[int, bytes], station_id: str
+) -> dict[str, Any]:
+    """The poll-action close a terminal signs with its journal head, the official's
+    card answering a server challenge (``terminal/officials.py``)."""
+    card, certificate = official_card(keys, station_id)
+    challenge = os.urandom(32)
+    body = poll_action_body(
+        "close", challenge.hex(), certificate, card.sign_bytes(challenge), JournalDeclaration(head)
+    )
+    return build_terminal_request(
+        keys.terminals[terminal_id], terminal_id, ACTION_POLL, body, now=1_800_000_000
     )
 
 
@@ -435,6 +478,10 @@ def build_record(
             }
             if which == "closing":
                 report[SUBTOTALS] = subtotals[station.station_id]
+                closer = terminals[station.station_id][0]
+                report[CLOSED_BY] = close_request(
+                    keys, closer, chains.get(closer, (0, GENESIS_TRACKING_CODE)), station.station_id
+                )
             _write_lines(
                 root / f"reports/{station.station_id}-{which}.json",
                 [keys.server.sign("poll-report", report).to_json()],

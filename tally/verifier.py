@@ -54,7 +54,10 @@ from tally.verify_board import (
     check_terminal_chains,
     check_unique_ciphertexts,
     same,
+    signed_report,
 )
+from tally.verify_declarations import CHECK as DECLARATIONS_CHECK
+from tally.verify_declarations import check_declared_heads, declared_heads
 from tally.verify_election import TerminalKey, check_election_file
 from tally.verify_presentation import check_presentation
 from tally.verify_provisional import check_provisional
@@ -345,6 +348,17 @@ class Verifier:
             check_poll_reports(record, stations, heads, server_key, facts, received),
         )
         self.reported_stations = stations
+        terminals = {terminal.terminal_id: terminal for terminal in self.terminals}
+        declared = [
+            head
+            for station_id in stations
+            for head in declared_heads(
+                signed_report(record, station_id, "closing", server_key),
+                f"reports/{station_id}-closing.json",
+                terminals,
+            )
+        ]
+        self._passed(DECLARATIONS_CHECK, check_declared_heads(declared, facts))
 
     def _check_totals_and_results(self, sums: BallotSums) -> None:
         record, manifest = self.record, self.record.manifest

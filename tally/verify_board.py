@@ -248,7 +248,10 @@ def check_receipts(
     return received
 
 
-def _report(record: Record, station_id: str, which: str, server_key: VerifyKey) -> dict[str, Any]:
+def signed_report(
+    record: Record, station_id: str, which: str, server_key: VerifyKey
+) -> dict[str, Any]:
+    """A station's opening or closing report, signed by the server, of that station."""
     relative = f"reports/{station_id}-{which}.json"
     envelope = record.read_envelope(relative)
     try:
@@ -311,8 +314,8 @@ def check_poll_reports(
     opened_at: dict[str, int] = {}
     for station_id in stations:
         terminals = {t for t, head in heads.items() if head.station_id == station_id}
-        opening = _report(record, station_id, "opening", server_key)
-        closing = _report(record, station_id, "closing", server_key)
+        opening = signed_report(record, station_id, "opening", server_key)
+        closing = signed_report(record, station_id, "closing", server_key)
         location = f"reports/{station_id}-closing.json"
         if closing["at"] < opening["at"]:
             raise _fail(

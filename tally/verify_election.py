@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from crypto.errors import CryptoError
 from crypto.signing import VerifyKey
+from evote import protocol
 from tally.errors import VerificationFailure
 from tally.record import Record
 
@@ -91,3 +92,45 @@ def check_election_file(record: Record, stations: set[str]) -> list[TerminalKey]
         seen_ids.add(terminal.terminal_id)
         seen_keys.add(terminal.public_key)
     return terminals
+
+
+def terminal_request(
+    value: Any,
+    station_id: str,
+    terminals: dict[str, TerminalKey],
+    location: str,
+    *,
+    check: str,
+    code: str,
+    terminal_id: Any = None,
+) -> protocol.TerminalRequest:
+    """A request signed by a registered terminal of ``station_id`` (the one named
+    ``terminal_id``, if given): what the record carries as a terminal's own word,
+    which the server's key cannot forge. Fails as ``check`` with ``code``, or with
+    the signature's error."""
+    try:
+        request = protocol.parse_terminal_request(value)
+    except CryptoError as error:
+        raise VerificationFailure(
+            check, location, f"not a terminal request ({error})", code=code
+        ) from error
+    terminal = terminals.get(request.terminal_id)
+    if (
+        terminal is None
+        or terminal.station_id != station_id
+        or (terminal_id is not None and request.terminal_id != terminal_id)
+    ):
+        raise VerificationFailure(
+            check,
+            location,
+            f"signed as terminal {request.terminal_id!r}, not "
+            + (
+                f"{terminal_id!r} of {station_id}" if terminal_id else f"a terminal of {station_id}"
+            ),
+            code=code,
+        )
+    try:
+        request.envelope.verify(protocol.TERMINAL_REQUEST, VerifyKey.from_hex(terminal.public_key))
+    except CryptoError as error:
+        raise VerificationFailure(check, location, str(error), code=error.code) from error
+    return request

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from insider import ServerInsider
 
 from crypto.group import scalar_from_hex
 from evote.manifest import Manifest
@@ -84,3 +85,8 @@ def record_copy(pristine_record: Path, tmp_path: Path) -> Path:
     target = tmp_path / "record"
     shutil.copytree(pristine_record, target)
     return target
+
+
+@pytest.fixture
+def server_insider(record_keys: RecordKeys, ceremony: CeremonyResult) -> ServerInsider:
+    return ServerInsider(record_keys, ceremony, dict(PASSPHRASES))

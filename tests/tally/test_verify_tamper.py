@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import insider
 import pytest
 from click.testing import CliRunner
+from insider import ServerInsider
 from record_tampering import (
     append_audit_event,
     cli_verify,
@@ -32,6 +34,7 @@ from tally.testing import NationalLog, RecordKeys, audit_log
 from tally.verifier import verify_record
 from tally.verify_audit import AUDIT_EVENTS, AUDIT_LOG, SUBTOTALS, audit_entry_hash
 from tally.verify_ballots import ENTRY_DOMAIN
+from tally.verify_declarations import CLOSED_BY
 
 
 def _lines(root: Path) -> list[str]:
@@ -560,3 +563,73 @@ def test_a_registration_copied_from_another_terminal_fails(
     line = append_audit_event(record_copy, record_keys.server, "terminal.registered", fields)
     found = _failure(record_copy)
     assert (found.location, found.code) == (f"{AUDIT_LOG}:{line}", "uncertified_key")
+
+
+def test_a_record_rewritten_by_the_server_key_holder_without_a_change_verifies(
+    record_copy: Path, server_insider: ServerInsider
+) -> None:
+    """The insider's rewrite itself leaves no trace: what the tests below catch is the change."""
+    server_insider.rewrite(record_copy, insider.entries(record_copy))
+    verify_record(record_copy)
+
+
+def test_the_server_key_cannot_drop_the_last_ballot_a_terminal_declared_at_close(
+    record_copy: Path, server_insider: ServerInsider
+) -> None:
+    board = insider.entries(record_copy)
+    closers = {
+        read_document(record_copy, f"reports/{path.name}")["payload"]["closed_by"]["payload"][
+            "terminal_id"
+        ]
+        for path in (record_copy / "reports").glob("*-closing.json")
+    }
+    last = insider.last_entries(board)
+    dropped = next(
+        last[terminal_id]
+        for terminal_id in sorted(closers)
+        if terminal_id in last and board[last[terminal_id]]["kind"] == "ballot"
+    )
+    body = insider.request(board[dropped])["body"]
+    terminal_id = insider.request(board[dropped])["terminal_id"]
+    del board[dropped]
+    server_insider.rewrite(record_copy, board)
+    line = one_fail_line(cli_verify(record_copy))
+    assert "[declared_ballot_missing]" in line
+    assert f"terminal {terminal_id}" in line
+    assert f"sequence {body['sequence']} (tracking code {body['tracking_code']})" in line
+
+
+def test_the_server_key_cannot_drop_every_terminals_last_ballot(
+    record_copy: Path, server_insider: ServerInsider
+) -> None:
+    board = insider.entries(record_copy)
+    dropped = {i for i in insider.last_entries(board).values() if board[i]["kind"] == "ballot"}
+    board = [entry for index, entry in enumerate(board) if index not in dropped]
+    server_insider.rewrite(record_copy, board)
+    assert "[declared_ballot_missing]" in one_fail_line(cli_verify(record_copy))
+
+
+def test_a_closing_report_without_the_terminals_signed_close_fails(
+    record_copy: Path, server_insider: ServerInsider
+) -> None:
+    def unsigned(payload: dict[str, Any]) -> None:
+        del payload[CLOSED_BY]
+
+    server_insider.rewrite(
+        record_copy,
+        insider.entries(record_copy),
+        edit_closing=unsigned,
+    )
+    line = one_fail_line(cli_verify(record_copy))
+    assert "-closing.json:closed_by" in line and "[unsigned_close]" in line
+
+
+def test_a_close_signed_by_another_stations_terminal_fails(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    reports = sorted((record_copy / "reports").glob("*-closing.json"))
+    first, second = (f"reports/{path.name}" for path in reports[:2])
+    other = read_document(record_copy, second)["payload"][CLOSED_BY]
+    _resign_report(record_copy, record_keys, first, **{CLOSED_BY: other})
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (f"{first}:{CLOSED_BY}", "bad_declaration")
