@@ -96,6 +96,12 @@ _ENTRIES = [
         "You are not in this station's offline roll; come back when the link is up.",
     ),
     Refusal(
+        "station_register_unreachable",
+        503,
+        "دستگاه به فهرست پذیرش برون‌خط شعبه دسترسی ندارد؛ به مسئول شعبه اطلاع دهید.",
+        "This booth cannot reach the station's offline register; tell an official.",
+    ),
+    Refusal(
         "link_not_down_long_enough",
         409,
         "حالت برون‌خط فقط پس از قطع طولانی ارتباط فعال می‌شود.",

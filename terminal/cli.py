@@ -125,6 +125,21 @@ def serve_until_stopped(url: str, stop: Callable[[], None]) -> None:
     show_default=True,
     help="Seconds the link must have been down before an official may enter offline mode.",
 )
+@click.option(
+    "--station-register-listen",
+    default=None,
+    metavar="HOST:PORT",
+    help="Hold the station's offline register here, on the station LAN, for its other "
+    "booths (needs --roll-snapshot; docs/offline.md).",
+)
+@click.option(
+    "--station-register",
+    "station_register_url",
+    default=None,
+    metavar="URL",
+    help="The station register another booth holds (its --station-register-listen), "
+    "consulted before every offline check-in.",
+)
 def run(**values: Any) -> None:
     """Run the terminal until interrupted; prints the kiosk URL to open in Chromium."""
     config = make_config(**values)

@@ -22,7 +22,10 @@ class TerminalConfig:
     is how long start-up keeps retrying a server or device that is not there yet.
     ``roll_snapshot_path`` is the station's roll snapshot (docs/offline.md): with it,
     an official may switch the terminal to offline mode once the link has been down
-    for ``offline_after_s``.
+    for ``offline_after_s``. Offline, the station's booths share one register
+    (``station_register.py``): the terminal given ``station_register_listen``
+    (``HOST:PORT`` on the station LAN) holds it, the others consult it at
+    ``station_register_url``.
     """
 
     reader_url: str
@@ -44,6 +47,8 @@ class TerminalConfig:
     start_wait_s: float = 0.0
     roll_snapshot_path: Path | None = None
     offline_after_s: int = 600
+    station_register_listen: str | None = None
+    station_register_url: str | None = None
 
     @property
     def journal_path(self) -> Path:
@@ -52,6 +57,10 @@ class TerminalConfig:
     @property
     def offline_path(self) -> Path:
         return self.data_dir / "offline.sqlite"
+
+    @property
+    def station_register_path(self) -> Path:
+        return self.data_dir / "station-register.sqlite"
 
     @property
     def track_base_url(self) -> str:

@@ -16,9 +16,11 @@ does not say which ballot whose check-in preceded. The provisional
 authorization (``evote/provisional.py``) goes with the ballot into the journal;
 the voter's identity inside it is sealed to the registry.
 
-Scope: the register is this terminal's. A station with several booths that
-each check voters in offline relies on the registry's reconciliation to exclude
-a voter's second provisional ballot (docs/offline.md).
+Scope: this file is the terminal's own register. A station with several booths
+also gives each one the station register (``station_register.py``): a check-in
+is kept here and claimed there in one local transaction, so a voter checked in
+at any booth of the station is ``already_voted`` at every other, and a claim
+refused or unanswered leaves no trace here.
 """
 
 from __future__ import annotations
@@ -35,24 +37,17 @@ from crypto.signing import SignedEnvelope, SigningKey, VerifyKey
 from evote.provisional import ProvisionalGrant
 from evote.roll_snapshot import RollSnapshot
 from terminal.devices.holder import CardHolder
-from terminal.errors import ConfigurationError, IllegalTransition
+from terminal.errors import IllegalTransition
 from terminal.offline_roll import OfflineRefused, check_card_offline, verify_card_offline
+from terminal.station_register import Register, open_tag_register
 
-SCHEMA = """
+MODE_TABLE = """
 CREATE TABLE IF NOT EXISTS mode (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
     mode TEXT NOT NULL,
     changed_at INTEGER NOT NULL,
     changed_by TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS snapshot (
-    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-    snapshot_id TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS check_ins (
-    voter_tag BLOB PRIMARY KEY,
-    checked_in_minute INTEGER NOT NULL
-) WITHOUT ROWID;
 """
 
 
@@ -97,36 +92,16 @@ class OfflineStation:
         *,
         required_down_s: int,
         clock: Callable[[], float] = time.time,
+        register: Register | None = None,
     ) -> None:
         self.identity = identity
+        self.register = register
         self.snapshot = snapshot
         self.required_down_s = required_down_s
         self.clock = clock
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
-        self._bind_snapshot(path)
-
-    def _bind_snapshot(self, path: Path) -> None:
-        """Check-ins are tags under one snapshot's key: another snapshot could not see
-        them, so it is refused while any exist (and adopted when there are none)."""
-        row = self._db.execute("SELECT snapshot_id FROM snapshot").fetchone()
-        made = self._db.execute("SELECT 1 FROM check_ins LIMIT 1").fetchone() is not None
-        if made and row is not None and row[0] != self.snapshot.snapshot_id:
-            self._db.close()
-            raise ConfigurationError(
-                f"{path}: offline check-ins were made under roll snapshot {row[0]}; "
-                f"load that snapshot, not {self.snapshot.snapshot_id}",
-                code="roll_snapshot_changed",
-            )
-        self._db.execute(
-            "INSERT INTO snapshot (singleton, snapshot_id) VALUES (1, ?)"
-            " ON CONFLICT(singleton) DO UPDATE SET snapshot_id = excluded.snapshot_id",
-            (self.snapshot.snapshot_id,),
-        )
+        self._db = open_tag_register(path, snapshot.snapshot_id)
+        self._db.executescript(MODE_TABLE)
 
     def close(self) -> None:
         with self._lock:
@@ -197,8 +172,10 @@ class OfflineStation:
 
         ``card_sign`` is INTERNAL AUTHENTICATE on the inserted card (PIN already
         verified); it signs the grant's challenge, so the sealed check-in proves the
-        card endorsed this authorization. Refusals: ``offline_roll``'s, and
-        ``already_voted`` for a voter this terminal has checked in before."""
+        card endorsed this authorization. Refusals: ``offline_roll``'s,
+        ``already_voted`` for a voter this terminal or (with a station register)
+        any booth of the station has checked in before, and
+        ``station_register_unreachable``."""
         if self.mode is not LinkMode.OFFLINE:
             raise OfflineRefused("the station is not in offline mode", code="not_offline")
         identity = self.identity
@@ -215,13 +192,21 @@ class OfflineStation:
         signature = card_sign(challenge)
         tag = check_card_offline(self.snapshot, identity.registry_key, holder, challenge, signature)
         with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(
                     "INSERT INTO check_ins (voter_tag, checked_in_minute) VALUES (?, ?)",
                     (tag, grant.checked_in_at),
                 )
+                if self.register is not None:
+                    self.register.claim(tag, grant.checked_in_at)
             except sqlite3.IntegrityError as error:
+                self._db.execute("ROLLBACK")
                 raise OfflineRefused("checked in here before", code="already_voted") from error
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
         return grant.sign(
             identity.terminal_key,
             identity.registry_key,

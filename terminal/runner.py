@@ -29,6 +29,13 @@ from terminal.journal import Journal
 from terminal.offline_roll import load_station_snapshot
 from terminal.offline_station import OfflineStation, StationIdentity
 from terminal.server_link import Election, load_election, uplink_sender
+from terminal.station_register import (
+    Register,
+    RegisterStore,
+    RemoteRegister,
+    parse_listen,
+    serve_register,
+)
 from terminal.uplink import Uplink
 
 DEVICE_POLL_S = 0.1
@@ -49,11 +56,15 @@ class RunningTerminal:
     stop_event: threading.Event
     threads: list[threading.Thread] = field(default_factory=list)
     devices: list[_Closable] = field(default_factory=list)
+    register_server: BaseWSGIServer | None = None
 
     def stop(self) -> None:
         self.stop_event.set()
         self.server.shutdown()
         self.server.server_close()
+        if self.register_server is not None:
+            self.register_server.shutdown()
+            self.register_server.server_close()
         if self.booth.uplink is not None:
             self.booth.uplink.stop()
         self.booth.releases.stop()
@@ -62,6 +73,8 @@ class RunningTerminal:
         self.booth.close()
         if self.booth.offline is not None:
             self.booth.offline.close()
+            if isinstance(self.booth.offline.register, RegisterStore):
+                self.booth.offline.register.close()
         for device in self.devices:
             device.close()
         self.booth.journal.close()
@@ -111,9 +124,34 @@ def open_offline_station(
         election.registry_key,
     )
     snapshot = load_station_snapshot(config.roll_snapshot_path, opener)
+    register: Register | None = None
+    if config.station_register_listen is not None:
+        register = RegisterStore(config.station_register_path, snapshot)
+    elif config.station_register_url is not None:
+        register = RemoteRegister(config.station_register_url, snapshot)
     return OfflineStation(
-        config.offline_path, identity, snapshot, required_down_s=config.offline_after_s
+        config.offline_path,
+        identity,
+        snapshot,
+        required_down_s=config.offline_after_s,
+        register=register,
     )
+
+
+def start_station_register(config: TerminalConfig, booth: Booth) -> BaseWSGIServer | None:
+    """Serve the station register on the LAN when this terminal holds it."""
+    if config.station_register_listen is None:
+        return None
+    offline = booth.offline
+    if offline is None or not isinstance(offline.register, RegisterStore):
+        raise ConfigurationError(
+            "--station-register-listen needs --roll-snapshot", code="roll_snapshot_missing"
+        )
+    host, port = parse_listen(config.station_register_listen)
+    try:
+        return serve_register(offline.register, host, port)
+    except OSError as error:
+        raise ConfigurationError(f"station register on {host}:{port}: {error}") from error
 
 
 def card_loop(booth: CardHolderFlow, reader: SerialCardReader, stop: threading.Event) -> None:
@@ -208,9 +246,16 @@ def start_terminal(config: TerminalConfig) -> RunningTerminal:
     threads = [threading.Thread(target=f, args=a, name=n, daemon=True) for n, f, a in loops]
     server = make_server(config.host, config.port, create_app(booth), threaded=True)
     threads.append(threading.Thread(target=server.serve_forever, name="kiosk-http", daemon=True))
+    register_server = start_station_register(config, booth)
+    if register_server is not None:
+        threads.append(
+            threading.Thread(
+                target=register_server.serve_forever, name="station-register", daemon=True
+            )
+        )
     for thread in threads:
         thread.start()
     booth.uplink.start()
     booth.releases.start()
     url = f"http://{config.host}:{server.server_port}"
-    return RunningTerminal(url, booth, server, stop, threads, devices)
+    return RunningTerminal(url, booth, server, stop, threads, devices, register_server)

@@ -12,8 +12,12 @@ import pytest
 from station_harness import STATION_ID, StationHarness
 
 from ballot_server.reconciliation import reconcile
+from ballot_server.setup import register_terminal
 from ballot_server.snapshot import station_snapshot
+from crypto.signing import SigningKey
 from evote.resolution import read_resolution
+from firmware_sim.printer import PrinterSimulator
+from firmware_sim.reader import ReaderSimulator
 from terminal import printing
 from terminal.devices.receipt import TextLine
 from terminal.i18n import text
@@ -116,3 +120,86 @@ def test_a_receipt_printed_offline_says_provisional_in_both_languages(
     marks = {text("provisional_receipt", "fa"), text("provisional_receipt", "en")}
     assert marks <= set(lines(True))
     assert not marks & set(lines(False))
+
+
+def test_two_booths_of_a_station_cut_off_share_one_register_so_a_voter_casts_once(
+    station: StationHarness, tmp_path: Path
+) -> None:
+    state = station.app.extensions["evote"]
+    second_key = SigningKey.generate()
+    register_terminal(state, "T-101-2", STATION_ID, second_key.public_key)
+    data, _ = station_snapshot(state, STATION_ID)
+    snapshot = tmp_path / "S-101.snapshot"
+    snapshot.write_bytes(data)
+    first = station.start_terminal(
+        tmp_path / "first",
+        roll_snapshot_path=snapshot,
+        offline_after_s=1,
+        station_register_listen="127.0.0.1:0",
+    )
+    assert first.register_server is not None
+    register_url = f"http://127.0.0.1:{first.register_server.server_port}"
+    with ReaderSimulator() as reader, PrinterSimulator(tmp_path / "printed-2") as printer:
+        second = station.start_terminal(
+            tmp_path / "second",
+            reader_url=reader.path,
+            printer_url=printer.path,
+            scanner_url=None,
+            terminal_id="T-101-2",
+            signing_key=second_key,
+            roll_snapshot_path=snapshot,
+            offline_after_s=1,
+            station_register_url=register_url,
+        )
+        try:
+            kiosks = (KioskClient(first.url), KioskClient(second.url))
+            station.open_polls(kiosks[0])
+            wait_until(lambda: kiosks[1].state()["polls_state"] == "open")
+            station.stop_server()
+            booths = (first.booth, second.booth)
+            for booth in booths:
+                booth.uplink.idle_interval_s = 0.2  # type: ignore[union-attr]
+            wait_until(lambda: all(b.uplink is not None and not b.uplink.online for b in booths))
+            time.sleep(1.1)
+            officials_post(station, kiosks[0], "offline/enter")
+            reader.insert(station.card(station.official))
+            kiosks[1].wait_for("pin")
+            kiosks[1].enter_pin(station.official.pin)
+            kiosks[1].wait_for("officials")
+            assert kiosks[1].post("offline/enter")["notice"]["code"] == "offline_entered"  # type: ignore[index]
+            reader.remove()
+            kiosks[1].wait_for("idle")
+
+            voter = station.eligible_voters()[station._next_voter]
+            assert vote(station, kiosks[0])["printed"]["provisional"]  # type: ignore[index]
+            reader.insert(station.card(voter))  # the same voter walks to the second booth
+            kiosks[1].wait_for("pin")
+            kiosks[1].enter_pin(voter.pin)
+            assert kiosks[1].wait_for("refused")["notice"]["code"] == "already_voted"
+            reader.remove()
+            kiosks[1].wait_for("idle")
+            other = station.next_voter()
+            reader.insert(station.card(other))
+            kiosks[1].wait_for("pin")
+            kiosks[1].enter_pin(other.pin)
+            kiosks[1].wait_for("ballot")
+            kiosks[1].review(CHOICES)
+            kiosks[1].post("confirm")
+            kiosks[1].wait_for("tracking")
+            assert kiosks[1].post("cast")["printed"]["provisional"]  # type: ignore[index]
+            reader.remove()
+            station.sign_in(kiosks[0], other)  # and back at the first booth: refused too
+            assert kiosks[0].wait_for("refused")["notice"]["code"] == "already_voted"
+            station.reader.remove()
+
+            station.start_server()
+            wait_until(
+                lambda: all(b.journal.counts().waiting == 0 and not b.offline_mode for b in booths)
+            )
+            decisions = read_resolution(
+                reconcile(state), station.keys.registry_public, state.inquiry_manifest().election_id
+            )
+            assert [decision.counted for decision in decisions] == [True, True]
+        finally:
+            second.stop()
+            first.stop()
