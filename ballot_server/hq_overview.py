@@ -1,10 +1,12 @@
 """HQ's front page figures: per station the poll state, turnout, and each terminal's link.
 
 Turnout comes from ``turnout`` (check-ins in the registry, ballots on the board),
-refusals by reason from the inquiry's counts (``refusal_counts``: counts only).
+refusals by reason from the inquiry's counts (``refusal_counts``: counts only),
+QR passes issued and redeemed from the inquiry's pass rows.
 A terminal's link comes from its newest signed journal declaration (sent with
-its status requests while idle, ``declarations.py``): when it was made is when
-the terminal was last heard from, and it says how many journaled ballots were
+its status requests while idle, ``declarations.py``; a check-in desk sends one
+every few seconds, marked ``role: desk``): when it was made is when the
+terminal was last heard from, and it says how many journaled ballots were
 still waiting to be sent; the board says how far its ballots have arrived.
 Nothing here names a voter.
 """
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ballot_server.models import BoardEntry, Terminal
 from ballot_server.refusal_counts import refusals_by_station
+from ballot_server.registry_models import IssuedPass
 from ballot_server.state import ServerState
 from ballot_server.turnout import turnout
 from evote.refusals import refusal
@@ -45,6 +48,7 @@ def terminal_links(state: ServerState) -> dict[str, list[dict[str, Any]]]:
         links[terminal.station_id].append(
             {
                 "terminal_id": terminal.terminal_id,
+                "role": body.get("role", "booth"),
                 "last_seen": max(heard) if heard else None,
                 "waiting": body.get("waiting"),
                 "declared_sequence": terminal.declared_sequence,
@@ -54,13 +58,28 @@ def terminal_links(state: ServerState) -> dict[str, list[dict[str, Any]]]:
     return links
 
 
+def passes_by_station(state: ServerState) -> dict[str, dict[str, int]]:
+    """Per station, the QR passes its desks issued and how many a booth redeemed."""
+    with Session(state.registry_engine) as registry:
+        rows = registry.execute(
+            select(
+                IssuedPass.station_id,
+                func.count(),
+                func.count().filter(IssuedPass.redeemed.is_(True)),
+            ).group_by(IssuedPass.station_id)
+        ).all()
+    return {station: {"issued": issued, "redeemed": redeemed} for station, issued, redeemed in rows}
+
+
 def overview(state: ServerState) -> dict[str, Any]:
     """Everything the HQ page shows, as of ``generated_at``."""
     figures = turnout(state)
     links = terminal_links(state)
     refusals = refusals_by_station(state)
+    passes = passes_by_station(state)
     for station in figures["stations"]:
         station["terminals"] = links.get(station["station_id"], [])
+        station["passes"] = passes.get(station["station_id"], {"issued": 0, "redeemed": 0})
         station["ballots_waiting"] = sum(t["waiting"] or 0 for t in station["terminals"])
         station["refusals"] = refusals.get(station["station_id"], {})
         station["refused"] = sum(station["refusals"].values())
@@ -73,14 +92,15 @@ def overview(state: ServerState) -> dict[str, Any]:
 
 
 def _seen(terminal: dict[str, Any], now: int) -> str:
+    name = terminal["terminal_id"] + (" (desk)" if terminal["role"] == "desk" else "")
     if terminal["last_seen"] is None:
-        return f"{terminal['terminal_id']} not yet seen"
-    return f"{terminal['terminal_id']} {max(0, now - terminal['last_seen'])} s ago"
+        return f"{name} not yet seen"
+    return f"{name} {max(0, now - terminal['last_seen'])} s ago"
 
 
 def turnout_table(figures: dict[str, Any]) -> list[str]:
     """``evote server turnout``: one line per station, a total line, then each station's
-    refusals by reason; plain text columns."""
+    QR passes and refusals by reason; plain text columns."""
     now = figures["generated_at"]
     header = ("station", "polls", "check-ins", "cast", "waiting", "refused", "terminals: last seen")
     rows = [
@@ -119,10 +139,16 @@ def turnout_table(figures: dict[str, Any]) -> list[str]:
         ]
         return "  ".join([*cells, row[-1]]).rstrip()
 
+    passes = [
+        f"passes at {station['station_id']}: issued {station['passes']['issued']}, "
+        f"redeemed {station['passes']['redeemed']}"
+        for station in figures["stations"]
+        if station["passes"]["issued"]
+    ]
     reasons = [
         f"refused at {station['station_id']}: "
         + ", ".join(f"{code} {count}" for code, count in sorted(station["refusals"].items()))
         for station in figures["stations"]
         if station["refusals"]
     ]
-    return [line(header), *(line(row) for row in rows), *reasons]
+    return [line(header), *(line(row) for row in rows), *passes, *reasons]

@@ -324,31 +324,45 @@ class RejectedBallot:
         return {"sequence": self.sequence, "tracking_code": self.tracking_code, "code": self.code}
 
 
+TERMINAL_ROLES = ("booth", "desk")
+
+
 @dataclass(frozen=True)
 class JournalDeclaration:
-    """What a terminal's journal holds: its head, how many wait, which were refused."""
+    """What a terminal's journal holds: its head, how many wait, which were refused; and
+    whether the terminal is a booth or a check-in desk (whose journal holds no ballots),
+    so HQ can tell them apart."""
 
     journal_head: tuple[int, bytes]
     waiting: int = 0
     rejected: tuple[RejectedBallot, ...] = ()
+    role: str = "booth"
 
 
 def status_body(declaration: JournalDeclaration | None) -> dict[str, Any]:
-    """Body of a terminal status request; with a declaration, the server keeps it signed."""
+    """Body of a terminal status request; with a declaration, the server keeps it signed.
+    ``role`` is sent only for a desk (a booth's bodies stay as they were)."""
     if declaration is None:
         return {}
-    return {
+    body = {
         "journal_head": journal_head_json(declaration.journal_head),
         "waiting": declaration.waiting,
         "rejected": [item.to_json() for item in declaration.rejected],
     }
+    if declaration.role != "booth":
+        body["role"] = declaration.role
+    return body
 
 
 def parse_status_body(body: dict[str, Any]) -> JournalDeclaration | None:
-    """None for an empty body; ``waiting`` and ``rejected`` may be left out (0, none)."""
+    """None for an empty body; ``waiting``, ``rejected`` and ``role`` may be left out
+    (0, none, booth)."""
     if not body:
         return None
-    data = _object(body, {"journal_head"}, {"waiting", "rejected"}, "body")
+    data = _object(body, {"journal_head"}, {"waiting", "rejected", "role"}, "body")
+    role = data.get("role", "booth")
+    if role not in TERMINAL_ROLES:
+        raise DecodingError(f"body.role: expected one of {list(TERMINAL_ROLES)}")
     rejected = data.get("rejected", [])
     if not isinstance(rejected, list) or len(rejected) > MAX_DECLARED_REJECTED:
         raise DecodingError(f"body.rejected: expected a list of at most {MAX_DECLARED_REJECTED}")
@@ -367,6 +381,7 @@ def parse_status_body(body: dict[str, Any]) -> JournalDeclaration | None:
         _journal_head(data["journal_head"], "body.journal_head"),
         _integer(data.get("waiting", 0), "body.waiting", 0, MAX_SEQUENCE),
         tuple(items),
+        role,
     )
 
 

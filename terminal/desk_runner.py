@@ -5,16 +5,24 @@ returns once the desk page answers. The desk loads and checks the election
 the way a booth does (HQ's signature, the base hash, its own registration)
 and keeps the election in a journal file so a restart without network still
 knows its station; it journals no ballots.
+
+While it runs, the desk tells the server it is there every
+``DESK_HEARTBEAT_S`` (a signed status request declaring its empty journal and
+its role), so HQ's page shows when each desk was last heard from. The
+heartbeat keeps its own rhythm and is never sent because a pass was issued:
+its time must not tell anyone when a voter checked in.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from evote.client import BallotServerClient
+from evote.client import BallotServerClient, ServerRefused, ServerUnreachable
+from evote.protocol import JournalDeclaration
 from terminal.config import TerminalConfig
 from terminal.desk import Desk
 from terminal.desk_app import create_desk_app
@@ -23,6 +31,9 @@ from terminal.devices.printer import SerialPrinter
 from terminal.journal import Journal
 from terminal.runner import card_loop, station_of, wait_for_devices
 from terminal.server_link import load_election
+
+LOG = logging.getLogger(__name__)
+DESK_HEARTBEAT_S = 10.0
 
 
 @dataclass
@@ -50,6 +61,21 @@ class RunningDesk:
         self.journal.close()
 
 
+def heartbeat(
+    client: BallotServerClient, journal: Journal, stop: threading.Event, interval_s: float
+) -> None:
+    """Declare this desk to the server now and every ``interval_s`` until stopped; a
+    server that does not answer is logged and asked again next time."""
+    declaration = JournalDeclaration(journal.head(), role="desk")
+    while True:
+        try:
+            client.status(declaration)
+        except (ServerUnreachable, ServerRefused) as error:
+            LOG.warning("desk: status not delivered: %s", error)
+        if stop.wait(interval_s):
+            return
+
+
 def start_desk(config: TerminalConfig) -> RunningDesk:
     """Load the election, open the devices, start the card loop and the desk page."""
     journal = Journal(config.journal_path, config.terminal_id)
@@ -70,6 +96,12 @@ def start_desk(config: TerminalConfig) -> RunningDesk:
             target=card_loop, args=(desk, reader, stop), name="desk-card", daemon=True
         ),
         threading.Thread(target=server.serve_forever, name="desk-http", daemon=True),
+        threading.Thread(
+            target=heartbeat,
+            args=(client, journal, stop, DESK_HEARTBEAT_S),
+            name="desk-heartbeat",
+            daemon=True,
+        ),
     ]
     for thread in threads:
         thread.start()

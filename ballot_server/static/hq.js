@@ -1,5 +1,6 @@
-// HQ's front page: per station the poll state, turnout, each terminal's last contact,
-// ballots waiting and refusals by reason; refreshes itself every few seconds. Persian first, an English toggle;
+// HQ's front page: per station the poll state, turnout, each booth's and desk's last
+// contact, ballots waiting, QR passes and refusals by reason; refreshes itself every few
+// seconds. Persian first, an English toggle;
 // no remote assets (the server's Content-Security-Policy allows only its own files).
 "use strict";
 
@@ -18,7 +19,9 @@ const WORDS = {
   check_ins: ["پذیرش", "Check-ins"],
   ballots_cast: ["آرای ثبت‌شده", "Ballots cast"],
   turnout: ["مشارکت", "Turnout"],
-  terminals: ["دستگاه‌ها: آخرین تماس", "Terminals: last seen"],
+  terminals: ["دستگاه‌های رأی: آخرین تماس", "Booths: last seen"],
+  desks: ["میزهای پذیرش", "Check-in desks"],
+  passes: ["برگهٔ ورود: {issued} صادر، {redeemed} استفاده‌شده", "QR passes: {issued} issued, {redeemed} redeemed"],
   waiting: ["در انتظار ارسال", "Waiting to send"],
   refused: ["ردشده", "Refused"],
   on_roll: ["واجدان در فهرست", "On the roll"],
@@ -54,7 +57,9 @@ function el(tag, attributes, ...children) {
 }
 
 function percent(part, whole) {
-  return whole ? `${digits((100 * part / whole).toFixed(1))}٪`.replace("٪", lang === "fa" ? "٪" : "%") : "—";
+  if (!whole) return "—";
+  const value = (100 * part / whole).toFixed(1);
+  return lang === "fa" ? `${digits(value).replace(".", "٫")}٪` : `${value}%`;
 }
 
 function terminalLine(terminal, now) {
@@ -75,6 +80,24 @@ function refusalList(station) {
   }));
 }
 
+const COLUMNS = ["station", "polls", "check_ins", "ballots_cast", "waiting", "refused", "terminals", "desks"];
+
+// Each column's cell for one station: [extra class, ...children].
+function cells(station, now) {
+  const booths = station.terminals.filter((terminal) => terminal.role !== "desk");
+  const desks = station.terminals.filter((terminal) => terminal.role === "desk");
+  return {
+    station: ["", station.name[lang] || station.name.fa, el("br"), el("bdi", { class: "muted", dir: "ltr", text: station.station_id })],
+    polls: [`state ${station.poll_state}`, w(`state_${station.poll_state}`)],
+    check_ins: ["", digits(station.check_ins)],
+    ballots_cast: ["", digits(station.ballots_cast)],
+    waiting: [station.ballots_waiting ? "waiting" : "", digits(station.ballots_waiting)],
+    refused: ["", digits(station.refused), station.refused ? refusalList(station) : null],
+    terminals: ["", ...booths.map((terminal) => terminalLine(terminal, now))],
+    desks: ["", ...desks.map((terminal) => terminalLine(terminal, now)), el("span", { class: "passes", text: w("passes", station.passes) })],
+  };
+}
+
 function render() {
   document.documentElement.lang = lang;
   document.documentElement.dir = lang === "fa" ? "rtl" : "ltr";
@@ -91,16 +114,14 @@ function render() {
     ...[["check_ins", total.check_ins], ["ballots_cast", total.ballots_cast], ["on_roll", total.on_roll], ["turnout", null], ["refused", total.refused]]
       .map(([key, value]) => el("div", { class: "figure", id: `total-${key}` }, w(key),
         el("strong", { text: value === null ? percent(total.ballots_cast, total.on_roll) : digits(value) }))));
-  document.getElementById("head").replaceChildren(
-    ...["station", "polls", "check_ins", "ballots_cast", "waiting", "refused", "terminals"].map((key) => el("th", { text: w(key) })));
-  document.getElementById("rows").replaceChildren(...data.stations.map((station) => el("tr", { "data-station": station.station_id },
-    el("td", {}, station.name[lang] || station.name.fa, el("br"), el("bdi", { class: "muted", dir: "ltr", text: station.station_id })),
-    el("td", { class: `state ${station.poll_state}`, text: w(`state_${station.poll_state}`) }),
-    el("td", { text: digits(station.check_ins) }),
-    el("td", { text: digits(station.ballots_cast) }),
-    el("td", { class: station.ballots_waiting ? "waiting" : "", text: digits(station.ballots_waiting) }),
-    el("td", { class: "refused" }, el("span", { text: digits(station.refused) }), station.refused ? refusalList(station) : null),
-    el("td", {}, ...station.terminals.map((terminal) => terminalLine(terminal, now))))));
+  document.getElementById("head").replaceChildren(...COLUMNS.map((key) => el("th", { text: w(key) })));
+  document.getElementById("rows").replaceChildren(...data.stations.map((station) => {
+    const parts = cells(station, now);
+    return el("tr", { "data-station": station.station_id }, ...COLUMNS.map((key) => {
+      const [extra, ...children] = parts[key];
+      return el("td", { class: `col-${key} ${extra}`.trim(), "data-label": w(key) }, ...children);
+    }));
+  }));
 }
 
 async function refresh() {

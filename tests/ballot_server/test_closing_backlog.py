@@ -174,6 +174,12 @@ def test_a_malformed_declaration_is_a_clear_refusal(opened: Setup) -> None:
     with pytest.raises(ServerRefused) as refused:
         client._request("POST", protocol.PATH_TERMINAL_STATUS, request)
     assert refused.value.code == "malformed_request"
+    head = {"sequence": 0, "chain_head": GENESIS_TRACKING_CODE.hex()}
+    request = client.sign(protocol.ACTION_STATUS, {"journal_head": head, "role": "printer"})
+    with pytest.raises(ServerRefused) as refused:
+        client._request("POST", protocol.PATH_TERMINAL_STATUS, request)
+    assert refused.value.code == "malformed_request"
+    assert "body.role" in refused.value.args[0]
 
 
 def test_a_fresh_worker_answers_a_declaring_status_request_as_its_first_request(

@@ -7,9 +7,9 @@ JSON, terminal-signed random bodies, and valid requests of every kind with one f
 replaced by something hostile (NUL bytes, lone surrogates, 2^31, 10^20, deep or empty
 values) and signed again, so they pass the signature and reach the deeper checks.
 What a request may leave when refused is its nonce (replay protection), a spent
-challenge and its refusal's count, counted apart; every other table is compared before and after. The
-one page for people among them (``/check``, a challenge slip) refuses with its
-own HTML page, naming the problem.
+challenge and its refusal's count, counted apart; every other table is compared
+before and after. The one page for people among them (``/check``, a challenge
+slip) refuses with its own HTML page, naming the problem.
 """
 
 from __future__ import annotations

@@ -8,10 +8,15 @@ the server. Nothing is mocked: the terminal talks HTTP and serial bytes.
 
 from __future__ import annotations
 
+import json
 import threading
+import time
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -35,6 +40,7 @@ from terminal.runner import RunningTerminal, start_terminal
 ELECTION_DAY = date(2026, 3, 1)
 STATION_ID = "S-101"
 TERMINAL_ID = "T-101-1"
+DESK_ID = "T-101-DESK"
 ROLL_SIZE = 120
 
 
@@ -90,6 +96,26 @@ class StationHarness:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+    def hq_station(self) -> dict[str, Any]:
+        """This station's row of HQ's figures (``GET /api/v1/hq``), as the page gets it."""
+        with urllib.request.urlopen(f"{self.server_url}/api/v1/hq", timeout=10) as response:
+            figures = json.loads(response.read())
+        row: dict[str, Any] = next(s for s in figures["stations"] if s["station_id"] == STATION_ID)
+        return row
+
+    def hq_station_when(
+        self, condition: Callable[[dict[str, Any]], bool], timeout_s: float = 20
+    ) -> dict[str, Any]:
+        """The station's HQ row once ``condition`` holds (terminals report on their own
+        rhythm); fails with the last row seen."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            row = self.hq_station()
+            if condition(row):
+                return row
+            assert time.monotonic() < deadline, f"HQ never showed it: {row}"
+            time.sleep(0.3)
 
     def close(self) -> None:
         self.stop_server()

@@ -7,47 +7,18 @@ the desk's printed image (read back with zbar, as the booth's scanner would).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+import threading
+from typing import Any
 
 import pytest
-from station_harness import STATION_ID, StationHarness, printed_qr_codes
+from station_harness import DESK_ID, StationHarness, printed_qr_codes
 
-from ballot_server.setup import register_terminal
 from crypto.canonical import parse_json
-from crypto.signing import SigningKey
 from firmware_sim.printer import PrinterSimulator
 from firmware_sim.reader import ReaderSimulator
-from terminal.desk_runner import RunningDesk, start_desk
+from terminal.desk_runner import RunningDesk, heartbeat
 from terminal.kiosk_client import KioskClient, KioskRefused
 from terminal.runner import RunningTerminal
-
-DESK_ID = "T-101-DESK"
-
-
-@pytest.fixture
-def desk(
-    station: StationHarness, tmp_path: Path
-) -> Iterator[tuple[RunningDesk, ReaderSimulator, PrinterSimulator]]:
-    key = SigningKey.generate()
-    register_terminal(station.app.extensions["evote"], DESK_ID, STATION_ID, key.public_key)
-    reader = ReaderSimulator()
-    printer = PrinterSimulator(tmp_path / "passes")
-    reader.start()
-    printer.start()
-    config = station.terminal_config(
-        tmp_path / "desk",
-        reader_url=reader.path,
-        printer_url=printer.path,
-        scanner_url=None,
-        terminal_id=DESK_ID,
-        signing_key=key,
-    )
-    running = start_desk(config)
-    yield running, reader, printer
-    running.stop()
-    reader.stop()
-    printer.stop()
 
 
 def test_a_pass_from_the_desk_lets_the_voter_vote_at_a_booth_once(
@@ -81,6 +52,37 @@ def test_a_pass_from_the_desk_lets_the_voter_vote_at_a_booth_once(
     refused = kiosk.wait_for("refused")
     assert refused["notice"]["code"] == "pass_used"
 
+    row = station.hq_station_when(lambda row: row["ballots_cast"] == 1)
+    assert row["passes"] == {"issued": 1, "redeemed": 1}
+    assert row["refusals"] == {"pass_used": 1}
+    (seen,) = [t for t in row["terminals"] if t["role"] == "desk"]
+    assert seen["terminal_id"] == DESK_ID and seen["last_seen"] is not None
+    assert seen["waiting"] == 0
+
+
+def test_the_desk_keeps_telling_hq_it_is_there(
+    station: StationHarness,
+    desk: tuple[RunningDesk, ReaderSimulator, PrinterSimulator],
+) -> None:
+    """The running desk's heartbeat is every 10 s; here one beats every 0.2 s."""
+    running_desk, _, _ = desk
+    first = _desk_seen(station.hq_station_when(lambda row: _desk_seen(row) is not None))
+    stop = threading.Event()
+    beating = threading.Thread(
+        target=heartbeat, args=(running_desk.desk.client, running_desk.journal, stop, 0.2)
+    )
+    beating.start()
+    try:
+        station.hq_station_when(lambda row: (_desk_seen(row) or 0) > (first or 0))
+    finally:
+        stop.set()
+        beating.join()
+
+
+def _desk_seen(row: dict[str, Any]) -> int | None:
+    desks = [t for t in row["terminals"] if t["role"] == "desk"]
+    return desks[0]["last_seen"] if desks else None
+
 
 def test_the_desk_refuses_a_voter_who_already_voted_and_prints_nothing(
     station: StationHarness,
@@ -99,6 +101,7 @@ def test_the_desk_refuses_a_voter_who_already_voted_and_prints_nothing(
     view = at_desk.wait_for("issued", "refused")
     assert view["state"] == "refused" and view["notice"]["code"] == "already_voted"
     assert desk_printer.receipts == []
+    assert station.hq_station()["refusals"] == {"already_voted": 1}
     desk_reader.remove()
     assert at_desk.wait_for("idle")["passes_issued"] == 0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -21,24 +20,10 @@ from terminal.kiosk_client import KioskClient
 STATIC = Path(__file__).resolve().parents[2] / "ballot_server" / "static"
 
 
-def hq_figures(station: StationHarness) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{station.server_url}/api/v1/hq", timeout=10) as response:
-        result: dict[str, Any] = json.loads(response.read())
-        return result
-
-
-def station_row(figures: dict[str, Any]) -> dict[str, Any]:
-    return next(s for s in figures["stations"] if s["station_id"] == STATION_ID)
-
-
 def wait_until_seen(station: StationHarness) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        row = station_row(hq_figures(station))
-        if row["terminals"] and row["terminals"][0]["last_seen"] is not None:
-            return row
-        time.sleep(0.3)
-    raise AssertionError("the terminal never showed up as seen on the HQ page")
+    return station.hq_station_when(
+        lambda row: bool(row["terminals"]) and row["terminals"][0]["last_seen"] is not None
+    )
 
 
 def test_the_front_page_is_persian_first_and_loads_only_its_own_files(
@@ -63,11 +48,7 @@ def test_hq_sees_the_terminal_the_turnout_and_the_poll_state(
     station.sign_in(kiosk, station.next_voter())
     kiosk.vote({"majlis": ["1101"], "experts": ["2201"]})
     station.reader.remove()
-    deadline = time.monotonic() + 20
-    while station_row(hq_figures(station))["ballots_cast"] != 1:
-        assert time.monotonic() < deadline, "the ballot never reached the HQ figures"
-        time.sleep(0.3)
-    row = station_row(hq_figures(station))
+    row = station.hq_station_when(lambda row: row["ballots_cast"] == 1)
     assert row["check_ins"] == 1 and row["ballots_waiting"] == 0
 
     result = CliRunner().invoke(server, ["turnout", "--data-dir", str(station.root / "server")])
