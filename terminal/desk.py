@@ -199,7 +199,7 @@ class Desk:
             return
         except ServerUnreachable as error:
             LOG.warning("desk: no answer from the inquiry service: %s", error)
-            self._refuse(DeskState.ISSUING, Notice.of("server_unreachable"))
+            self._refuse(DeskState.ISSUING, Notice.of("desk_unreachable", reason=str(error)))
             return
         except DeviceError as error:
             self._device_failed(DeskState.ISSUING, error)

@@ -33,6 +33,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "desk_next": ("رأی‌دهنده بعدی", "Next voter"),
     "desk_refused": ("پذیرش ممکن نیست", "Cannot check in"),
+    "desk_unreachable": (
+        "سامانه استعلام پاسخ نداد: {reason}",
+        "The inquiry service did not answer: {reason}",
+    ),
     # Officials' screen and the end of a vote.
     "officials_unreachable": (
         "سرور پاسخ نداد؛ کاری انجام نشد: {reason}",
@@ -262,18 +266,26 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
+FIRST_STRONG_ISOLATE = "\u2068"
+POP_DIRECTIONAL_ISOLATE = "\u2069"
+
+
 def text(key: str, language: str = "fa", **values: object) -> str:
     """The catalogue text for ``key`` with ``{name}`` filled; Persian digits in Persian.
 
     Numbers filled in get Persian digits too; text filled in (a URL, an error the
-    system reported) is left as it is, so it can still be read and typed.
+    system reported) is left as it is, so it can still be read and typed, and in
+    Persian it is isolated (FSI … PDI): a Latin URL or error keeps its own
+    direction instead of being reordered with the Persian around it.
     """
     fa, en = CATALOGUE.get(key, CATALOGUE["terminal_error"])
     if language != "fa":
         return en.format(**{name: str(value) for name, value in values.items()})
     return persian_digits(fa).format(
         **{
-            name: persian_digits(str(value)) if isinstance(value, int) else str(value)
+            name: persian_digits(str(value))
+            if isinstance(value, int)
+            else f"{FIRST_STRONG_ISOLATE}{value}{POP_DIRECTIONAL_ISOLATE}"
             for name, value in values.items()
         }
     )

@@ -98,7 +98,8 @@ function render(extra) {
   document.getElementById("title").textContent = t("desk_title");
   document.getElementById("station").textContent = view.station.name[lang] || view.station.name.fa;
   document.getElementById("toggle-language").textContent = t("language");
-  document.getElementById("foot").textContent = `${t("passes_issued")}: ${digits(view.passes_issued)} · ${view.terminal_id}`;
+  document.getElementById("foot").replaceChildren(`${t("passes_issued")}: ${digits(view.passes_issued)} · `,
+    el("bdi", { dir: "ltr", text: view.terminal_id }));
   const main = document.getElementById("screen");
   main.dataset.screen = view.state;
   main.replaceChildren(...SCREENS[view.state]().filter((node) => node), ...(extra ? [extra] : []));

@@ -53,14 +53,14 @@ def wait_screen(page: Any, state: str) -> None:
 
 
 _PROBLEMS_JS = """
-(minimum) => {
+([minimum, scope]) => {
   const problems = [];
   const width = window.innerWidth, height = window.innerHeight;
   const root = document.scrollingElement;
   if (root.scrollHeight > height || root.scrollWidth > width) {
     problems.push(`page is ${root.scrollWidth}x${root.scrollHeight}, window ${width}x${height}`);
   }
-  const content = document.getElementById("content");
+  const content = document.getElementById("content") || document.querySelector("main");
   if (content && content.scrollWidth > content.clientWidth + 1) {
     problems.push("content is too wide");
   }
@@ -72,8 +72,9 @@ _PROBLEMS_JS = """
     }
   }
   const dialog = document.getElementById("dialog");
-  const scope = dialog.hidden ? "#bar, main" : "#dialog";
-  const controls = document.querySelectorAll(`${scope} button, ${scope} input`);
+  const within = scope || (dialog && !dialog.hidden ? "#dialog" : "#bar, main");
+  const controls = [...document.querySelectorAll(within)].flatMap(
+    (part) => [...part.querySelectorAll("button, input")]);
   for (const node of controls) {
     const label = node.id || node.dataset.selection || node.dataset.digit || node.textContent;
     const box = node.getBoundingClientRect();
@@ -118,7 +119,11 @@ _PROBLEMS_JS = """
 """
 
 
-def actions_out_of_reach(page: Any) -> list[str]:
-    """What on the current screen a voter cannot reach without scrolling (empty = all fine)."""
-    problems: list[str] = page.evaluate(_PROBLEMS_JS, TOUCH_TARGET_PX)
+def actions_out_of_reach(
+    page: Any, scope: str | None = None, minimum_px: int = TOUCH_TARGET_PX
+) -> list[str]:
+    """What on the current screen a voter cannot reach without scrolling (empty = all fine).
+    ``scope``: the parts whose buttons and inputs count (the kiosk's bar and main, or its
+    dialog when one is open); ``minimum_px``: the smallest a control may be each way."""
+    problems: list[str] = page.evaluate(_PROBLEMS_JS, [minimum_px, scope])
     return problems
