@@ -47,14 +47,6 @@ from crypto.canonical import canonical_json
 from crypto.errors import CryptoError, DecodingError
 from evote import protocol
 
-VOID_FIELDS = {
-    "election_id",
-    "authorization_id",
-    "station_id",
-    "terminal_id",
-    "reason",
-    "voided_at",
-}
 _RELEASE = (
     update(CheckIn)
     .where(
@@ -85,8 +77,9 @@ def void_authorization(state: ServerState, data: object) -> dict[str, Any]:
         "terminal_id": terminal.terminal_id,
         "reason": void.reason,
         "voided_at": now,
+        "request": request.envelope.to_json(),
     }
-    envelope = state.config.keys.server.sign("authorization-void", payload).to_json()
+    envelope = state.config.keys.server.sign(protocol.VOID_KIND, payload).to_json()
     try:
         with state.sessions.begin() as session:
             connection = session.connection()
@@ -128,12 +121,12 @@ def release_check_in(state: ServerState, data: object) -> dict[str, Any]:
         raise ServerError("malformed_request", str(error)) from error
     authorization_id, commitment = protocol.release_derivation(release.release_key)
     try:
-        payload = release.void.verify("authorization-void", state.config.keys.server_public)
+        payload = release.void.verify(protocol.VOID_KIND, state.config.keys.server_public)
     except CryptoError as error:
         raise ServerError("void_invalid", str(error)) from error
     if (
         not isinstance(payload, dict)
-        or set(payload) != VOID_FIELDS
+        or set(payload) != protocol.VOID_FIELDS
         or payload["authorization_id"] != authorization_id
         or payload["station_id"] != terminal.station_id
         or payload["election_id"] != state.inquiry_manifest().election_id

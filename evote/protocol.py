@@ -251,6 +251,22 @@ def release_derivation(release_key: bytes) -> tuple[str, str]:
     return authorization_id.hex(), commitment.hex()
 
 
+VOID_KIND = "authorization-void"
+VOID_FIELDS = frozenset(
+    {
+        "election_id",
+        "authorization_id",
+        "station_id",
+        "terminal_id",
+        "reason",
+        "voided_at",
+        "request",
+    }
+)
+"""The server-signed void's payload (``board/voids.jsonl``): ``request`` is the
+terminal's own signed void request, so the record shows the terminal asked for it."""
+
+
 def void_body(station_id: str, authorization_id: str, reason: str) -> dict[str, Any]:
     return {"station_id": station_id, "authorization_id": authorization_id, "reason": reason}
 

@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from crypto.ballot import (
     GENESIS_TRACKING_CODE,
@@ -41,9 +41,12 @@ from evote.certificates import (
 from evote.manifest import Manifest
 from evote.protocol import (
     ACTION_POLL,
+    ACTION_VOID,
+    VOID_KIND,
     JournalDeclaration,
     build_terminal_request,
     poll_action_body,
+    void_body,
 )
 from evote.provisional import ProvisionalGrant
 from evote.resolution import COUNTED, Decision
@@ -56,6 +59,10 @@ from tally.verify_audit import SUBTOTALS, audit_entry_hash
 from tally.verify_ballots import ENTRY_DOMAIN
 from tally.verify_board import REPORT_NAMES
 from tally.verify_declarations import CLOSED_BY
+from tally.verify_voids import VOIDED_COUNT, VOIDS
+
+AUDIT_START: Final = 1_789_990_000
+"""The audit log's first second: stations open (and are audited) before any ballot."""
 
 
 class NationalLog:
@@ -317,6 +324,36 @@ def close_request(
     )
 
 
+def void(
+    keys: RecordKeys,
+    election_id: str,
+    station_id: str,
+    terminal_id: str,
+    authorization_id: str | None = None,
+) -> dict[str, Any]:
+    """A void of an authorization its terminal gave up (a voter cancelled; a fresh
+    one unless named), as the server signs it around the terminal's request
+    (``ballot_server/release.py``)."""
+    authorization_id = authorization_id or os.urandom(16).hex()
+    request = build_terminal_request(
+        keys.terminals[terminal_id],
+        terminal_id,
+        ACTION_VOID,
+        void_body(station_id, authorization_id, "cancelled"),
+        now=1_790_000_500,
+    )
+    payload = {
+        "election_id": election_id,
+        "authorization_id": authorization_id,
+        "station_id": station_id,
+        "terminal_id": terminal_id,
+        "reason": "cancelled",
+        "voided_at": 1_790_000_500,
+        "request": request,
+    }
+    return keys.server.sign(VOID_KIND, payload).to_json()
+
+
 def build_record(
     root: Path,
     ceremony: CeremonyResult,
@@ -357,11 +394,12 @@ def build_record(
             authorization = keys.inquiry.sign(
                 "authorization",
                 {
-                    "authorization_id": os.urandom(8).hex(),
+                    "authorization_id": os.urandom(16).hex(),
                     "election_id": manifest.election_id,
                     "station_id": vote.station_id,
                     "ballot_style_id": ballot_json["ballot_style_id"],
                     "expires_at": 1_800_000_000,
+                    "poll_period": 1,
                 },
             )
         else:
@@ -454,6 +492,12 @@ def build_record(
         for unit in sums.station_units(manifest)
     }
     _write_lines(root / "board/receipts.jsonl", receipts)
+    voids = [
+        void(keys, manifest.election_id, s.station_id, terminals[s.station_id][0])
+        for s in manifest.stations
+    ]
+    voids.sort(key=lambda item: (item["payload"]["voided_at"], item["payload"]["authorization_id"]))
+    _write_lines(root / VOIDS, voids)
     for station in manifest.stations:
         for which in ("opening", "closing"):
             report: dict[str, Any] = {
@@ -478,6 +522,7 @@ def build_record(
             }
             if which == "closing":
                 report[SUBTOTALS] = subtotals[station.station_id]
+                report[VOIDED_COUNT] = 1
                 closer = terminals[station.station_id][0]
                 report[CLOSED_BY] = close_request(
                     keys, closer, chains.get(closer, (0, GENESIS_TRACKING_CODE)), station.station_id
@@ -558,6 +603,6 @@ def build_record(
             for item in log.roots[-1:]
         ),
     ]
-    _write_lines(root / "audit.jsonl", audit_log(keys.server, events, at=1_790_000_000))
+    _write_lines(root / "audit.jsonl", audit_log(keys.server, events, at=AUDIT_START))
     add_trustees(root, ceremony.exchange, manifest.trustee_count)
     return keys

@@ -59,10 +59,14 @@ from tally.verify_board import (
 from tally.verify_declarations import CHECK as DECLARATIONS_CHECK
 from tally.verify_declarations import check_declared_heads, declared_heads
 from tally.verify_election import TerminalKey, check_election_file
+from tally.verify_periods import CHECK as PERIODS_CHECK
+from tally.verify_periods import check_poll_periods, poll_openings
 from tally.verify_presentation import check_presentation
 from tally.verify_provisional import check_provisional
 from tally.verify_roots import check_consistency, check_roots_against_shards, load_roots
 from tally.verify_trustees import check_trustees
+from tally.verify_voids import CHECK as VOIDS_CHECK
+from tally.verify_voids import check_voids
 
 CHUNK_LINES: Final = 25
 
@@ -166,7 +170,7 @@ class Verifier:
         )
         self._check_polls_closed(audit)
         facts, sums = self._check_ballots()
-        self._check_board(facts)
+        self._check_board(facts, audit)
         self._passed(
             "audit events match national roots, poll reports and terminals",
             check_audit_matches_record(record, audit, self.terminals),
@@ -311,7 +315,7 @@ class Verifier:
         self._passed("authorizations unexpired at the terminal's signed timestamp", len(facts))
         return facts, sums
 
-    def _check_board(self, facts: list[EntryFacts]) -> None:
+    def _check_board(self, facts: list[EntryFacts], audit: list[dict[str, Any]]) -> None:
         record, election = self.record, self.record.election
         server_key = self._server_key()
         entries = check_shard_chains(facts)
@@ -359,6 +363,8 @@ class Verifier:
             )
         ]
         self._passed(DECLARATIONS_CHECK, check_declared_heads(declared, facts))
+        self._passed(VOIDS_CHECK, check_voids(record, terminals, server_key, facts, stations))
+        self._passed(PERIODS_CHECK, check_poll_periods(facts, poll_openings(audit)))
 
     def _check_totals_and_results(self, sums: BallotSums) -> None:
         record, manifest = self.record, self.record.manifest

@@ -62,6 +62,9 @@ class EntryFacts:
     registry's resolution says so (``verify_provisional.py``)."""
     alphas: tuple[bytes, ...]
     """Every ciphertext's alpha (selections and blanks): no two may be equal on a board."""
+    poll_period: int | None
+    """The poll version of the opening the inquiry authorized it under (None when
+    provisional: issued with no server)."""
 
 
 @dataclass
@@ -216,7 +219,10 @@ def _check_entry(context: _Context, line: int, text: str, sums: BallotSums) -> E
     )
     timestamp = request["timestamp"]
     _require(type(timestamp) is int, "timestamp is not an integer", "malformed_entry")
+    poll_period = None
     if not provisional_grant:
+        poll_period = authorization["poll_period"]
+        _require(type(poll_period) is int, "poll_period is not an integer", "bad_authorization")
         expires_at = authorization["expires_at"]
         _require(
             type(expires_at) is int and timestamp <= expires_at,
@@ -260,6 +266,7 @@ def _check_entry(context: _Context, line: int, text: str, sums: BallotSums) -> E
             for contest in ballot.contests
             for ciphertext in (*(s.ciphertext for s in contest.selections), contest.blank)
         ),
+        poll_period,
     )
 
 

@@ -27,14 +27,16 @@ from crypto.canonical import canonical_json
 from crypto.hashing import hash_bytes
 from crypto.signing import SigningKey
 from evote.certificates import REGISTRATION_KIND, registration_payload
+from evote.protocol import VOID_KIND
 from tally.cli import verify
 from tally.errors import VerificationFailure
 from tally.record import CONSISTENCY, ENTRIES, POLL_TAPES, RECEIPTS, RESULTS_JSON, ROOTS, SHARES
-from tally.testing import NationalLog, RecordKeys, audit_log
+from tally.testing import NationalLog, RecordKeys, audit_log, void
 from tally.verifier import verify_record
 from tally.verify_audit import AUDIT_EVENTS, AUDIT_LOG, SUBTOTALS, audit_entry_hash
 from tally.verify_ballots import ENTRY_DOMAIN
 from tally.verify_declarations import CLOSED_BY
+from tally.verify_voids import VOIDED_COUNT, VOIDS
 
 
 def _lines(root: Path) -> list[str]:
@@ -633,3 +635,89 @@ def test_a_close_signed_by_another_stations_terminal_fails(
     _resign_report(record_copy, record_keys, first, **{CLOSED_BY: other})
     found = _failure(record_copy)
     assert (found.location, found.code) == (f"{first}:{CLOSED_BY}", "bad_declaration")
+
+
+def _add_void(root: Path, keys: RecordKeys, entry: dict[str, Any], authorization_id: str) -> None:
+    """A void the server signs around a request signed with the entry's terminal key."""
+    request = entry["payload"]["payload"]
+    election_id = read_document(root, "election.json")["election_id"]
+    voids = read_lines(root, VOIDS)
+    station_id, terminal_id = request["body"]["station_id"], request["terminal_id"]
+    voids.append(void(keys, election_id, station_id, terminal_id, authorization_id))
+    voids.sort(key=lambda item: (item["payload"]["voided_at"], item["payload"]["authorization_id"]))
+    write_lines(root, VOIDS, voids)
+
+
+def test_a_void_of_a_cast_ballots_authorization_is_caught(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    """Server and terminal keys together cannot hide a cast ballot behind a void."""
+    entry = next(item for item in _entries(record_copy) if item["kind"] == "ballot")
+    authorization = entry["payload"]["payload"]["body"]["authorization"]["payload"]
+    _add_void(record_copy, record_keys, entry, authorization["authorization_id"])
+    found = _failure(record_copy)
+    assert (found.check, found.code) == ("voided authorizations", "void_of_cast_ballot")
+    assert authorization["authorization_id"] in found.detail
+
+
+def test_a_void_its_terminal_never_asked_for_is_caught(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    """The server's key alone: a void around another void's terminal request."""
+    voids = read_lines(record_copy, VOIDS)
+    forged = {**voids[0]["payload"], "authorization_id": "ab" * 16}
+    voids[0] = record_keys.server.sign(VOID_KIND, forged).to_json()
+    write_lines(record_copy, VOIDS, voids)
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (f"{VOIDS}:1", "bad_void")
+
+
+def test_a_void_removed_from_the_record_fails_its_closing_count(record_copy: Path) -> None:
+    voids = read_lines(record_copy, VOIDS)
+    station_id = voids[0]["payload"]["station_id"]
+    write_lines(record_copy, VOIDS, voids[1:])
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (
+        f"reports/{station_id}-closing.json:{VOIDED_COUNT}",
+        "voids_mismatch",
+    )
+
+
+def test_a_closing_report_counting_more_voids_is_caught(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    station_id = read_lines(record_copy, VOIDS)[0]["payload"]["station_id"]
+    closing = f"reports/{station_id}-closing.json"
+    _resign_report(record_copy, record_keys, closing, **{VOIDED_COUNT: 2})
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (f"{closing}:{VOIDED_COUNT}", "voids_mismatch")
+
+
+def test_an_authorization_naming_a_poll_period_that_was_no_opening_is_caught(
+    record_copy: Path, record_keys: RecordKeys, server_insider: ServerInsider
+) -> None:
+    """Server, inquiry and terminal keys: a ballot authorized while the polls were closed
+    (period 2 is the close of a station opened once)."""
+    board = insider.entries(record_copy)
+    closers = {
+        read_document(record_copy, f"reports/{path.name}")["payload"][CLOSED_BY]["payload"][
+            "terminal_id"
+        ]
+        for path in (record_copy / "reports").glob("*-closing.json")
+    }
+    last = insider.last_entries(board)
+    index = next(
+        i
+        for terminal_id, i in sorted(last.items())
+        if terminal_id not in closers and board[i]["kind"] == "ballot"
+    )
+    request = insider.request(board[index])
+    authorization = {**request["body"]["authorization"]["payload"], "poll_period": 2}
+    request["body"]["authorization"] = record_keys.inquiry.sign(
+        "authorization", authorization
+    ).to_json()
+    board[index] = json.loads(_resign(board[index], record_keys))
+    server_insider.rewrite(record_copy, board)
+    line = one_fail_line(cli_verify(record_copy))
+    assert "[bad_poll_period]" in line
+    assert request["body"]["tracking_code"] in line

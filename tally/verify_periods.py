@@ -1,0 +1,70 @@
+"""Authorizations' poll periods against the stations' openings in the audit log.
+
+The inquiry stamps every authorization with ``poll_period``, the poll version
+(the count of the station's ``poll.*`` transitions, from 1) of the opening it
+was issued under; the intake refuses a ballot whose period is not an opening
+before the close. The verifier counts the same versions from the audit log:
+each authorization must name an opening of its station (``poll.opened`` or
+``poll.resumed``), never a pause, a close or a version the station never
+reached. One dictionary lookup per ballot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from tally.errors import VerificationFailure
+from tally.record import ENTRIES
+from tally.verify_ballots import EntryFacts
+
+POLL_EVENTS: Final = frozenset(
+    {"poll.opened", "poll.paused", "poll.resumed", "poll.closed", "poll.reopened"}
+)
+"""The audit events of poll transitions: each bumps the station's poll version."""
+OPENINGS: Final = frozenset({"poll.opened", "poll.resumed"})
+CHECK: Final = "authorizations' poll periods"
+
+
+def poll_openings(audit: Iterable[dict[str, Any]]) -> dict[str, set[int]]:
+    """Per station, the poll versions of its openings."""
+    versions: dict[str, int] = {}
+    openings: dict[str, set[int]] = {}
+    for entry in audit:
+        fields = entry["fields"]
+        if entry["event_id"] not in POLL_EVENTS or not isinstance(fields, dict):
+            continue
+        station_id = str(fields.get("station_id"))
+        versions[station_id] = versions.get(station_id, 0) + 1
+        if entry["event_id"] in OPENINGS:
+            openings.setdefault(station_id, set()).add(versions[station_id])
+    return openings
+
+
+def _fail(item: EntryFacts, message: str, code: str) -> VerificationFailure:
+    return VerificationFailure(
+        CHECK,
+        f"{ENTRIES}:{item.line}",
+        f"{message} (tracking code {item.tracking_code})",
+        code=code,
+    )
+
+
+def check_poll_periods(facts: Sequence[EntryFacts], openings: dict[str, set[int]]) -> int:
+    """Each online authorization names an opening of its station (provisional ones
+    carry no period: they were issued with no server)."""
+    checked = 0
+    for item in facts:
+        if item.poll_period is None:
+            continue
+        station = openings.get(item.station_id, set())
+        if item.poll_period not in station:
+            listed = ", ".join(map(str, sorted(station))) or "none"
+            raise _fail(
+                item,
+                f"authorization issued under poll period {item.poll_period}, not an opening of "
+                f"{item.station_id} (its openings: {listed})",
+                "bad_poll_period",
+            )
+        checked += 1
+    return checked

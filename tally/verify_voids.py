@@ -1,0 +1,114 @@
+"""Voided authorizations (``board/voids.jsonl``) against the terminals and the board.
+
+A void spends an authorization no ballot used (docs/server.md, "No voter
+locked out"). The server signs it, but only a terminal of the station can ask
+for one: each void carries the terminal's signed request, so the server's key
+alone cannot invent voids (nor hide a ballot behind one). Every void names
+an authorization never cast, once; each station's closing report counts
+exactly its voids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from crypto.errors import CryptoError
+from crypto.signing import VerifyKey
+from evote import protocol
+from tally.errors import VerificationFailure
+from tally.record import Record
+from tally.verify_ballots import EntryFacts
+from tally.verify_board import same, signed_lines, signed_report
+from tally.verify_election import TerminalKey, terminal_request
+
+VOIDS: Final = "board/voids.jsonl"
+VOIDED_COUNT: Final = "authorizations_voided"
+CHECK: Final = "voided authorizations"
+
+
+def _fail(location: str, message: str, code: str) -> VerificationFailure:
+    return VerificationFailure(CHECK, location, message, code=code)
+
+
+def _check_void(
+    payload: dict[str, Any], location: str, election_id: str, terminals: dict[str, TerminalKey]
+) -> None:
+    if set(payload) != protocol.VOID_FIELDS or payload["election_id"] != election_id:
+        raise _fail(
+            location,
+            f"expected exactly {sorted(protocol.VOID_FIELDS)} of this election",
+            "bad_void",
+        )
+    request = terminal_request(
+        payload["request"],
+        str(payload["station_id"]),
+        terminals,
+        location,
+        check=CHECK,
+        code="bad_void",
+        terminal_id=payload["terminal_id"],
+    )
+    try:
+        asked = protocol.parse_void_body(request.body)
+    except CryptoError as error:
+        raise _fail(
+            location, f"the terminal's request is not a void ({error})", "bad_void"
+        ) from error
+    if request.action != protocol.ACTION_VOID or (
+        asked.station_id,
+        asked.authorization_id,
+        asked.reason,
+    ) != (payload["station_id"], payload["authorization_id"], payload["reason"]):
+        raise _fail(location, "the terminal asked for another void", "bad_void")
+    if type(payload["voided_at"]) is not int:
+        raise _fail(location, "voided_at is not an integer", "bad_void")
+
+
+def check_voids(
+    record: Record,
+    terminals: dict[str, TerminalKey],
+    server_key: VerifyKey,
+    facts: Sequence[EntryFacts],
+    stations: Sequence[str],
+) -> int:
+    """Every void asked for by its terminal, of an authorization never cast, once, in
+    order; each closing report's ``authorizations_voided`` equal to its station's."""
+    election_id = record.manifest.election_id
+    cast = {item.authorization_id: item.line for item in facts if item.kind == "ballot"}
+    seen: set[str] = set()
+    per_station: dict[str, int] = {}
+    previous: tuple[int, str] = (0, "")
+    for location, payload in signed_lines(record, VOIDS, protocol.VOID_KIND, server_key):
+        _check_void(payload, location, election_id, terminals)
+        authorization_id = payload["authorization_id"]
+        order = (payload["voided_at"], authorization_id)
+        if order < previous:
+            raise _fail(location, "voids out of order (voided_at, authorization_id)", "void_order")
+        if authorization_id in seen:
+            raise _fail(
+                location, f"authorization {authorization_id} voided twice", "duplicate_void"
+            )
+        if authorization_id in cast:
+            raise _fail(
+                location,
+                f"authorization {authorization_id} is voided, yet the ballot at "
+                f"board/entries.jsonl:{cast[authorization_id]} was cast with it",
+                "void_of_cast_ballot",
+            )
+        previous = order
+        seen.add(authorization_id)
+        station_id = payload["station_id"]
+        per_station[station_id] = per_station.get(station_id, 0) + 1
+    for station_id in sorted(set(per_station) - set(stations)):
+        raise _fail(VOIDS, f"voids at {station_id}, which has no closing report", "voids_mismatch")
+    for station_id in stations:
+        closing = signed_report(record, station_id, "closing", server_key)
+        voided, expected = closing.get(VOIDED_COUNT), per_station.get(station_id, 0)
+        if not same(voided, expected):
+            raise _fail(
+                f"reports/{station_id}-closing.json:{VOIDED_COUNT}",
+                f"counts {voided!r} voids, {VOIDS} holds {expected}",
+                "voids_mismatch",
+            )
+    return len(seen)
