@@ -24,6 +24,11 @@ are signed before timing; the card's signature and the check-in request depend
 on the fresh challenge and are signed inside the timed loop (client work on the
 server's core: the figure is a lower bound).
 
+Over real HTTP (``bench/station_load.py``): gunicorn with 1, 2 and 4 worker
+processes on every core, each fed by its own stations' terminals, every check
+on: ``ballots_per_s_http_N`` and ``server_cpu_ms_per_ballot_http_N``, the CPU
+a ballot cost the workers (independent of other load on the machine).
+
 PostgreSQL figures need EVOTE_BENCH_DATABASE_URL or EVOTE_TEST_DATABASE_URL
 (else null). Prints one JSON line.
 """
@@ -45,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
+from station_load import StationLoad, bench_http
 
 from ballot_server import intake
 from ballot_server.app import create_app
@@ -73,6 +79,7 @@ BALLOTS = 80
 CHECK_INS = 2000
 CHECK_IN_CLIENTS = 8
 TRANSPORTS = ("wsgi", "service")
+HTTP_WORKERS = (1, 2, 4)
 ALL_CPUS = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
 ELECTION_DATE = date(2028, 3, 1)
 
@@ -172,6 +179,7 @@ def _ballot_requests(state: ServerState, key: SigningKey, keys: KeySet) -> list[
                 "station_id": "S-101",
                 "ballot_style_id": "tehran-1",
                 "expires_at": state.now() + 3600,
+                "poll_period": 1,
             },
         ).to_json()
         ballot, _ = encrypt_ballot(
@@ -370,6 +378,15 @@ def main() -> None:
             )
         finally:
             _drop(handle)
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, ALL_CPUS)  # gunicorn's workers get every core
+        load = StationLoad.build(postgres)
+        for workers in HTTP_WORKERS:
+            http = bench_http(load, postgres, workers)
+            result[f"ballots_per_s_http_{workers}"] = round(http.ballots_per_s, 1)
+            result[f"server_cpu_ms_per_ballot_http_{workers}"] = round(
+                http.server_cpu_ms_per_ballot, 2
+            )
     print(json.dumps(result))
 
 

@@ -19,7 +19,11 @@ Prints ONE JSON line with the keys of issue 13 and the projection for 61M voters
   take row locks (``SELECT … FOR UPDATE``) as the client sees it — round trip and,
   on a busy machine, CPU scheduling included.
 * ``ballots_per_s_http_{1,2}``: cast ballots per second over real HTTP to
-  gunicorn with 1 and 2 workers, every check on, one client thread per station.
+  gunicorn with 1 and 2 workers, every check on, one client thread per station;
+  ``server_cpu_ms_per_ballot_http_{1,2}`` and ``database_cpu_ms_per_ballot_http_{1,2}``
+  the CPU one ballot cost the gunicorn workers and the PostgreSQL backends
+  (``bench/station_load.py``): what the projection of cores divides by, since it
+  does not depend on what else the machine runs.
 * ``verify_ballots_per_s_dask_{1,2}``: ``evote verify``'s ballot phase on a
   LocalCluster of 1 and 2 worker processes (the whole verify run timed).
 * ``verify_rss_mb_{small,large}``: peak RSS of the verifying process (one
@@ -37,33 +41,24 @@ import json
 import multiprocessing
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any
 
 from record_cache import code_version
 from sqlalchemy import create_engine, event, text
+from station_load import StationLoad, bench_http, drop_schema, fresh_schema, load_average
 
 from ballot_server import intake
 from ballot_server.config import ServerConfig
-from ballot_server.keys import KeySet, save_keys
-from ballot_server.polls import transition
-from ballot_server.setup import create_election, register_terminal, sign_manifest
+from ballot_server.keys import KeySet
 from ballot_server.state import ServerState
-from crypto.ballot import GENESIS_TRACKING_CODE, encrypt_ballot, tracking_code
-from crypto.signing import SigningKey
-from crypto.threshold import generate_trustee
 from evote import protocol
 from evote.manifest import Manifest
-from evote.protocol import ballot_body, build_terminal_request
 from tally.ceremony import run_ceremony
 from tally.testing import build_record, random_votes, synthetic_manifest
 
@@ -71,85 +66,11 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 VOTERS = 61_000_000
 POLLING_DAY_S = 12 * 3600
 PEAK_FACTOR = 3
-STATIONS = 4
-BALLOTS_PER_STATION = 60
-CHOICES = {"majlis": ["1101", "1102"], "experts": ["2203"]}
 SAMPLE_S = 0.002
-
-
-def load_average() -> list[float]:
-    return [round(value, 2) for value in os.getloadavg()]
+BALLOTS_SMALL = 250
 
 
 # --- intake ---------------------------------------------------------------------
-
-
-def _election(keys: KeySet) -> tuple[dict[str, Any], list[Any], str]:
-    document = synthetic_manifest(STATIONS)
-    manifest = Manifest.from_json(document)
-    trustees = [generate_trustee(i, 2, manifest.manifest_hash)[1] for i in (1, 2, 3)]
-    roll = "national_code,name_fa,name_en,birth_date,alive,district_id\n"
-    return document, trustees, roll
-
-
-def _setup(
-    state: ServerState, keys: KeySet, election: tuple[Any, ...], terminals: dict[str, SigningKey]
-) -> None:
-    document, trustees, roll = election
-    assert keys.hq is not None
-    create_election(state, sign_manifest(keys.hq, document), trustees, roll)
-    for number, (terminal_id, key) in enumerate(sorted(terminals.items())):
-        register_terminal(state, terminal_id, f"S-{number + 1:03d}", key.public_key)
-    for number in range(STATIONS):
-        with state.sessions.begin() as session:
-            transition(state, session, f"S-{number + 1:03d}", "open", state.now())
-
-
-def _requests(
-    state: ServerState, keys: KeySet, terminals: dict[str, SigningKey]
-) -> dict[str, list[Any]]:
-    """Signed cast requests, each terminal (station) its own chain."""
-    info = state.election()
-    specs = info.specs("tehran-1")
-    plan: dict[str, list[Any]] = {}
-    for number, (terminal_id, key) in enumerate(sorted(terminals.items())):
-        station = f"S-{number + 1:03d}"
-        previous, requests = GENESIS_TRACKING_CODE, []
-        for sequence in range(1, BALLOTS_PER_STATION + 1):
-            authorization = keys.inquiry.sign(
-                "authorization",
-                {
-                    "authorization_id": os.urandom(16).hex(),
-                    "election_id": info.election_id,
-                    "station_id": station,
-                    "ballot_style_id": "tehran-1",
-                    "expires_at": state.now() + 24 * 3600,
-                    "poll_period": 1,
-                },
-            ).to_json()
-            ballot, _ = encrypt_ballot(info.context, "tehran-1", specs, CHOICES)
-            body = ballot_body(station, sequence, previous, ballot, authorization)
-            requests.append(build_terminal_request(key, terminal_id, "cast", body))
-            previous = tracking_code(ballot, previous)
-        plan[terminal_id] = requests
-    return plan
-
-
-def _fresh_schema(base_url: str) -> tuple[str, str]:
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(base_url)
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    engine.dispose()
-    separator = "&" if "?" in base_url else "?"
-    return f"{base_url}{separator}options=-csearch_path%3D{name}&application_name={name}", name
-
-
-def _drop_schema(base_url: str, name: str) -> None:
-    engine = create_engine(base_url)
-    with engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    engine.dispose()
 
 
 def _intake_worker(url: str, keys: KeySet, requests: list[Any], ready: Any, out: Any) -> None:
@@ -178,24 +99,17 @@ def _intake_worker(url: str, keys: KeySet, requests: list[Any], ready: Any, out:
     out.put((time.perf_counter() - begin, locked["s"], len(requests) - 1))
 
 
-def bench_appends(
-    base_url: str,
-    keys: KeySet,
-    election: Any,
-    terminals: dict[str, SigningKey],
-    plan: dict[str, list[Any]],
-    workers: int,
-) -> tuple[float, float]:
-    url, schema = _fresh_schema(base_url)
+def bench_appends(load: StationLoad, base_url: str, workers: int) -> tuple[float, float, float]:
+    url, schema = fresh_schema(base_url)
     try:
-        state = ServerState(ServerConfig(url, url, keys, root_interval_s=10**9))
-        _setup(state, keys, election, terminals)
+        state = ServerState(ServerConfig(url, url, load.keys, root_interval_s=10**9))
+        load.set_up(state)
         state.engine.dispose()
         context = multiprocessing.get_context("spawn")
         ready, out = context.Barrier(workers + 1), context.Queue()
         processes = [
-            context.Process(target=_intake_worker, args=(url, keys, plan[t], ready, out))
-            for t in sorted(plan)[:workers]
+            context.Process(target=_intake_worker, args=(url, load.keys, load.plan[t], ready, out))
+            for t in sorted(load.plan)[:workers]
         ]
         for process in processes:
             process.start()
@@ -211,7 +125,7 @@ def bench_appends(
         statement_ms = 1000 * sum(lock for _, lock, _ in results) / ballots
         return ballots / elapsed, statement_ms, 1000 * waited_s / ballots
     finally:
-        _drop_schema(base_url, schema)
+        drop_schema(base_url, schema)
 
 
 class _LockMonitor:
@@ -241,96 +155,6 @@ class _LockMonitor:
         self.thread.join()
         self.engine.dispose()
         return self.waiting_samples * SAMPLE_S
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def bench_http(
-    base_url: str,
-    keys: KeySet,
-    election: Any,
-    terminals: dict[str, SigningKey],
-    plan: dict[str, list[Any]],
-    workers: int,
-) -> float:
-    """Ballots/s over HTTP to gunicorn, every check on, a client thread per station."""
-    url, schema = _fresh_schema(base_url)
-    data_dir = Path(tempfile.mkdtemp(prefix="evote-bench-national-"))
-    try:
-        save_keys(data_dir / "keys", keys)
-        state = ServerState(ServerConfig(url, url, keys))
-        _setup(state, keys, election, terminals)
-        state.engine.dispose()
-        port = _free_port()
-        environment = dict(
-            os.environ,
-            EVOTE_DATA_DIR=str(data_dir),
-            EVOTE_DATABASE_URL=url,
-            EVOTE_REGISTRY_DATABASE_URL=url,
-        )
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-w",
-                str(workers),
-                "-b",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "ballot_server.app:create_app()",
-            ],
-            env=environment,
-            cwd=REPOSITORY,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(base + protocol.PATH_ROOTS, timeout=2).read()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
-
-            def post(request: Any) -> None:
-                body = json.dumps(request).encode()
-                call = urllib.request.Request(
-                    base + protocol.PATH_CAST, body, {"Content-Type": "application/json"}
-                )
-                urllib.request.urlopen(call, timeout=60).read()
-
-            for terminal_id in plan:
-                post(plan[terminal_id][0])
-            barrier = threading.Barrier(len(plan) + 1)
-
-            def feed(terminal_id: str) -> None:
-                barrier.wait()
-                for request in plan[terminal_id][1:]:
-                    post(request)
-
-            threads = [threading.Thread(target=feed, args=(t,)) for t in plan]
-            for thread in threads:
-                thread.start()
-            barrier.wait()
-            begin = time.perf_counter()
-            for thread in threads:
-                thread.join()
-            elapsed = time.perf_counter() - begin
-            return sum(len(requests) - 1 for requests in plan.values()) / elapsed
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-        _drop_schema(base_url, schema)
 
 
 # --- verification ------------------------------------------------------------------
@@ -397,29 +221,22 @@ def main() -> None:
     )
     result: dict[str, Any] = {"bench": "national", "load_average_start": load_average()}
     if base_url:
-        keys = KeySet.generate()
-        election = _election(keys)
-        terminals = {f"T-{n + 1}": SigningKey.generate() for n in range(STATIONS)}
-        url, schema = _fresh_schema(base_url)
-        try:
-            state = ServerState(ServerConfig(url, url, keys, root_interval_s=10**9))
-            _setup(state, keys, election, terminals)
-            plan = _requests(state, keys, terminals)
-            state.engine.dispose()
-        finally:
-            _drop_schema(base_url, schema)
+        load = StationLoad.build(base_url)
         for workers in (1, 2, 4):
-            rate, statement_ms, waited_ms = bench_appends(
-                base_url, keys, election, terminals, plan, workers
-            )
+            rate, statement_ms, waited_ms = bench_appends(load, base_url, workers)
             result[f"appends_per_s_{workers}"] = round(rate, 1)
             result[f"lock_statement_ms_per_ballot_{workers}"] = round(statement_ms, 3)
             result[f"lock_wait_ms_per_ballot_{workers}"] = round(waited_ms, 3)
         for workers in (1, 2):
-            result[f"ballots_per_s_http_{workers}"] = round(
-                bench_http(base_url, keys, election, terminals, plan, workers), 1
+            figures = bench_http(load, base_url, workers)
+            result[f"ballots_per_s_http_{workers}"] = round(figures.ballots_per_s, 1)
+            result[f"server_cpu_ms_per_ballot_http_{workers}"] = round(
+                figures.server_cpu_ms_per_ballot, 2
             )
-    small, large = 60, 240
+            result[f"database_cpu_ms_per_ballot_http_{workers}"] = round(
+                figures.database_cpu_ms_per_ballot, 2
+            )
+    small, large = BALLOTS_SMALL, 4 * BALLOTS_SMALL
     small_root, large_root = record_of(small, 8), record_of(large, 8)
     result["ballots_small"], result["ballots_large"] = small, large
     result["verify_rss_mb_small"] = peak_rss_mb(small_root)
@@ -428,10 +245,14 @@ def main() -> None:
         result[f"verify_ballots_per_s_dask_{workers}"] = round(
             bench_verify(large_root, large, workers), 1
         )
-    intake_per_core = result.get("ballots_per_s_http_1")
     peak_per_s = VOTERS / POLLING_DAY_S * PEAK_FACTOR
     result["peak_ballots_per_s"] = round(peak_per_s)
-    result["cores_peak_intake"] = round(peak_per_s / intake_per_core) if intake_per_core else None
+    server_ms = result.get("server_cpu_ms_per_ballot_http_1")
+    database_ms = result.get("database_cpu_ms_per_ballot_http_1")
+    result["cores_peak_intake"] = round(peak_per_s * server_ms / 1000) if server_ms else None
+    result["database_cores_peak_intake"] = (
+        round(peak_per_s * database_ms / 1000) if database_ms else None
+    )
     verify_per_core = result["verify_ballots_per_s_dask_1"]
     result["cores_verify_1h"] = round(VOTERS / 3600 / verify_per_core)
     result["code_version"] = code_version()

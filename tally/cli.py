@@ -213,13 +213,31 @@ _PROVISIONAL = click.option(
 )
 
 
+_WORKERS = click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=1,
+    help="Work on a Dask LocalCluster of this many processes (1: in this process).",
+)
+_SCHEDULER = click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:8786",
+    help="Work on this running Dask cluster (RECORD at the same path on its workers).",
+)
+
+
 @tally.command()
 @_RECORD
 @_PROVISIONAL
+@_WORKERS
+@_SCHEDULER
 @_one_line_errors
-def totals(record: Path, provisional: bool) -> None:
+def totals(record: Path, provisional: bool, workers: int, scheduler: str | None) -> None:
     """Sum the cast ballots per station and up the hierarchy → tally/encrypted_totals.json."""
-    result = write_totals(Record(record), provisional=provisional)
+    result = write_totals(
+        Record(record), provisional=provisional, workers=workers, scheduler=scheduler
+    )
     click.echo(f"encrypted totals for {len(result.units)} units written")
 
 
@@ -248,18 +266,8 @@ def tally_decrypt(record: Path, shares: tuple[Path, ...], provisional: bool) -> 
 
 @click.command()
 @_RECORD
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 256),
-    default=1,
-    help="Check ballots on a Dask LocalCluster of this many processes (1: in this process).",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="tcp://HOST:8786",
-    help="Check ballots on this running Dask cluster (RECORD at the same path on its workers).",
-)
+@_WORKERS
+@_SCHEDULER
 @click.option("--progress/--no-progress", default=True, help="Progress bar on stderr.")
 @click.option(
     "--hq-key",

@@ -8,6 +8,8 @@ line. Workers read their range from the record themselves (on a cluster of
 several machines the record sits on shared storage at the same path) and run
 exactly the checks of the single-process run (``verify_ballots.check_chunk``),
 so verdicts and the file, line and tracking code of a failure are the same.
+``evote tally totals`` sums the stations' ballots the same way
+(``pipeline.sum_segment``).
 ``--workers N`` starts a ``LocalCluster`` of N single-threaded worker
 processes on this machine; ``--scheduler tcp://HOST:8786`` joins a running
 one (``docs/scale.md``).
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from tally.verify_ballots import ChunkResult, check_chunk, initialize
 
@@ -28,6 +30,7 @@ SEGMENT_LINES: Final = 50
 """At most this many entries per task: small enough to spread one big station."""
 IN_FLIGHT_PER_WORKER: Final = 4
 _STATION_KEY: Final = b'"station_id":"'
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True)
@@ -68,19 +71,24 @@ def station_segments(path: Path, max_lines: int = SEGMENT_LINES) -> Iterator[Seg
 _context_seen: object = None
 
 
-def check_segment(path: str, segment: Segment, context: dict[str, Any]) -> ChunkResult:
-    """A worker's task: the single-process checks over one segment's lines."""
-    global _context_seen
-    if _context_seen != context:
-        initialize(context)
-        _context_seen = context
+def read_segment(path: str, segment: Segment) -> list[tuple[int, str]]:
+    """(line number, text) of a segment's lines, read by the worker itself."""
     with open(path, "rb") as handle:
         handle.seek(segment.start)
         data = handle.read(segment.end - segment.start)
     texts = data.decode("utf-8", errors="replace").split("\n")
     if texts and texts[-1] == "":
         texts.pop()
-    return check_chunk([(segment.first_line + i, text) for i, text in enumerate(texts)])
+    return [(segment.first_line + i, text) for i, text in enumerate(texts)]
+
+
+def check_segment(path: str, segment: Segment, context: dict[str, Any]) -> ChunkResult:
+    """A worker's task: the single-process checks over one segment's lines."""
+    global _context_seen
+    if _context_seen != context:
+        initialize(context)
+        _context_seen = context
+    return check_chunk(read_segment(path, segment))
 
 
 @contextmanager
@@ -108,10 +116,10 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
 
 def ordered_results(
     client: Any,
-    task: Callable[..., ChunkResult],
+    task: Callable[[str, Segment, Any], Result],
     path: Path,
-    context: dict[str, Any],
-) -> Iterator[ChunkResult]:
+    context: Any,
+) -> Iterator[Result]:
     """Every segment's result in file order, with a bounded number in flight (the
     parent holds neither the file nor more than a window of results)."""
     shared = client.scatter(context, broadcast=True)

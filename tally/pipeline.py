@@ -9,17 +9,20 @@ and ``results/*``. Both read only the record directory.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from crypto.errors import CryptoError
 from crypto.hexcodec import bytes_from_hex
 from crypto.signing import SignedEnvelope, VerifyKey
 from evote.manifest import Manifest
+from tally.cluster import Segment, dask_client, ordered_results, read_segment
 from tally.decryption import decrypt_totals
 from tally.errors import RecordError, TallyError
 from tally.poll_tape import render_poll_tape
 from tally.provisional import PROVISIONAL, provisional_mark
 from tally.record import (
+    ENTRIES,
     POLL_TAPES,
     REPORT_HTML,
     RESULTS_CSV,
@@ -28,6 +31,8 @@ from tally.record import (
     TOTALS,
     Record,
     cast_ballots,
+    counted_ballot,
+    counted_provisional,
     trustee_files,
 )
 from tally.report_html import render_report
@@ -37,27 +42,78 @@ from tally.totals import EncryptedTotals, StationAccumulator, roll_up
 SHARES_FORMAT: Final = "evote-decryption-shares/1"
 
 
-def compute_totals(record: Record) -> EncryptedTotals:
-    """Sum every cast ballot per station and up the hierarchy (challenged ones never count)."""
-    manifest = record.manifest
-    accumulator = StationAccumulator()
-    for line, station_id, ballot in cast_ballots(record):
+@dataclass
+class SegmentSums:
+    """One segment's station sums, or the line and message of its first bad entry."""
+
+    sums: StationAccumulator
+    failure: tuple[str, str] | None = None
+
+
+def sum_segment(path: str, segment: Segment, context: dict[str, Any]) -> SegmentSums:
+    """A Dask worker's task: sum the counted ballots of one segment of the board."""
+    counted = frozenset(context["counted"])
+    sums = StationAccumulator()
+    for number, line in read_segment(path, segment):
         try:
-            accumulator.add_ballot(station_id, ballot)
+            found = counted_ballot(number, line, counted)
+            if found is not None:
+                sums.add_ballot(*found)
         except TallyError as error:
-            raise RecordError(str(error), location=f"board/entries.jsonl:{line}") from error
+            return SegmentSums(sums, (f"{ENTRIES}:{number}", str(error)))
+    return SegmentSums(sums)
+
+
+def _station_sums(record: Record, workers: int, scheduler: str | None) -> StationAccumulator:
+    """In this process for one worker; else on a Dask cluster, segment by segment."""
+    if workers == 1 and scheduler is None:
+        accumulator = StationAccumulator()
+        for line, station_id, ballot in cast_ballots(record):
+            try:
+                accumulator.add_ballot(station_id, ballot)
+            except TallyError as error:
+                raise RecordError(str(error), location=f"{ENTRIES}:{line}") from error
+        return accumulator
+    context = {"counted": sorted(counted_provisional(record))}
+    next(record.lines(ENTRIES), None)  # a missing or unreadable board fails here, by name
+    accumulator = StationAccumulator()
+    with dask_client(workers, scheduler) as client:
+        for part in ordered_results(client, sum_segment, record.path(ENTRIES), context):
+            if part.failure is not None:
+                raise RecordError(part.failure[1], location=part.failure[0])
+            accumulator.merge(part.sums)
+    return accumulator
+
+
+def compute_totals(
+    record: Record, workers: int = 1, scheduler: str | None = None
+) -> EncryptedTotals:
+    """Sum every cast ballot per station and up the hierarchy (challenged ones never count).
+
+    ``workers`` > 1 sums on a Dask LocalCluster of that many processes,
+    ``scheduler`` on the running cluster there (``tally/cluster.py``); the
+    totals are the same either way, as addition is.
+    """
+    manifest = record.manifest
+    accumulator = _station_sums(record, workers, scheduler)
     try:
         stations = accumulator.station_units(manifest)
         base_hash = bytes_from_hex(record.election.get("base_hash"), 32, "base_hash")
     except (TallyError, CryptoError) as error:
-        raise RecordError(str(error), location="board/entries.jsonl") from error
+        raise RecordError(str(error), location=ENTRIES) from error
     return EncryptedTotals(manifest.election_id, base_hash, tuple(roll_up(manifest, stations)))
 
 
-def write_totals(record: Record, *, provisional: bool = False) -> EncryptedTotals:
+def write_totals(
+    record: Record,
+    *,
+    provisional: bool = False,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> EncryptedTotals:
     """Refused while a station is open unless ``provisional`` (then the file says so)."""
     mark = provisional_mark(record, provisional)
-    totals = compute_totals(record)
+    totals = compute_totals(record, workers, scheduler)
     document = totals.to_json()
     if mark:
         document[PROVISIONAL] = mark

@@ -197,23 +197,36 @@ def provisional_authorization_id(body: dict[str, Any]) -> str | None:
     return str(authorization["payload"]["authorization_id"])
 
 
+def counted_provisional(record: Record) -> frozenset[str]:
+    """Authorization ids of the provisional ballots the registry's resolution counts."""
+    return frozenset(d.authorization_id for d in provisional_decisions(record) if d.counted)
+
+
+def counted_ballot(
+    number: int, line: str, counted: frozenset[str]
+) -> tuple[str, dict[str, Any]] | None:
+    """(station_id, ballot JSON) of a board line if it is a cast ballot that counts:
+    challenged ones never do, provisional ones only if ``counted`` holds them."""
+    try:
+        entry = parse_json(line)
+        if entry["kind"] != "ballot":
+            return None
+        body = entry["payload"]["payload"]["body"]
+        provisional_id = provisional_authorization_id(body)
+        if provisional_id is not None and provisional_id not in counted:
+            return None
+        return str(body["station_id"]), body["ballot"]
+    except (CryptoError, KeyError, TypeError) as error:
+        raise RecordError(f"malformed entry ({error})", location=f"{ENTRIES}:{number}") from error
+
+
 def cast_ballots(record: Record) -> Iterator[tuple[int, str, dict[str, Any]]]:
-    """(line, station_id, ballot JSON) for every cast entry that counts: challenged ones
-    are skipped, and provisional ones unless the registry's resolution counts them."""
-    counted = {d.authorization_id for d in provisional_decisions(record) if d.counted}
+    """(line, station_id, ballot JSON) for every cast entry that counts."""
+    counted = counted_provisional(record)
     for number, line in record.lines(ENTRIES):
-        location = f"{ENTRIES}:{number}"
-        try:
-            entry = parse_json(line)
-            if entry["kind"] != "ballot":
-                continue
-            body = entry["payload"]["payload"]["body"]
-            provisional_id = provisional_authorization_id(body)
-            if provisional_id is not None and provisional_id not in counted:
-                continue
-            yield number, str(body["station_id"]), body["ballot"]
-        except (CryptoError, KeyError, TypeError) as error:
-            raise RecordError(f"malformed entry ({error})", location=location) from error
+        found = counted_ballot(number, line, counted)
+        if found is not None:
+            yield number, *found
 
 
 def add_trustees(record_root: Path, exchange: Path, trustee_count: int) -> None:

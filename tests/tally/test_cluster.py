@@ -1,5 +1,6 @@
-"""`evote verify` on a Dask cluster, partitioned by station: the same verdicts as
-in one process, failures named by the same file, line and tracking code."""
+"""`evote verify` and `evote tally totals` on a Dask cluster, partitioned by
+station: the same verdicts and totals as in one process, failures named by the
+same file, line and tracking code."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tally.cli import verify
+from tally.cli import tally, verify
 from tally.cluster import station_segments
-from tally.errors import VerificationFailure
-from tally.record import ENTRIES
+from tally.errors import RecordError, VerificationFailure
+from tally.pipeline import compute_totals
+from tally.record import ENTRIES, TOTALS, Record
 from tally.verifier import verify_record
 
 
@@ -81,3 +83,35 @@ def test_the_cli_starts_a_local_cluster_for_several_workers(pristine_record: Pat
     result = CliRunner().invoke(verify, [str(pristine_record), "--workers", "2", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith("record verified")
+
+
+def test_totals_summed_on_the_cluster_equal_the_totals_summed_alone(
+    pristine_record: Path, scheduler: str
+) -> None:
+    alone = compute_totals(Record(pristine_record)).to_json()
+    assert compute_totals(Record(pristine_record), scheduler=scheduler).to_json() == alone
+    assert alone == json.loads((pristine_record / TOTALS).read_text(encoding="utf-8"))
+
+
+def test_a_malformed_ballot_stops_the_cluster_tally_at_its_line(
+    record_copy: Path, scheduler: str
+) -> None:
+    lines = (record_copy / ENTRIES).read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if '"kind":"ballot"' in line and i > 2)
+    entry = json.loads(lines[index])
+    del entry["payload"]["payload"]["body"]["ballot"]["contests"][0]["blank"]
+    lines[index] = json.dumps(entry, separators=(",", ":"), sort_keys=True)
+    (record_copy / ENTRIES).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    with pytest.raises(RecordError) as alone:
+        compute_totals(Record(record_copy))
+    with pytest.raises(RecordError) as on_cluster:
+        compute_totals(Record(record_copy), scheduler=scheduler)
+    assert alone.value.location == on_cluster.value.location == f"{ENTRIES}:{index + 1}"
+
+
+def test_the_tally_cli_sums_on_a_running_cluster(record_copy: Path, scheduler: str) -> None:
+    expected = (record_copy / TOTALS).read_text(encoding="utf-8")
+    (record_copy / TOTALS).unlink()
+    result = CliRunner().invoke(tally, ["totals", str(record_copy), "--scheduler", scheduler])
+    assert result.exit_code == 0, result.output
+    assert json.loads((record_copy / TOTALS).read_text(encoding="utf-8")) == json.loads(expected)
