@@ -40,6 +40,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sizes import marked, size
+
 from crypto.ballot import (
     ContestSpec,
     ElectionContext,
@@ -290,11 +292,11 @@ def interleaved(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--ballots", type=int, default=300)
+    parser.add_argument("--ballots", type=int, default=size(300, 4))
     parser.add_argument("--seed", type=int, default=20240601)
-    parser.add_argument("--peer-ballots", type=int, default=20)
+    parser.add_argument("--peer-ballots", type=int, default=size(20, 2))
     parser.add_argument("--no-peer", action="store_true", help="skip ElectionGuard")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of each")
+    parser.add_argument("--rounds", type=int, default=size(3, 1), help="alternating rounds of each")
     arguments = parser.parse_args(argv)
     pinned = None
     if hasattr(os, "sched_setaffinity"):
@@ -318,7 +320,7 @@ def main(argv: list[str] | None = None) -> None:
         "python": platform.python_version(),
         "pinned_cpu": pinned,
     }
-    print(json.dumps(line))
+    print(json.dumps(marked(line)))
 
 
 if __name__ == "__main__":

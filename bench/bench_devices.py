@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sizes import marked, size
+
 from crypto.signing import SigningKey
 from evote.digits import persian_digits
 from firmware_sim.cards import RollRow, issue_cards
@@ -25,7 +27,7 @@ from terminal.devices.card_reader import SerialCardReader
 from terminal.devices.printer import SerialPrinter
 from terminal.devices.receipt import QrBlock, ReceiptDocument, Rule, TextLine
 
-ROUNDS = 5
+ROUNDS = size(5, 1)
 VOTER = RollRow("0012345679", "علی رضایی", "Ali Rezaei", "1370-05-12", "voter", None, "1234")
 
 
@@ -81,7 +83,7 @@ def main() -> dict[str, object]:
             "card_session_ms": round(card_session_ms(card_file), 1),
             "receipt_ms": round(receipt_ms(root / "receipts"), 1),
         }
-    print(json.dumps(result))
+    print(json.dumps(marked(result)))
     return result
 
 

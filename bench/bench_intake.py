@@ -49,8 +49,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sizes import marked, size
 from sqlalchemy import create_engine, text
-from station_load import StationLoad, bench_http
+from station_load import StationLoad, bench_http, open_polls
 
 from ballot_server import intake
 from ballot_server.app import create_app
@@ -58,7 +59,6 @@ from ballot_server.config import ServerConfig
 from ballot_server.inquiry import check_in, issue_challenge
 from ballot_server.intake import submit
 from ballot_server.keys import KeySet
-from ballot_server.polls import transition
 from ballot_server.setup import (
     create_election,
     issue_card_certificate,
@@ -75,8 +75,8 @@ from evote.manifest import Manifest
 from evote.protocol import ballot_body, build_terminal_request, card_answer_body
 from evote.sample import sample_manifest, sample_people
 
-BALLOTS = 80
-CHECK_INS = 2000
+BALLOTS = size(80, 4)
+CHECK_INS = size(2000, 16)
 CHECK_IN_CLIENTS = 8
 TRANSPORTS = ("wsgi", "service")
 HTTP_WORKERS = (1, 2, 4)
@@ -161,8 +161,7 @@ def _prepare(urls: tuple[str, str], transport: str) -> tuple[Server, SigningKey,
     create_election(state, sign_manifest(keys.hq, document), trustees, _roll(eligible))
     terminal_key = SigningKey.generate()
     register_terminal(state, "T1", "S-101", terminal_key.public_key)
-    with state.sessions.begin() as session:
-        transition(state, session, "S-101", "open", state.now())
+    open_polls(state, "S-101")
     return server, terminal_key, keys, eligible
 
 
@@ -387,7 +386,7 @@ def main() -> None:
             result[f"server_cpu_ms_per_ballot_http_{workers}"] = round(
                 http.server_cpu_ms_per_ballot, 2
             )
-    print(json.dumps(result))
+    print(json.dumps(marked(result)))
 
 
 if __name__ == "__main__":

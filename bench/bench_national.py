@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from record_cache import code_version
+from sizes import marked, size
 from sqlalchemy import create_engine, event, text
 from station_load import StationLoad, bench_http, drop_schema, fresh_schema, load_average
 
@@ -67,7 +68,7 @@ VOTERS = 61_000_000
 POLLING_DAY_S = 12 * 3600
 PEAK_FACTOR = 3
 SAMPLE_S = 0.002
-BALLOTS_SMALL = 250
+BALLOTS_SMALL = size(250, 4)
 
 
 # --- intake ---------------------------------------------------------------------
@@ -257,7 +258,7 @@ def main() -> None:
     result["cores_verify_1h"] = round(VOTERS / 3600 / verify_per_core)
     result["code_version"] = code_version()
     result["load_average_end"] = load_average()
-    print(json.dumps(result))
+    print(json.dumps(marked(result)))
 
 
 if __name__ == "__main__":

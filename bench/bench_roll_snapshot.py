@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sizes import marked, size
+
 from crypto.signing import SignedEnvelope, SigningKey
 from evote.national_code import complete_national_code
 from evote.roll_snapshot import SnapshotOpener, build_snapshot
@@ -28,9 +30,9 @@ from firmware_sim.cards import RollRow, holder_file, issue_card
 from terminal.devices.holder import parse_holder
 from terminal.offline_roll import check_card_offline, load_station_snapshot
 
-VOTERS = 500_000
+VOTERS = size(500_000, 2_000)
 TERMINALS = 8
-CHECK_INS = 2000
+CHECK_INS = size(2000, 100)
 
 
 def voters(rng: random.Random) -> list[tuple[str, str]]:
@@ -91,16 +93,18 @@ def main() -> None:
         timings.append(time.perf_counter() - started)
     print(
         json.dumps(
-            {
-                "bench": "roll_snapshot",
-                "voters": VOTERS,
-                "size_bytes": len(data),
-                "build_s": round(build_s, 3),
-                "load_s": round(statistics.median(loads), 3),
-                "check_in_ms": round(statistics.median(timings) * 1000, 4),
-                "check_in_p99_ms": round(sorted(timings)[int(CHECK_INS * 0.99)] * 1000, 4),
-                "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            }
+            marked(
+                {
+                    "bench": "roll_snapshot",
+                    "voters": VOTERS,
+                    "size_bytes": len(data),
+                    "build_s": round(build_s, 3),
+                    "load_s": round(statistics.median(loads), 3),
+                    "check_in_ms": round(statistics.median(timings) * 1000, 4),
+                    "check_in_p99_ms": round(sorted(timings)[int(CHECK_INS * 0.99)] * 1000, 4),
+                    "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                }
+            )
         )
     )
 

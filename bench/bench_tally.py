@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 from record_cache import code_version
+from sizes import marked, size
 
 from evote.manifest import Manifest
 from tally.ceremony import Workspace, decrypt, run_ceremony
@@ -51,8 +52,8 @@ def _verify_rate(root: Path, ballots: int, workers: int) -> float:
 
 
 @click.command()
-@click.option("--ballots", type=click.IntRange(1), default=10_000)
-@click.option("--stations", type=click.IntRange(1), default=20)
+@click.option("--ballots", type=click.IntRange(1), default=size(10_000, 8))
+@click.option("--stations", type=click.IntRange(1), default=size(20, 2))
 def main(ballots: int, stations: int) -> None:
     """Print {"bench": "tally", ...} for ``--ballots`` ballots over ``--stations`` stations."""
     cache = _prepare(ballots, stations)
@@ -89,7 +90,7 @@ def main(ballots: int, stations: int) -> None:
         "verify_speedup_2": round(rate_2 / rate_1, 2),
         "tally_share_of_verify": round((tally_ms + decrypt_ms) / 1000 * rate_1 / ballots, 4),
     }
-    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.write(json.dumps(marked(line)) + "\n")
 
 
 if __name__ == "__main__":

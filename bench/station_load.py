@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sizes import size
 from sqlalchemy import create_engine, text
 
 from ballot_server.config import ServerConfig
 from ballot_server.keys import KeySet, save_keys
-from ballot_server.polls import transition
+from ballot_server.polls import PollState, publish_to_inquiry, transition
 from ballot_server.setup import create_election, register_terminal, sign_manifest
 from ballot_server.state import ServerState
 from crypto.ballot import GENESIS_TRACKING_CODE, encrypt_ballot, tracking_code
@@ -46,7 +47,7 @@ from tally.testing import synthetic_manifest
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 STATIONS = 4
-BALLOTS_PER_STATION = 60
+BALLOTS_PER_STATION = size(60, 3)
 CHOICES = {"majlis": ["1101", "1102"], "experts": ["2203"]}
 HTTP_THREADS = 4
 """gunicorn threads per worker process, as deployed (docs/server.md): a worker's
@@ -94,8 +95,7 @@ class StationLoad:
         for number, (terminal_id, key) in enumerate(sorted(self.terminals.items())):
             register_terminal(state, terminal_id, f"S-{number + 1:03d}", key.public_key)
         for number in range(STATIONS):
-            with state.sessions.begin() as session:
-                transition(state, session, f"S-{number + 1:03d}", "open", state.now())
+            open_polls(state, f"S-{number + 1:03d}")
 
     def _requests(self, state: ServerState) -> dict[str, list[Any]]:
         """Signed cast requests, each terminal (station) its own chain."""
@@ -123,6 +123,14 @@ class StationLoad:
                 previous = tracking_code(ballot, previous)
             plan[terminal_id] = requests
         return plan
+
+
+def open_polls(state: ServerState, station_id: str) -> None:
+    """Open a station's polls as the officials' terminal does: the intake's
+    transition, then the opening published to the inquiry's copy after it commits."""
+    with state.sessions.begin() as session:
+        version = transition(state, session, station_id, "open", state.now())["version"]
+    publish_to_inquiry(state, station_id, PollState.OPEN, version)
 
 
 def fresh_schema(base_url: str) -> tuple[str, str]:

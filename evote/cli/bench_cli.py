@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-BENCH_DIRECTORY = Path(__file__).resolve().parent.parent / "bench"
+BENCH_DIRECTORY = Path(__file__).resolve().parents[2] / "bench"
 NAMES = ("crypto", "intake", "devices", "terminal", "tally", "roll_snapshot", "national")
 
 
