@@ -1,5 +1,7 @@
 """The README's walkthrough runs as written: every role's commands, in order, in a fresh
-directory (docs/walkthrough.sh extracts the README's sh blocks and runs them).
+directory (docs/walkthrough.sh extracts the README's sh blocks and runs them), the
+check-in desk and HQ's page included: what the page was given (``hq.json``) shows the
+booth and the desk heard from, the desk's pass issued and redeemed, and the refusal.
 
 The README names fixed ports, so the script runs in a private network namespace
 (``unshare``, root) where they are free whatever else runs on this machine; its
@@ -9,6 +11,7 @@ starts its workers) also ends every process the walkthrough left in the backgrou
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -81,6 +84,15 @@ def test_the_readme_walkthrough_runs_as_written_and_the_record_verifies(tmp_path
     assert result.stdout.rstrip().endswith("walkthrough completed")
     assert re.search(r"^receipt — tracking code [0-9a-f]{64}$", result.stdout, re.MULTILINE)
     assert sorted(p.name for p in (tmp_path / "walk" / "receipts").glob("*.png"))
+    assert '<html lang="fa" dir="rtl">' in (tmp_path / "walk" / "hq.html").read_text("utf-8")
+    hq = json.loads((tmp_path / "walk" / "hq.json").read_text(encoding="utf-8"))
+    station = next(s for s in hq["stations"] if s["station_id"] == "S-101")
+    assert station["poll_state"] == "open" and station["ballots_cast"] == 2
+    assert station["passes"] == {"issued": 1, "redeemed": 1}
+    assert station["refusals"] == {"already_voted": 1}
+    terminals = station["terminals"]
+    roles = {t["terminal_id"]: (t["role"], t["last_seen"] is not None) for t in terminals}
+    assert roles == {"T-S-101-1": ("booth", True), "T-S-101-DESK": ("desk", True)}
 
 
 def test_a_failing_step_names_the_command_and_quotes_the_log_line_with_the_real_cause(
