@@ -46,6 +46,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{done} — اما گزارش چاپ نشد: {reason}",
         "{done} — but the report did not print: {reason}",
     ),
+    # The printer's faults as an official reads them under a report (the voter's versions
+    # speak of "your vote").
+    "report_paper_out": ("کاغذ چاپگر تمام شده است", "the printer is out of paper"),
+    "report_cover_open": ("درِ چاپگر باز است", "the printer cover is open"),
+    "report_printer_offline": ("چاپگر پاسخ نمی‌دهد", "the printer does not answer"),
     "take_card": ("کارت خود را بردارید", "Please take your card"),
     "connection_lost": (
         "ارتباط با دستگاه قطع شده است؛ خودکار دوباره وصل می‌شود…",

@@ -17,7 +17,7 @@ from terminal import printing
 from terminal.booth import Booth
 from terminal.devices.errors import DeviceError
 from terminal.errors import IllegalTransition, TerminalError
-from terminal.i18n import text
+from terminal.i18n import CATALOGUE, text
 from terminal.notices import Notice
 from terminal.offline_roll import OfflineRefused
 from terminal.session import State
@@ -81,7 +81,7 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
         )
     if problem:
         done = Notice.of(ACTION_DONE[action])
-        reason = Notice.of(problem)
+        reason = Notice.of(f"report_{problem}" if f"report_{problem}" in CATALOGUE else problem)
         notice = Notice(
             "report_not_printed",
             text("report_not_printed", "fa", done=done.fa, reason=reason.fa),

@@ -357,9 +357,10 @@ class Demo:
             with self.ticker("tally"):
                 results = self.tally(server, ceremony)
         finally:
-            for station in self.stations.values():
-                station.stop()
-            server.stop()
+            with self.ticker("stopping the stations and the server"):
+                for station in self.stations.values():
+                    station.stop()
+                server.stop()
         lines: list[str] = []
         self.echo("• verifier: checking the record as anyone would")
         with self.ticker("checks done", lambda: len(lines)):

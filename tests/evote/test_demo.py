@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,25 @@ SPREAD = 8
 
 
 PRINTED: list[str] = []
+PRINTED_AT: list[float] = []  # time.monotonic() of each line, and of the run's start and end
+SILENCE_S = 3.0
+
+
+def echo(line: str) -> None:
+    PRINTED_AT.append(time.monotonic())
+    PRINTED.append(line)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoOutcome:
     output = tmp_path_factory.mktemp("demo") / "demo"
     PRINTED.clear()
-    return Demo(output, voters=48, turnout=0.8, echo=PRINTED.append, progress_interval_s=0.1).run()
+    PRINTED_AT.clear()
+    started = time.monotonic()
+    outcome = Demo(output, voters=48, turnout=0.8, echo=echo, progress_interval_s=0.1).run()
+    PRINTED_AT.insert(0, started)
+    PRINTED_AT.append(time.monotonic())
+    return outcome
 
 
 def verify(record: Path) -> tuple[int, str]:
@@ -54,6 +67,19 @@ def test_polling_day_prints_counted_progress_while_voters_vote(demo: DemoOutcome
     counts = [int(line.split(": ")[1].split("/")[0]) for line in ticks]
     assert counts == sorted(counts) and counts[-1] <= total
     assert all(line.split("/")[1].startswith(f"{total} (") for line in ticks)
+
+
+def test_the_demo_never_goes_3_s_without_printing_progress(demo: DemoOutcome) -> None:
+    """Every step runs under a ticker (here one tick every 0.1 s, in ``make demo`` every
+    1 s), so what is left silent is only the time between steps: from the start to the
+    first line, between lines, and from the last line to the end, each at most 3 s."""
+    after = ["(start)", *PRINTED]
+    gaps = [
+        (later - earlier, after[index])
+        for index, (earlier, later) in enumerate(zip(PRINTED_AT, PRINTED_AT[1:], strict=False))
+    ]
+    longest, line = max(gaps)
+    assert longest <= SILENCE_S, f"{longest:.1f} s without a line after {line!r}"
 
 
 @pytest.mark.parametrize("eighth", range(SPREAD))

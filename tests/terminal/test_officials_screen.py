@@ -2,7 +2,8 @@
 
 * The link to the server (online, waiting, last error) is on screen at all times;
   each action's result is in a box inside the window: green when done, red with the
-  reason (the URL that did not answer) when not; focus after an action is on the
+  reason (the URL that did not answer, the printer's fault under a report that did
+  not print, the server's refusal) when not; focus after an action is on the
   heading, never on the next action.
 * A terminal that stops and starts again, or a page reloaded while it is down, shows
   the kiosk's own Persian/English "reconnecting" notice and comes back by itself.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import pytest
 from kiosk_browser import actions_out_of_reach, chromium_page, wait_screen
 from station_harness import TERMINAL_ID, StationHarness
 
+from ballot_server.setup import revoke_terminal
 from terminal.kiosk_client import KioskClient
 
 pytestmark = pytest.mark.browser
@@ -74,11 +77,56 @@ def test_officials_see_the_link_and_every_results_reason_at_800x480(
             assert inside_window(page, "#notice") and inside_window(page, "#link-status")
             assert page.evaluate("document.activeElement.tagName") == "H1"
             assert not actions_out_of_reach(page)
+            page.wait_for_selector("#link-error", timeout=20000)  # the idle status call's turn
+            assert "connection_refused" in page.inner_text("#link-error")
+            assert inside_window(page, "#link-status") and inside_window(page, "#notice")
+            assert not actions_out_of_reach(page)  # the whole reason, above the content's edge
+            page.screenshot(path=str(SCREENS / "officials-failed-fa.png"))
             page.click("#toggle-language")
             assert "The server did not answer" in page.inner_text("#notice")
+            assert page.inner_text("#link-online") == "Not connected to the server"
             assert inside_window(page, "#notice")
+            assert not actions_out_of_reach(page)
             page.screenshot(path=str(SCREENS / "officials-failed-en.png"))
             station.start_server()
+    finally:
+        running.stop()
+
+
+def test_officials_see_why_a_report_did_not_print_and_why_the_server_refused_at_800x480(
+    station: StationHarness, tmp_path: Path
+) -> None:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    running = station.start_terminal(tmp_path / "terminal")
+    kiosk = KioskClient(running.url)
+    try:
+        with chromium_page(tmp_path / "profile", WIDTH, HEIGHT) as page:
+            page.goto(running.url)
+            wait_screen(page, "idle")
+            station.sign_in(kiosk, station.official)
+            wait_screen(page, "officials")
+            station.printer.paper_out = True
+            page.click("#open-polls")
+            page.wait_for_selector('#notice[data-ok="false"]')
+            assert "کاغذ چاپگر تمام شده است" in page.inner_text("#notice")
+            assert "رأی شما" not in page.inner_text("#notice")  # not the voter's wording
+            assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+            assert not actions_out_of_reach(page)
+            page.screenshot(path=str(SCREENS / "officials-no-paper-fa.png"))
+            station.printer.load_paper()
+
+            state = station.app.extensions["evote"]
+            revoke_terminal(state, TERMINAL_ID, "replaced")
+            time.sleep(state.config.terminal_cache_s + 0.5)  # cached keys are read again
+            page.click("#pause-polls")
+            page.wait_for_selector('#notice[data-ok="false"]')
+            assert "این دستگاه توسط ستاد باطل شده است" in page.inner_text("#notice")
+            assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+            page.click("#toggle-language")
+            assert "revoked by HQ" in page.inner_text("#notice")
+            assert inside_window(page, "#notice")
+            assert not actions_out_of_reach(page)
+            page.screenshot(path=str(SCREENS / "officials-refused-en.png"))
     finally:
         running.stop()
 
