@@ -20,6 +20,7 @@ from ballot_server.state import ServerState
 from crypto.errors import CryptoError
 from crypto.signing import VerifyKey
 from crypto.threshold import TrusteePublicKeys
+from evote.certificates import read_trustee_signers
 from evote.errors import ModelError
 
 DATA_DIR = click.option(
@@ -46,6 +47,14 @@ def _state(data_dir: Path) -> ServerState:
         return ServerState(ServerConfig.for_data_dir(data_dir, services=("intake",)))
     except KeyProblem as error:
         _fail(f"{data_dir}/keys: {error}")
+
+
+def _trustee_signers(directory: Path, trustees: list[TrusteePublicKeys]) -> dict[int, str]:
+    """The signing keys the trustees bound in the ceremony, for HQ to certify."""
+    try:
+        return read_trustee_signers(directory, (trustee.index for trustee in trustees))
+    except (OSError, ValueError, CryptoError) as error:
+        _fail(f"trustee signer bindings: {error}")
 
 
 def _load_trustees(directory: Path) -> list[TrusteePublicKeys]:
@@ -130,7 +139,9 @@ def init(
     # Keys are written only once the inputs have been read and checked.
     save_keys(data_dir / "keys", keys)
     try:
-        election_id = create_election(_state(data_dir), document, trustees, roll)
+        election_id = create_election(
+            _state(data_dir), document, trustees, roll, _trustee_signers(trustees_dir, trustees)
+        )
     except SetupError as error:
         _fail(str(error), error.problems)
     click.echo(f"election {election_id} created in {data_dir}")

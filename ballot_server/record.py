@@ -23,7 +23,7 @@ from ballot_server.board import entry_json
 from ballot_server.models import BoardEntry, BoardRoot, PollReport, Receipt
 from ballot_server.reconciliation import stored_resolution
 from ballot_server.release import voids
-from ballot_server.setup import election_summary, revocations
+from ballot_server.setup import election_summary, revocation_certificates
 from ballot_server.state import ServerState
 from crypto.canonical import canonical_json
 from crypto.merkle import consistency_proof
@@ -106,7 +106,7 @@ def export_record(state: ServerState, directory: Path) -> Path:
         for report in session.execute(select(PollReport)).scalars():
             name = f"{report.station_id}-{report.kind}.json"
             _write_json(directory / "reports" / name, json.loads(report.envelope))
-        _write_lines(directory / "revocations.jsonl", revocations(session))
+        _write_lines(directory / "revocations.jsonl", revocation_certificates(session))
         _write_lines(directory / "audit.jsonl", audit_lines(session))
     resolution = stored_resolution(state)
     if resolution is not None:

@@ -11,7 +11,8 @@ completes copies a failure in between left out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -22,7 +23,7 @@ from ballot_server.audit import record_event
 from ballot_server.chains import GENESIS_HASH
 from ballot_server.errors import SetupError
 from ballot_server.keys import KeySet
-from ballot_server.models import Election, Station, Terminal
+from ballot_server.models import AuditEntry, Election, Station, Terminal
 from ballot_server.polls import PollState, publish_to_inquiry
 from ballot_server.registry_models import InquiryElection, InquiryTerminal, RevokedCard
 from ballot_server.roll import RollRow, insert_roll, parse_roll
@@ -34,8 +35,10 @@ from crypto.threshold import TrusteePublicKeys
 from evote.certificates import (
     KEYS_CERTIFICATE_KIND,
     REGISTRATION_KIND,
+    REVOCATION_KIND,
     keys_certificate_payload,
     registration_payload,
+    revocation_payload,
 )
 from evote.election import election_context
 from evote.errors import ModelError
@@ -87,8 +90,12 @@ def create_election(
     signed_manifest: dict[str, Any],
     trustees: Sequence[TrusteePublicKeys],
     roll_csv_text: str | None = None,
+    trustee_signers: Mapping[int, str] | None = None,
 ) -> str:
-    """Create the election this server serves; returns its id."""
+    """Create the election this server serves; returns its id. HQ certifies the
+    trustees' signing keys (``evote.certificates.read_trustee_signers``) with the
+    service keys; an election set up without them (tests that publish no record)
+    certifies none, and a record of it fails verification."""
     keys = state.config.keys
     manifest = _verified_manifest(signed_manifest, keys)
     # Every input is checked before anything is stored: a bad roll row must not
@@ -111,6 +118,7 @@ def create_election(
                 keys.registry_public.hex(),
                 keys.inquiry_public.hex(),
                 keys.server_public.hex(),
+                trustee_signers or {},
             ),
         )
         .to_json()
@@ -332,6 +340,8 @@ def revoke_terminal(state: ServerState, terminal_id: str, reason: str) -> int:
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON_LENGTH or not reason.isprintable():
         raise SetupError(f"reason: one printable line of 1..{MAX_REASON_LENGTH} characters")
+    hq = _hq(state.config.keys)
+    election_id = state.election().election_id
     now = state.now()
     with state.sessions.begin() as session:
         terminal = session.execute(
@@ -353,6 +363,12 @@ def revoke_terminal(state: ServerState, terminal_id: str, reason: str) -> int:
             terminal_id=terminal_id,
             station_id=terminal.station_id,
             reason=reason,
+            revocation=hq.sign(
+                REVOCATION_KIND,
+                revocation_payload(
+                    election_id, terminal_id, terminal.station_id, terminal.public_key, now, reason
+                ),
+            ).to_json(),
         )
     _revoke_at_inquiry(state, terminal_id, now)
     return now
@@ -386,6 +402,17 @@ def revocations(session: Session) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def revocation_certificates(session: Session) -> list[dict[str, Any]]:
+    """HQ's signed revocations, in order of revocation (``revocations.jsonl``), as the
+    ``terminal.revoked`` audit events keep them."""
+    rows = session.execute(
+        select(AuditEntry.fields)
+        .where(AuditEntry.event_id == "terminal.revoked")
+        .order_by(AuditEntry.position)
+    ).scalars()
+    return [json.loads(row)["revocation"] for row in rows]
 
 
 def revoke_card(state: ServerState, card_id: str) -> None:

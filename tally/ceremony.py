@@ -32,6 +32,7 @@ from crypto.threshold import (
     public_share,
     seal_share,
 )
+from evote.certificates import TRUSTEE_KEYS_KIND
 from evote.election import base_hash as election_base_hash
 from evote.manifest import Manifest
 from tally.decryption import make_decryption_shares
@@ -40,7 +41,7 @@ from tally.keystore import read_secret, write_secret
 from tally.record import trustee_files
 from tally.totals import EncryptedTotals
 
-SIGNER_KIND: Final = "trustee-keys"
+SIGNER_KIND: Final = TRUSTEE_KEYS_KIND
 SHARE_KIND: Final = "trustee-share"
 COMPLAINT_KIND: Final = "trustee-complaint"
 CONFIRMATION_KIND: Final = "trustee-confirmation"

@@ -36,6 +36,7 @@ from evote.certificates import (
     KEYS_CERTIFICATE_KIND,
     REGISTRATION_KIND,
     keys_certificate_payload,
+    read_trustee_signers,
     registration_payload,
 )
 from evote.manifest import Manifest
@@ -59,6 +60,7 @@ from tally.verify_audit import SUBTOTALS, audit_entry_hash
 from tally.verify_ballots import ENTRY_DOMAIN
 from tally.verify_board import REPORT_NAMES
 from tally.verify_declarations import CLOSED_BY
+from tally.verify_revocations import REVOCATIONS
 from tally.verify_voids import VOIDED_COUNT, VOIDS
 
 AUDIT_START: Final = 1_789_990_000
@@ -498,6 +500,7 @@ def build_record(
     ]
     voids.sort(key=lambda item: (item["payload"]["voided_at"], item["payload"]["authorization_id"]))
     _write_lines(root / VOIDS, voids)
+    _write_lines(root / REVOCATIONS, [])
     for station in manifest.stations:
         for which in ("opening", "closing"):
             report: dict[str, Any] = {
@@ -570,6 +573,9 @@ def build_record(
                         keys.registry.public_key.hex(),
                         keys.inquiry.public_key.hex(),
                         keys.server.public_key.hex(),
+                        read_trustee_signers(
+                            ceremony.exchange, range(1, manifest.trustee_count + 1)
+                        ),
                     ),
                 ).to_json(),
             },

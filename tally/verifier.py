@@ -63,6 +63,8 @@ from tally.verify_periods import CHECK as PERIODS_CHECK
 from tally.verify_periods import check_poll_periods, poll_openings
 from tally.verify_presentation import check_presentation
 from tally.verify_provisional import check_provisional
+from tally.verify_revocations import CHECK as REVOCATIONS_CHECK
+from tally.verify_revocations import check_revocations
 from tally.verify_roots import check_consistency, check_roots_against_shards, load_roots
 from tally.verify_trustees import check_trustees
 from tally.verify_voids import CHECK as VOIDS_CHECK
@@ -365,6 +367,11 @@ class Verifier:
         self._passed(DECLARATIONS_CHECK, check_declared_heads(declared, facts))
         self._passed(VOIDS_CHECK, check_voids(record, terminals, server_key, facts, stations))
         self._passed(PERIODS_CHECK, check_poll_periods(facts, poll_openings(audit)))
+        hq_key = self._key("hq_public_key")
+        self._passed(
+            REVOCATIONS_CHECK,
+            check_revocations(record, audit, terminals, hq_key, facts, received),
+        )
 
     def _check_totals_and_results(self, sums: BallotSums) -> None:
         record, manifest = self.record, self.record.manifest

@@ -3,7 +3,9 @@
 ``election.json`` lists the registry, inquiry, server and terminal keys, but
 anyone can write that file; what makes them this election's keys is HQ's
 signature on them, carried in the audit log: the ``keys_certificate`` of
-``election.created`` and the ``registration`` of each ``terminal.registered``
+``election.created`` (which also names each trustee's signing key, as the
+ceremony's bindings in ``trustees/`` do) and the ``registration`` of each
+``terminal.registered``
 (``evote/certificates.py``). With HQ's key pinned (``--hq-key``), a record
 rebuilt around fresh keys — every server-signed file re-signed, a terminal
 added — fails here.
@@ -23,6 +25,7 @@ from evote.certificates import (
     registration_payload,
 )
 from tally.errors import VerificationFailure
+from tally.pipeline import trustee_signers
 from tally.record import Record
 from tally.verify_audit import AUDIT_LOG
 
@@ -59,6 +62,7 @@ def check_anchored_keys(
                 election["registry_public_key"],
                 election["inquiry_public_key"],
                 election["server_public_key"],
+                {index: key.hex() for index, key in trustee_signers(record).items()},
             )
             found = _certified(
                 fields.get("keys_certificate"), KEYS_CERTIFICATE_KIND, hq_key, location

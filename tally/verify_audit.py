@@ -116,12 +116,12 @@ def _fields(entry: dict[str, Any], location: str) -> dict[str, Any]:
     return fields
 
 
-def _key(fields: dict[str, Any], *names: str) -> bytes:
+def event_key(fields: dict[str, Any], *names: str) -> bytes:
     """What an event and the item it announces must agree on, as comparable bytes."""
     return canonical_json([fields.get(name) for name in names])
 
 
-def _one_to_one(announced: dict[bytes, str], published: dict[bytes, str], what: str) -> None:
+def one_to_one(announced: dict[bytes, str], published: dict[bytes, str], what: str) -> None:
     """Each event has its published item and each published item its event.
 
     ``announced`` maps a key to the audit line that announced it,
@@ -162,12 +162,12 @@ def check_audit_matches_record(
             continue
         fields = _fields(entry, location)
         if event_id == "board.root":
-            roots.setdefault(_key(fields, "tree_size", "root_hash"), location)
+            roots.setdefault(event_key(fields, "tree_size", "root_hash"), location)
         elif event_id in REPORT_OF_EVENT:
             report = {"which": REPORT_OF_EVENT[event_id], **fields}
-            reports.setdefault(_key(report, "which", "station_id"), location)
+            reports.setdefault(event_key(report, "which", "station_id"), location)
         elif event_id == "terminal.registered":
-            key = _key(fields, "terminal_id", "station_id", "public_key")
+            key = event_key(fields, "terminal_id", "station_id", "public_key")
             if key in registrations:
                 raise _fail(location, "terminal registered twice", "duplicate_registration")
             registrations[key] = location
@@ -182,24 +182,24 @@ def check_audit_matches_record(
         location = f"{ROOTS}:{line}"
         try:
             payload = parse_json(text)["payload"]
-            key = _key(payload, "tree_size", "root_hash")
+            key = event_key(payload, "tree_size", "root_hash")
         except (CryptoError, KeyError, TypeError, AttributeError) as error:
             raise _fail(location, f"not a national root ({error})", "malformed_root") from error
         published_roots[key] = location
-    _one_to_one(roots, published_roots, "national root")
+    one_to_one(roots, published_roots, "national root")
     published_reports: dict[bytes, str] = {}
     for path in sorted(record.path("reports").glob("*.json")):
         station_id, _, which = path.stem.rpartition("-")
-        key = _key({"which": which, "station_id": station_id}, "which", "station_id")
+        key = event_key({"which": which, "station_id": station_id}, "which", "station_id")
         published_reports[key] = f"reports/{path.name}"
-    _one_to_one(reports, published_reports, "poll report")
+    one_to_one(reports, published_reports, "poll report")
     published_terminals = {
-        _key(t.to_json(), "terminal_id", "station_id", "public_key"): (
+        event_key(t.to_json(), "terminal_id", "station_id", "public_key"): (
             f"election.json:terminals[{index}]"
         )
         for index, t in enumerate(terminals)
     }
-    _one_to_one(registrations, published_terminals, "terminal registration")
+    one_to_one(registrations, published_terminals, "terminal registration")
     return len(published_roots) + len(published_reports) + len(published_terminals) + 1
 
 

@@ -28,6 +28,7 @@ from ballot_server.record import export_record
 from ballot_server.runner import RunningServer, start_server
 from ballot_server.setup import create_election, register_terminal, sign_manifest
 from crypto.signing import SigningKey
+from evote.certificates import read_trustee_signers
 from evote.cli.demo_plan import PlaintextCount, Visit, plan_visits
 from evote.cli.progress import Ticker
 from evote.link import CuttableLink
@@ -157,6 +158,7 @@ class Demo:
             sign_manifest(self.keys.hq, self.document),
             ceremony.trustees,
             roll_csv(self.people),
+            read_trustee_signers(ceremony.exchange, (t.index for t in ceremony.trustees)),
         )
         on_roll = sum(person.on_roll for person in self.people)
         self.echo(f"• ballot server and inquiry service on {server.url}; roll of {on_roll}")

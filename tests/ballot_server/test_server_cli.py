@@ -15,8 +15,10 @@ from ballot_server.cli import server
 from ballot_server.keys import KeyMismatch, load_keys
 from crypto.signing import SigningKey
 from crypto.threshold import generate_trustee
+from evote.certificates import TRUSTEE_KEYS_KIND
 from evote.manifest import Manifest
 from evote.sample import roll_csv, sample_manifest, sample_people
+from tally.ceremony import keys_hash
 
 ELECTION_DAY = date(2026, 3, 1)
 
@@ -31,6 +33,14 @@ def election_files(root: Path) -> tuple[Path, Path, Path]:
     for index in range(1, manifest.trustee_count + 1):
         _, public = generate_trustee(index, manifest.quorum, manifest.manifest_hash)
         (trustees / f"trustee-{index}.json").write_text(json.dumps(public.to_json()))
+        binding = {
+            "election_id": manifest.election_id,
+            "manifest_hash": manifest.manifest_hash.hex(),
+            "trustee_index": index,
+            "keys_hash": keys_hash(public),
+        }
+        signer = SigningKey.generate().sign(TRUSTEE_KEYS_KIND, binding)
+        (trustees / f"trustee-{index}.signer.json").write_text(json.dumps(signer.to_json()))
     roll = root / "roll.csv"
     roll.write_text(roll_csv(sample_people(ELECTION_DAY, size=40)[0]), encoding="utf-8")
     return manifest_path, trustees, roll

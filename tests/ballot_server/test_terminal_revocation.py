@@ -22,7 +22,8 @@ from ballot_server.record import export_record
 from ballot_server.setup import revoke_terminal
 from ballot_server.state import ServerState
 from crypto.ballot import GENESIS_TRACKING_CODE
-from crypto.signing import SigningKey
+from crypto.signing import SignedEnvelope, SigningKey
+from evote.certificates import REVOCATION_KIND
 from evote.client import ServerRefused
 
 CACHE_S = 0.5
@@ -67,15 +68,19 @@ def test_a_revoked_terminal_is_refused_by_a_worker_that_had_cached_its_key(
         assert setup.check_in("T2", election.card(next(voters)))["authorization"]
         record = export_record(setup.state, tmp_path / "record")
         lines = (record / "revocations.jsonl").read_text().splitlines()
-        assert [json.loads(line)["terminal_id"] for line in lines] == ["T1"]
-        assert json.loads(lines[0])["reason"] == "stolen from the station"
+        revocation = SignedEnvelope.from_json(json.loads(lines[0]))
+        payload = revocation.verify(REVOCATION_KIND, election.keys.hq_public)
+        assert len(lines) == 1 and isinstance(payload, dict)
+        assert (payload["terminal_id"], payload["reason"]) == ("T1", "stolen from the station")
         audit = [json.loads(line) for line in (record / "audit.jsonl").read_text().splitlines()]
         revoked = [entry for entry in audit if entry["event_id"] == "terminal.revoked"]
         assert revoked[0]["fields"] == {
             "terminal_id": "T1",
             "station_id": "S-101",
             "reason": "stolen from the station",
+            "revocation": revocation.to_json(),
         }
+        assert payload["revoked_at"] == revoked[0]["at"]
     finally:
         setup.server.stop()
 

@@ -31,6 +31,7 @@ from ballot_server.config import ServerConfig
 from ballot_server.keys import KeySet, save_keys
 from ballot_server.setup import create_election, register_terminal, sign_manifest
 from crypto.signing import SigningKey
+from evote.certificates import read_trustee_signers
 from evote.cli.demo import issue_card_for
 from evote.cli.demo_plan import eligibility
 from evote.link import CuttableLink
@@ -234,6 +235,7 @@ class FaultStation:
             sign_manifest(self.keys.hq, self.document),
             self.ceremony.trustees,
             roll_csv(self.people),
+            read_trustee_signers(self.ceremony.exchange, (t.index for t in self.ceremony.trustees)),
         )
         for terminal_id, key in terminal_keys.items():
             register_terminal(state, terminal_id, STATION_ID, key.public_key)

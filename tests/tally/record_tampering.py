@@ -57,12 +57,13 @@ def write_document(root: Path, relative: str, value: Any) -> None:
 
 
 def append_audit_event(
-    root: Path, server: SigningKey, event_id: str, fields: dict[str, Any]
+    root: Path, server: SigningKey, event_id: str, fields: dict[str, Any], at: int | None = None
 ) -> int:
-    """Append an event signed with the server key, as its holder could; returns its line."""
+    """Append an event signed with the server key, as its holder could (a second after
+    the last one unless ``at``); returns its line."""
     entries = read_lines(root, AUDIT_LOG)
     last = entries[-1]
-    position, at = last["position"] + 1, last["at"] + 1
+    position, at = last["position"] + 1, last["at"] + 1 if at is None else at
     previous = bytes.fromhex(last["entry_hash"])
     digest = audit_entry_hash(previous, position, event_id, at, fields)
     entries.append(

@@ -26,7 +26,12 @@ from crypto.ballot import EncryptedBallot, tracking_code
 from crypto.canonical import canonical_json
 from crypto.hashing import hash_bytes
 from crypto.signing import SigningKey
-from evote.certificates import REGISTRATION_KIND, registration_payload
+from evote.certificates import (
+    REGISTRATION_KIND,
+    REVOCATION_KIND,
+    registration_payload,
+    revocation_payload,
+)
 from evote.protocol import VOID_KIND
 from tally.cli import verify
 from tally.errors import VerificationFailure
@@ -36,6 +41,7 @@ from tally.verifier import verify_record
 from tally.verify_audit import AUDIT_EVENTS, AUDIT_LOG, SUBTOTALS, audit_entry_hash
 from tally.verify_ballots import ENTRY_DOMAIN
 from tally.verify_declarations import CLOSED_BY
+from tally.verify_revocations import REVOCATIONS
 from tally.verify_voids import VOIDED_COUNT, VOIDS
 
 
@@ -721,3 +727,83 @@ def test_an_authorization_naming_a_poll_period_that_was_no_opening_is_caught(
     line = one_fail_line(cli_verify(record_copy))
     assert "[bad_poll_period]" in line
     assert request["body"]["tracking_code"] in line
+
+
+def test_a_trustee_signing_key_not_certified_by_hq_fails(record_copy: Path) -> None:
+    """A trustee's binding and confirmation re-signed by a fresh key hold together;
+    HQ certified the key the ceremony bound, not this one."""
+    fresh = SigningKey.generate()
+    for name in ("trustee-1.signer.json", "trustee-1.confirmation.json"):
+        envelope = read_document(record_copy, f"trustees/{name}")
+        write_document(
+            record_copy,
+            f"trustees/{name}",
+            fresh.sign(envelope["kind"], envelope["payload"]).to_json(),
+        )
+    found = _failure(record_copy)
+    assert (found.check, found.location) == ("keys certified by HQ", f"{AUDIT_LOG}:1")
+    assert found.code == "uncertified_key"
+
+
+def _revoke(
+    root: Path, keys: RecordKeys, at: int, *, signer: SigningKey | None = None, audited: bool = True
+) -> str:
+    """HQ revokes the first terminal at ``at``: the signed line and its audit event."""
+    election = read_document(root, "election.json")
+    terminal = election["terminals"][0]
+    payload = revocation_payload(
+        election["election_id"],
+        terminal["terminal_id"],
+        terminal["station_id"],
+        terminal["public_key"],
+        at,
+        "stolen from the station",
+    )
+    revocation = (signer or keys.hq).sign(REVOCATION_KIND, payload).to_json()
+    write_lines(root, REVOCATIONS, [revocation])
+    if audited:
+        fields = {name: payload[name] for name in ("terminal_id", "station_id", "reason")}
+        append_audit_event(
+            root, keys.server, "terminal.revoked", {**fields, "revocation": revocation}, at
+        )
+    return str(terminal["terminal_id"])
+
+
+def test_an_hq_revocation_after_the_terminals_last_ballot_verifies(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    _revoke(record_copy, record_keys, 1_800_000_100)
+    assert "ok    terminal revocations (1)" in cli_verify(record_copy).output
+
+
+def test_a_revocation_not_signed_by_hq_fails(record_copy: Path, record_keys: RecordKeys) -> None:
+    _revoke(record_copy, record_keys, 1_800_000_100, signer=record_keys.server)
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (f"{REVOCATIONS}:1", "invalid_signature")
+
+
+def test_a_revocation_without_its_audit_event_fails(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    _revoke(record_copy, record_keys, 1_800_000_100, audited=False)
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (f"{REVOCATIONS}:1", "audit_incomplete")
+
+
+def test_an_audited_revocation_left_out_of_the_record_fails(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    _revoke(record_copy, record_keys, 1_800_000_100)
+    write_lines(record_copy, REVOCATIONS, [])
+    found = _failure(record_copy)
+    assert found.code == "record_incomplete"
+    assert found.location == f"{AUDIT_LOG}:{len(read_lines(record_copy, AUDIT_LOG))}"
+
+
+def test_a_ballot_received_after_its_terminal_was_revoked_fails(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    terminal_id = _revoke(record_copy, record_keys, 1_790_000_001)
+    found = _failure(record_copy)
+    assert found.code == "after_revocation"
+    assert f"revoked terminal {terminal_id}" in found.detail
