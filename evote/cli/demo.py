@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -143,9 +143,22 @@ class Demo:
             self.document, _passphrases(), self.output / "trustees", strength="interactive"
         )
 
+    def write_key_dirs(self, server_dir: Path) -> None:
+        """One key dir per host, as docs/server.md deploys them: HQ's (its key and the
+        registry's, both offline in production), the intake's (``server/``, beside its
+        databases) and the inquiry's, each holding only its own private keys. The demo
+        runs intake and inquiry in one process with both keys; the record's checks do
+        not depend on that."""
+        save_keys(
+            self.output / "hq" / "keys", replace(self.keys, inquiry_key=None, server_key=None)
+        )
+        save_keys(server_dir / "keys", self.keys.for_services(("intake",)))
+        save_keys(self.output / "inquiry" / "keys", self.keys.for_services(("inquiry",)))
+        self.echo("• key dirs: hq/keys (HQ, registry), server/keys (intake), inquiry/keys")
+
     def start_headquarters(self, ceremony: CeremonyResult) -> RunningServer:
         server_dir = self.output / "server"
-        save_keys(server_dir / "keys", self.keys)
+        self.write_key_dirs(server_dir)
         config = ServerConfig(
             database_url=f"sqlite:///{(server_dir / 'ballot.sqlite').resolve()}",
             registry_database_url=f"sqlite:///{(server_dir / 'registry.sqlite').resolve()}",

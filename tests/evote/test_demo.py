@@ -59,6 +59,18 @@ def test_demo_election_matches_the_voters_and_its_record_verifies(demo: DemoOutc
     assert code == 0, output
 
 
+def test_the_demo_keeps_intake_and_inquiry_keys_in_separate_key_dirs(demo: DemoOutcome) -> None:
+    private = {
+        host: sorted(path.name for path in (demo.output / host / "keys").glob("*.key"))
+        for host in ("hq", "server", "inquiry")
+    }
+    assert private == {
+        "hq": ["hq.key", "registry.key"],
+        "server": ["server.key"],
+        "inquiry": ["inquiry.key"],
+    }
+
+
 def test_polling_day_prints_counted_progress_while_voters_vote(demo: DemoOutcome) -> None:
     start = PRINTED.index(next(line for line in PRINTED if line.startswith("• polling day")))
     total = int(PRINTED[start].split(": ")[1].split()[0])
