@@ -222,15 +222,17 @@ class FaultRun:
         the terminal the moment the receipt is printed, its delivery perhaps in flight."""
         kiosk = self._kiosk(booth)
         kiosk.wait_for("idle")
-        booth.reader.insert(self.station.card(voter))
+        self.station.insert_card(booth, voter)
         view = kiosk.wait_for("pin", "refused")
         if view["state"] == "pin":
             kiosk.enter_pin(voter.pin)
             view = kiosk.wait_for("ballot", "refused", timeout_s=30)
         if view["state"] == "refused":
-            self._turned_away(voter, str(view["notice"]["code"]), last_try)
-            booth.reader.remove()
+            # The card leaves this reader before the voter may queue for another booth:
+            # one card cannot be in two readers (pulling it here would reset it there).
+            self.station.remove_card(booth)
             kiosk.wait_for("idle")
+            self._turned_away(voter, str(view["notice"]["code"]), last_try)
             return False
         challenge_first = self.rng.random() < 0.1
         choices = random_choices(self.station.manifest, self.style_id, self.rng)
@@ -242,7 +244,7 @@ class FaultRun:
             self.figures.challenged += challenge_first
             if voter.national_code in self.figures.turned_away:
                 self.figures.voted_after_turned_away.add(voter.national_code)
-        booth.reader.remove()
+        self.station.remove_card(booth)
         self._kiosk(booth).wait_for("idle")
         return True
 
@@ -263,7 +265,7 @@ class FaultRun:
         in_flight = booth.status()["waiting"]
         booth.kill()
         killed = time.monotonic()
-        booth.reader.remove()
+        self.station.remove_card(booth)
         with self.lock:
             self.figures.faults["terminal_kill"] += 1
             self.figures.killed_with_ballots_waiting += bool(in_flight)

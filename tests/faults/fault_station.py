@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -220,6 +221,9 @@ class FaultStation:
                 )
             )
         self.cards: dict[str, SimulatedCard] = {}
+        # Which booth's reader holds each card now: one card is never in two readers.
+        self.card_in_reader: dict[str, str] = {}
+        self.cards_lock = threading.Lock()
 
     def _log(self, name: str) -> IO[str]:
         handle = (self.root / name).open("w", encoding="utf-8")
@@ -253,6 +257,25 @@ class FaultStation:
             )
         return self.cards[person.national_code]
 
+    def insert_card(self, booth: TerminalProcess, person: Person | Official) -> None:
+        """Put ``person``'s card into ``booth``'s reader. The same card object stands for
+        the one physical card: inserting it while another reader holds it would let that
+        reader's removal reset it mid-session here, so it is a bug of the driver."""
+        with self.cards_lock:
+            holder = self.card_in_reader.get(person.national_code)
+            if holder is not None:
+                raise AssertionError(f"{person.national_code}'s card is still in {holder}")
+            self.card_in_reader[person.national_code] = booth.terminal_id
+        booth.reader.insert(self.card(person))
+
+    def remove_card(self, booth: TerminalProcess) -> None:
+        """Pull whatever card ``booth``'s reader holds."""
+        booth.reader.remove()
+        with self.cards_lock:
+            for code, terminal_id in list(self.card_in_reader.items()):
+                if terminal_id == booth.terminal_id:
+                    del self.card_in_reader[code]
+
     def restart_server(self) -> None:
         """After a SIGKILL: a new gunicorn (new port) behind the same link."""
         port = self.server.start()
@@ -262,12 +285,12 @@ class FaultStation:
         self, booth: TerminalProcess, kiosk: KioskClient, action: str
     ) -> dict[str, Any]:
         kiosk.wait_for("idle")
-        booth.reader.insert(self.card(self.official))
+        self.insert_card(booth, self.official)
         kiosk.wait_for("pin")
         kiosk.enter_pin(self.official.pin)
         kiosk.wait_for("officials")
         view = kiosk.post(f"officials/{action}")
-        booth.reader.remove()
+        self.remove_card(booth)
         kiosk.wait_for("idle")
         return view
 
