@@ -2,7 +2,9 @@
 
 SQLite (the embedded default) runs in WAL mode and every transaction starts
 with ``BEGIN IMMEDIATE``: writers queue on the database lock up front instead
-of failing when a read turns into a write; its connections are pooled, because
+of failing when a read turns into a write, and a writer that waits out the busy
+timeout begins again rather than failing its request (``_begin_immediate``);
+its connections are pooled, because
 opening one costs three PRAGMAs and closing the last one checkpoints the WAL
 (an fsync of the database file) — about 7 ms per request. PostgreSQL (production) serializes
 appends to a hash chain with a row lock on the chain's head row
@@ -13,6 +15,8 @@ PostgreSQL so that several gunicorn workers starting at once do not race.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +36,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLES = {"main": "alembic_version_ballot", "registry": "alembic_version_registry"}
 _MIGRATION_LOCK_ID = 0x65766F7465
 PING_AFTER_IDLE_S = 10.0
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+LOG = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> Engine:
@@ -39,7 +45,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             poolclass=QueuePool,
             pool_size=8,
             max_overflow=24,
@@ -51,7 +57,7 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -59,10 +65,29 @@ def make_engine(url: str) -> Engine:
             # A connection asked for AUTOCOMMIT makes lone reads (``lone_read``): no
             # transaction, so no write lock a caller's own open transaction would wait on.
             if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                _begin_immediate(connection.connection.dbapi_connection)
 
         return engine
     return _postgres_engine(url)
+
+
+def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
+    """Start a transaction holding SQLite's write lock, however long others hold it.
+
+    ``BEGIN IMMEDIATE`` waits for the lock up to the busy timeout. Under heavy load
+    (many writers, slow fsyncs, two gunicorn workers polling for one lock) a writer
+    could wait it out and its request failed with a 500 "database is locked". A
+    BEGIN that failed did nothing, so it is simply issued again: the request waits
+    its turn, and a terminal whose own timeout ran out meanwhile retries as it does
+    after any lost answer."""
+    while True:
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            LOG.warning("SQLite write lock still taken after the busy timeout; waiting on")
 
 
 def make_ephemeral_engine(url: str, durable: Engine) -> Engine:
