@@ -34,7 +34,7 @@ LINK_FAULTS = ("reset", "stall", "drop_answer", "cut_short")
 PROCESS_FAULTS = ("server_kill", "terminal_kill")
 BALLOT_PATHS = "/api/v1/ballots/"
 RETRY_AFTER_S = 1.0
-COME_BACK_TRIES = 5
+COME_BACK_S = 60.0  # a come-back voter's last try is this long after the first
 TERMINAL_KILL_EVERY = 12  # ballots of one booth between SIGKILLs of its terminal
 
 
@@ -61,7 +61,7 @@ class Figures:
             "terminal_kills_with_ballots_waiting": self.killed_with_ballots_waiting,
             "voters_turned_away_by_a_fault": len(self.turned_away),
             "voted_afterwards": len(self.voted_after_turned_away),
-            "locked_out_after_a_lost_check_in_answer": len(self.locked_out),
+            "still_refused_already_voted_at_the_last_try": len(self.locked_out),
             "recovery_s": {
                 kind: {
                     "n": len(times),
@@ -132,7 +132,9 @@ class FaultRun:
         return self.figures
 
     def _come_back(self) -> None:
-        """Every voter a fault turned away who has not voted yet tries once more."""
+        """Every voter a fault turned away who has not voted yet comes back, and tries
+        again while a fault or their earlier check-in, not yet released, refuses them
+        (the terminal voids and releases it within seconds once the link is up)."""
         booth = self.station.terminals[0]
         with self.lock:
             waiting = [
@@ -140,13 +142,11 @@ class FaultRun:
                 for voter in self.station.eligible_voters()
                 if voter.national_code in self.figures.turned_away
                 and voter.national_code not in self.figures.voted_after_turned_away
-                and voter.national_code not in self.figures.locked_out
             ]
         for voter in waiting:
-            for attempt in range(COME_BACK_TRIES):
-                if self._visit(booth, voter, last_try=attempt == COME_BACK_TRIES - 1):
-                    break
-                if voter.national_code in self.figures.locked_out:
+            deadline = time.monotonic() + COME_BACK_S
+            while not self._visit(booth, voter, last_try=time.monotonic() > deadline):
+                if time.monotonic() > deadline:
                     break
 
     def _done(self) -> bool:
@@ -249,11 +249,18 @@ class FaultRun:
         return True
 
     def _turned_away(self, voter: Person, code: str, last_try: bool) -> None:
+        """A refusal. A fault (``server_unreachable``) turns the voter away; so does, for
+        such a voter, ``already_voted`` while the check-in whose answer the fault lost is
+        still being voided and released. Both come back; anything else is unexpected."""
         with self.lock:
-            if code == "server_unreachable" and not last_try:
+            if code == "server_unreachable":
                 self.figures.turned_away.add(voter.national_code)
+            retry = code == "server_unreachable" or (
+                code == "already_voted" and voter.national_code in self.figures.turned_away
+            )
+            if retry and not last_try:
                 self.comebacks.append(voter)
-            elif code == "already_voted" and voter.national_code in self.figures.turned_away:
+            elif code == "already_voted" and retry:
                 self.figures.locked_out.add(voter.national_code)
             else:
                 self.figures.unexpected.append(f"{voter.national_code}: {code}")
@@ -292,11 +299,9 @@ class FaultRun:
         link = self.station.link
         before = Counter(link.applied)
         for kind in LINK_FAULTS:
-            reaches_server = kind in ("drop_answer", "cut_short")
-            # A lost check-in answer the server acted on locks the voter out until
-            # re-check-in exists (issue 11 item 3): only faults that stop the request
-            # before the server are aimed at check-ins.
-            on_check_in = not reaches_server and round_number % 2 == 0
+            # Every other round at check-ins: an answer lost after the server checked the
+            # voter in must end in a void and a release, and the voter voting after all.
+            on_check_in = round_number % 2 == 0
             link.inject(kind, path_contains=protocol.PATH_CHECK_IN if on_check_in else BALLOT_PATHS)
         deadline = time.monotonic() + 10
         while link.pending_faults() and time.monotonic() < deadline and not self.stopping.is_set():
