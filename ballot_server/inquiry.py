@@ -535,8 +535,8 @@ def redeem_pass(state: ServerState, data: object) -> dict[str, Any]:
 
 def _redeem(state: ServerState, body: dict[str, Any], station_id: str) -> dict[str, Any]:
     try:
-        envelope = parse_pass_body(body)
-        payload = envelope.verify("qr-pass", state.config.keys.inquiry_public)
+        redeem = parse_pass_body(body)
+        payload = redeem.qr_pass.verify("qr-pass", state.config.keys.inquiry_public)
     except CryptoError as error:
         raise ServerError("pass_invalid", str(error)) from error
     if not isinstance(payload, dict) or set(payload) != PASS_FIELDS:
@@ -549,12 +549,21 @@ def _redeem(state: ServerState, body: dict[str, Any], station_id: str) -> dict[s
         raise ServerError("pass_wrong_station")
     if not isinstance(payload["expires_at"], int) or payload["expires_at"] < now:
         raise ServerError("pass_expired")
+    authorization_id = commitment = None
+    if redeem.release_key is not None:
+        authorization_id, commitment = protocol.release_derivation(redeem.release_key)
     with state.registry_engine.begin() as connection:
         poll_period = _open_period(connection.execute(_POLLS, {"station_id": station_id}).first())
+        # Unredeemed, or released after its authorization was voided: one of racing
+        # redemptions finds it so.
         marked = connection.execute(
             update(IssuedPass)
             .where(IssuedPass.pass_id == payload["pass_id"], IssuedPass.redeemed.is_(False))
-            .values(redeemed=True)
+            .values(
+                redeemed=True,
+                release_commitment=commitment,
+                redemptions=IssuedPass.redemptions + 1,
+            )
         )
         if marked.rowcount != 1:
             known = connection.execute(
@@ -562,4 +571,4 @@ def _redeem(state: ServerState, body: dict[str, Any], station_id: str) -> dict[s
             ).scalar_one()
             raise ServerError("pass_used" if known else "pass_invalid")
     style = manifest.station(station_id).ballot_style_id
-    return _authorize(state, station_id, style, now, poll_period)
+    return _authorize(state, station_id, style, now, poll_period, authorization_id)

@@ -62,7 +62,10 @@ class CheckIn(RegistryBase):
 
 
 class IssuedPass(RegistryBase):
-    """A QR pass issued at a check-in desk, redeemed once for an (unstored) authorization."""
+    """A QR pass issued at a check-in desk, redeemed for an (unstored) authorization;
+    once more only after that authorization was voided and the pass released
+    (``release.py``): ``redemptions`` counts the authorizations it yielded, and
+    ``release_commitment`` commits to the current one's release key."""
 
     __tablename__ = "qr_passes"
 
@@ -71,6 +74,8 @@ class IssuedPass(RegistryBase):
     ballot_style_id: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[int] = mapped_column(BigInteger)
     redeemed: Mapped[bool] = mapped_column(Boolean)
+    release_commitment: Mapped[str | None] = mapped_column(String(64))
+    redemptions: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class InquiryElection(RegistryBase):

@@ -22,6 +22,10 @@ refused ``already_voted``. The design (docs/server.md, "No voter locked out"):
    marked released. A released voter may check in again at the same station
    (``inquiry.check_in``), which counts one more authorization issued.
 
+A voter checked in at the desk holds a QR pass instead; a booth redeems it with a
+release key of its own, the pass row keeps the commitment, and a release with the
+pass id (the booth does not know the voter) makes the pass redeemable again.
+
 So every authorization is cast, voided or unused, and a voter holds at most one
 that is not voided: at most one cast ballot per voter. Closing reports count
 ``issued = cast + voided + unused`` (``reports.py``).
@@ -39,7 +43,7 @@ from sqlalchemy.orm import Session
 from ballot_server.errors import ServerError
 from ballot_server.models import AuthorizationVoid, SpentAuthorization, Station
 from ballot_server.polls import PollState
-from ballot_server.registry_models import CheckIn
+from ballot_server.registry_models import CheckIn, IssuedPass
 from ballot_server.reports import reissue_closing_report
 from ballot_server.requests import authenticate
 from ballot_server.state import ServerState
@@ -56,6 +60,17 @@ _RELEASE = (
         CheckIn.released.is_(False),
     )
     .values(released=True, release_commitment=None)
+)
+# A QR pass whose authorization was voided may be redeemed again (``inquiry.redeem_pass``).
+_RELEASE_PASS = (
+    update(IssuedPass)
+    .where(
+        IssuedPass.pass_id == bindparam("pass"),
+        IssuedPass.station_id == bindparam("station"),
+        IssuedPass.release_commitment == bindparam("commitment"),
+        IssuedPass.redeemed.is_(True),
+    )
+    .values(redeemed=False, release_commitment=None)
 )
 
 
@@ -111,9 +126,10 @@ def void_authorization(state: ServerState, data: object) -> dict[str, Any]:
 
 
 def release_check_in(state: ServerState, data: object) -> dict[str, Any]:
-    """Release the check-in whose authorization the signed void names, given the release
-    key it was derived from; ``{released: false}`` when no check-in holds that key's
-    commitment (never checked in: the request was lost; or released already)."""
+    """Release the check-in (or the QR pass) whose authorization the signed void names,
+    given the release key it was derived from; ``{released: false}`` when none holds
+    that key's commitment (never checked in or redeemed: the request was lost; or
+    released already)."""
     request, terminal = authenticate(state.inquiry_gate, data, protocol.ACTION_RELEASE)
     try:
         release = protocol.parse_release_body(request.body)
@@ -132,14 +148,14 @@ def release_check_in(state: ServerState, data: object) -> dict[str, Any]:
         or payload["election_id"] != state.inquiry_manifest().election_id
     ):
         raise ServerError("void_invalid", "not the void of this key's authorization here")
+    parameters: dict[str, str | None]
+    if release.pass_id is not None:
+        statement, parameters = _RELEASE_PASS, {"pass": release.pass_id}
+    else:
+        statement, parameters = _RELEASE, {"voter": release.national_code}
     with state.registry_engine.begin() as connection:
         marked = connection.execute(
-            _RELEASE,
-            {
-                "voter": release.national_code,
-                "station": terminal.station_id,
-                "commitment": commitment,
-            },
+            statement, {**parameters, "station": terminal.station_id, "commitment": commitment}
         )
     return {"released": marked.rowcount == 1}
 

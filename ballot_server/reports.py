@@ -6,7 +6,8 @@ station: authorizations issued = ballots cast + authorizations released +
 authorizations unused, with none unused below zero; every release rests on a
 void, and every spent authorization is a ballot or a void. Issued ones are counted
 from check-ins (a released voter checked in again counts one more,
-``release.py``) less passes never redeemed (authorizations are never stored,
+``release.py``) and pass redemptions (a desk check-in counts its pass's
+redemptions, none while unredeemed; authorizations are never stored,
 ``inquiry.py``); every cast and every void spends one, so this is the
 inequality spent ≤ issued: it catches ballots beyond the authorizations issued,
 not minted authorizations standing in for voters who left without casting.
@@ -47,8 +48,9 @@ from crypto.elgamal import Ciphertext, sum_ciphertexts
 def _registry_counts(state: ServerState, station_id: str) -> dict[str, int]:
     """Check-ins and passes; issued authorizations are counted from them, not stored
     (``inquiry.py``): one per booth check-in (and per check-in again after a release)
-    and one per redeemed pass, that is the check-ins' authorizations less the passes
-    still unredeemed."""
+    and one per redemption of a pass, that is the check-ins' authorizations (a desk
+    check-in holds one) plus each pass's redemptions less one. Released: each check-in
+    again and each redemption of a pass but its current one."""
     with Session(state.registry_engine) as registry:
 
         def count(model: Any, *conditions: Any) -> int:
@@ -73,10 +75,21 @@ def _registry_counts(state: ServerState, station_id: str) -> dict[str, int]:
                 )
             ).where(CheckIn.station_id == station_id)
         ).scalar_one()
+        # A pass redeemed r times yielded r authorizations (its desk check-in counts one)
+        # and was released r - 1 times, or r if it is not redeemed now.
+        by_passes, passes_released = registry.execute(
+            select(
+                func.coalesce(func.sum(IssuedPass.redemptions - 1), 0),
+                func.coalesce(
+                    func.sum(IssuedPass.redemptions - case((IssuedPass.redeemed, 1), else_=0)),
+                    0,
+                ),
+            ).where(IssuedPass.station_id == station_id)
+        ).one()
         return {
             "check_ins": check_ins,
-            "authorizations_issued": int(issued) - unredeemed,
-            "authorizations_released": int(released),
+            "authorizations_issued": int(issued) + int(by_passes),
+            "authorizations_released": int(released) + int(passes_released),
             "passes_issued": count(IssuedPass, IssuedPass.station_id == station_id),
             "passes_unredeemed": unredeemed,
         }

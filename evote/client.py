@@ -261,6 +261,14 @@ class BallotServerClient:
         body = protocol.release_body(national_code, release_key, void)
         return self._signed(protocol.PATH_RELEASE, protocol.ACTION_RELEASE, body)
 
+    def release_pass(
+        self, pass_id: str, release_key: bytes, void: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Release the QR pass whose voided authorization came from ``release_key``: it
+        may be redeemed again."""
+        body = protocol.pass_release_body(pass_id, release_key, void)
+        return self._signed(protocol.PATH_RELEASE, protocol.ACTION_RELEASE, body)
+
     def issue_pass(
         self, card_certificate: dict[str, Any], card_signature: bytes, challenge_id: str
     ) -> dict[str, Any]:
@@ -268,11 +276,13 @@ class BallotServerClient:
         body = protocol.card_answer_body(challenge_id, card_certificate, card_signature)
         return self._signed(protocol.PATH_ISSUE_PASS, protocol.ACTION_ISSUE_PASS, body)
 
-    def redeem_pass(self, qr_pass: dict[str, Any]) -> dict[str, Any]:
-        """At the booth: trade a one-time QR pass for ``{authorization, expires_at}``."""
-        return self._signed(
-            protocol.PATH_REDEEM_PASS, protocol.ACTION_REDEEM_PASS, protocol.pass_body(qr_pass)
-        )
+    def redeem_pass(
+        self, qr_pass: dict[str, Any], release_key: bytes | None = None
+    ) -> dict[str, Any]:
+        """At the booth: trade a one-time QR pass for ``{authorization, expires_at}``; the
+        authorization's id derives from ``release_key`` when given (as at check-in)."""
+        body = protocol.pass_body(qr_pass, release_key)
+        return self._signed(protocol.PATH_REDEEM_PASS, protocol.ACTION_REDEEM_PASS, body)
 
     def official_challenge(self) -> dict[str, Any]:
         return self._signed(

@@ -224,15 +224,20 @@ def card_answer_body(
 
 def parse_card_answer(body: dict[str, Any], optional: Set[str] = frozenset()) -> CardAnswer:
     data = _object(body, {"challenge_id", "card_certificate", "card_signature"}, optional, "body")
-    release_key = data.get("release_key")
     return CardAnswer(
         challenge_id=identifier(data["challenge_id"], "body.challenge_id", MAX_CHALLENGE_ID_LENGTH),
         certificate=_envelope(data["card_certificate"], "body.card_certificate"),
         card_signature=bytes_from_hex(data["card_signature"], 64, "body.card_signature"),
-        release_key=None
-        if release_key is None
-        else bytes_from_hex(release_key, RELEASE_KEY_BYTES, "body.release_key"),
+        release_key=_optional_release_key(data),
     )
+
+
+def _optional_release_key(data: dict[str, Any]) -> bytes | None:
+    """A check-in's or pass redemption's release key, when the terminal sent one."""
+    release_key = data.get("release_key")
+    if release_key is None:
+        return None
+    return bytes_from_hex(release_key, RELEASE_KEY_BYTES, "body.release_key")
 
 
 # --- voids and releases (no voter locked out) -----------------------------------------------
@@ -291,23 +296,35 @@ def parse_void_body(body: dict[str, Any]) -> VoidRequest:
 
 
 def release_body(national_code: str, release_key: bytes, void: dict[str, Any]) -> dict[str, Any]:
+    """Release a card voter's check-in."""
     return {"national_code": national_code, "release_key": release_key.hex(), "void": void}
+
+
+def pass_release_body(pass_id: str, release_key: bytes, void: dict[str, Any]) -> dict[str, Any]:
+    """Release a redeemed QR pass (it may then be redeemed again)."""
+    return {"pass_id": pass_id, "release_key": release_key.hex(), "void": void}
 
 
 @dataclass(frozen=True)
 class ReleaseRequest:
-    national_code: str
+    """What to release: a card voter's check-in (``national_code``) or a pass (``pass_id``)."""
+
     release_key: bytes
     void: SignedEnvelope
+    national_code: str | None = None
+    pass_id: str | None = None
 
 
 def parse_release_body(body: dict[str, Any]) -> ReleaseRequest:
-    data = _object(body, {"national_code", "release_key", "void"}, set(), "body")
-    return ReleaseRequest(
-        identifier(data["national_code"], "body.national_code", 10),
-        bytes_from_hex(data["release_key"], RELEASE_KEY_BYTES, "body.release_key"),
-        _envelope(data["void"], "body.void"),
-    )
+    holder = "pass_id" if isinstance(body, dict) and "pass_id" in body else "national_code"
+    data = _object(body, {holder, "release_key", "void"}, set(), "body")
+    release_key = bytes_from_hex(data["release_key"], RELEASE_KEY_BYTES, "body.release_key")
+    void = _envelope(data["void"], "body.void")
+    if holder == "pass_id":
+        pass_id = identifier(data["pass_id"], "body.pass_id", 32)
+        return ReleaseRequest(release_key, void, pass_id=pass_id)
+    national_code = identifier(data["national_code"], "body.national_code", 10)
+    return ReleaseRequest(release_key, void, national_code=national_code)
 
 
 def journal_head_json(journal_head: tuple[int, bytes]) -> dict[str, Any]:
@@ -440,12 +457,22 @@ def parse_poll_action(body: dict[str, Any]) -> PollActionRequest:
     return PollActionRequest(action, answer, parse_status_body(declared), override)
 
 
-def pass_body(qr_pass: dict[str, Any]) -> dict[str, Any]:
-    return {"qr_pass": qr_pass}
+def pass_body(qr_pass: dict[str, Any], release_key: bytes | None = None) -> dict[str, Any]:
+    """Redeem a QR pass; with a release key (docs/server.md, "No voter locked out") the
+    authorization's id derives from it, so the pass can be released if it goes unused."""
+    body = {"qr_pass": qr_pass}
+    return body if release_key is None else {**body, "release_key": release_key.hex()}
 
 
-def parse_pass_body(body: dict[str, Any]) -> SignedEnvelope:
-    return _envelope(_object(body, {"qr_pass"}, set(), "body")["qr_pass"], "body.qr_pass")
+@dataclass(frozen=True)
+class RedeemRequest:
+    qr_pass: SignedEnvelope
+    release_key: bytes | None
+
+
+def parse_pass_body(body: dict[str, Any]) -> RedeemRequest:
+    data = _object(body, {"qr_pass"}, {"release_key"}, "body")
+    return RedeemRequest(_envelope(data["qr_pass"], "body.qr_pass"), _optional_release_key(data))
 
 
 # --- ballots ---------------------------------------------------------------------------

@@ -56,6 +56,16 @@ POLLS_META_KEY = "polls_state"
 POLL_REFUSALS = {"not_opened": "polls_not_open", "paused": "polls_paused", "closed": "polls_closed"}
 
 
+def _pass_id(envelope: SignedEnvelope | None) -> str | None:
+    """The id a scanned QR pass names (its release will name it), if it names one; the
+    inquiry checks the rest."""
+    payload = envelope.payload if envelope is not None else None
+    pass_id = payload.get("pass_id") if isinstance(payload, dict) else None
+    if isinstance(pass_id, str) and pass_id.isalnum() and len(pass_id) <= 32:
+        return pass_id
+    return None
+
+
 @dataclass
 class SessionData:
     """What belongs to the current voter or official; reset when a session starts."""
@@ -255,16 +265,25 @@ class Booth:
                 return
             self.fire(Event.PASS_SCANNED, **vars(SessionData(role="pass")))
         try:
-            qr_pass = SignedEnvelope.from_json(parse_json(payload)).to_json()
+            envelope: SignedEnvelope | None = SignedEnvelope.from_json(parse_json(payload))
         except CryptoError:
+            envelope = None
+        pass_id = _pass_id(envelope)
+        if envelope is None or pass_id is None:
             self.refuse(Notice.of("invalid_pass"))
             return
+        qr_pass = envelope.to_json()
         if self.polls_state != "open":
             self.refresh_polls()
         if self.polls_state != "open":
             self.refuse(Notice.of(POLL_REFUSALS.get(self.polls_state, "polls_not_open_refusal")))
             return
-        self._worker.submit(self._inquire, lambda: self.client.redeem_pass(qr_pass))
+        self._worker.submit(
+            self._inquire,
+            lambda: self._holding_release(
+                lambda key: self.client.redeem_pass(qr_pass, key), pass_id=pass_id
+            ),
+        )
 
     # --- PIN and inquiry -----------------------------------------------------------
 
@@ -317,16 +336,31 @@ class Booth:
             return {"authorization": self.offline.check_in(holder, self.authenticate).to_json()}
         challenge = self.client.inquiry_challenge()
         signature = self.card_answer(challenge)
-        release_key, release_id = self.releases.hold(holder.national_code)
-        with self.session.lock:
-            self.data.release_id = release_id
-        try:
-            answer = self.client.check_in(
+        return self._holding_release(
+            lambda release_key: self.client.check_in(
                 holder.certificate.to_json(),
                 signature,
                 str(challenge["challenge_id"]),
                 release_key=release_key,
-            )
+            ),
+            national_code=holder.national_code,
+        )
+
+    def _holding_release(
+        self,
+        ask: Callable[[bytes], dict[str, Any]],
+        *,
+        national_code: str = "",
+        pass_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Send a check-in or a pass redemption with a fresh release key, journaled first,
+        so that the authorization it yields can be voided and released if this session
+        ends without a cast (docs/server.md, "No voter locked out")."""
+        release_key, release_id = self.releases.hold(national_code, pass_id)
+        with self.session.lock:
+            self.data.release_id = release_id
+        try:
+            answer = ask(release_key)
         except ServerRefused:
             self.releases.settled(release_id, issued=False)
             raise

@@ -9,8 +9,9 @@ Secrecy: a row holds the signed submission exactly as it will be sent and
 nothing about who the voter was.
 
 It also holds the *releases* of the authorizations this terminal may have to give
-up (``terminal/releases.py``): voter's national code, the secret release key and
-the authorization id derived from it, written before the check-in is sent. A
+up (``terminal/releases.py``): voter's national code (or, for a desk's QR pass,
+the pass id), the secret release key and the authorization id derived from it,
+written before the check-in (or the pass redemption) is sent. A
 release row is deleted in the same transaction that journals the cast spending
 its authorization, and when the check-in is released; ``secure_delete`` zeroes the
 deleted bytes, so the file does not keep who cast which ballot.
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS releases (
     national_code TEXT NOT NULL,
     release_key TEXT NOT NULL,
     reason TEXT,
-    void TEXT
+    void TEXT,
+    pass_id TEXT
 );
 CREATE TABLE IF NOT EXISTS entries (
     sequence INTEGER PRIMARY KEY,
@@ -76,10 +78,11 @@ class PendingRelease:
     """An authorization given up (``reason``), to be voided and its check-in released."""
 
     authorization_id: str
-    national_code: str
+    national_code: str  # empty for a pass
     release_key: bytes
     reason: str
     void: str | None
+    pass_id: str | None  # a desk's QR pass, redeemed with this release key
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,9 @@ class Journal:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(releases)")}
+        if "pass_id" not in columns:  # a journal from before QR passes could be released
+            self._db.execute("ALTER TABLE releases ADD COLUMN pass_id TEXT")
         owner = self.get_meta("terminal_id")
         if owner is None:
             self.set_meta("terminal_id", terminal_id)
@@ -239,13 +245,20 @@ class Journal:
 
     # --- releases (terminal/releases.py) -------------------------------------------------
 
-    def hold_release(self, authorization_id: str, national_code: str, release_key: bytes) -> None:
-        """Before a check-in is sent: what voiding and releasing it would need."""
+    def hold_release(
+        self,
+        authorization_id: str,
+        national_code: str,
+        release_key: bytes,
+        pass_id: str | None = None,
+    ) -> None:
+        """Before a check-in (or a pass redemption) is sent: what voiding and releasing
+        it would need."""
         with self._lock:
             self._db.execute(
-                "INSERT INTO releases (authorization_id, national_code, release_key)"
-                " VALUES (?, ?, ?)",
-                (authorization_id, national_code, release_key.hex()),
+                "INSERT INTO releases (authorization_id, national_code, release_key, pass_id)"
+                " VALUES (?, ?, ?, ?)",
+                (authorization_id, national_code, release_key.hex(), pass_id),
             )
 
     def give_up_release(self, authorization_id: str, reason: str) -> None:
@@ -264,10 +277,10 @@ class Journal:
     def pending_releases(self) -> list[PendingRelease]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT authorization_id, national_code, release_key, reason, void FROM releases"
-                " WHERE reason IS NOT NULL ORDER BY rowid"
+                "SELECT authorization_id, national_code, release_key, reason, void, pass_id"
+                " FROM releases WHERE reason IS NOT NULL ORDER BY rowid"
             ).fetchall()
-        return [PendingRelease(a, n, bytes.fromhex(k), r, v) for a, n, k, r, v in rows]
+        return [PendingRelease(a, n, bytes.fromhex(k), r, v, p) for a, n, k, r, v, p in rows]
 
     def store_void(self, authorization_id: str, void: str) -> None:
         with self._lock:

@@ -2,11 +2,13 @@
 
 A session that ends before Cast for a reason that is not the voter's (Cancel,
 card pulled, idle timeout, lost check-in answer, a restart) leaves the voter
-checked in. The booth journals a fresh release key before each check-in
-(``hold``); when the session ends without a cast it gives the authorization
-up (``give_up``), and this module's thread voids it at the intake and then
-releases the check-in at the inquiry with the signed void (docs/server.md,
-"No voter locked out"). The voter can then check in again at this station.
+checked in (or their desk's QR pass redeemed). The booth journals a fresh
+release key before each check-in or redemption (``hold``); when the session
+ends without a cast it gives the authorization up (``give_up``), and this
+module's thread voids it at the intake and then releases the check-in (or the
+pass) at the inquiry with the signed void (docs/server.md, "No voter locked
+out"). The voter can then check in again at this station (or scan the pass
+again).
 
 Safety: an authorization a journaled cast carries is never voided (the cast
 forgets its release in the same journal commit, and ``Journal.cast_spends`` is
@@ -53,14 +55,15 @@ class Releaser:
 
     # --- the booth's side ------------------------------------------------------------
 
-    def hold(self, national_code: str) -> tuple[bytes, str]:
-        """A fresh release key for a check-in about to be sent, journaled first (a crash
-        after sending must still be able to void what the answer carried)."""
+    def hold(self, national_code: str = "", pass_id: str | None = None) -> tuple[bytes, str]:
+        """A fresh release key for a check-in (of ``national_code``) or a redemption (of
+        the QR pass ``pass_id``) about to be sent, journaled first (a crash after sending
+        must still be able to void what the answer carried)."""
         release_key = os.urandom(protocol.RELEASE_KEY_BYTES)
         authorization_id, _ = protocol.release_derivation(release_key)
         with self._lock:
             self._in_flight.add(authorization_id)
-        self.journal.hold_release(authorization_id, national_code, release_key)
+        self.journal.hold_release(authorization_id, national_code, release_key, pass_id)
         return release_key, authorization_id
 
     def settled(self, authorization_id: str, *, issued: bool) -> None:
@@ -137,8 +140,12 @@ class Releaser:
                 return
             void_text = canonical_json(answer["void"]).decode("utf-8")
             self.journal.store_void(authorization_id, void_text)
+        void = parse_json(void_text)
         try:
-            self.client.release(pending.national_code, pending.release_key, parse_json(void_text))
+            if pending.pass_id is not None:
+                self.client.release_pass(pending.pass_id, pending.release_key, void)
+            else:
+                self.client.release(pending.national_code, pending.release_key, void)
         except ServerRefused as refusal:
             LOG.warning("release of %s refused: %s", authorization_id, refusal.code)
         self.journal.forget_release(authorization_id)

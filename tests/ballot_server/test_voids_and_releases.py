@@ -203,3 +203,109 @@ def test_racing_check_ins_again_of_a_released_voter_admit_exactly_one(
                 assert sorted(pool.map(attempt, challenges)) == ["already_voted", "won"]
     finally:
         setup.server.stop()
+
+
+def _qr_pass(setup: Setup, desk: str, card: Card) -> dict[str, Any]:
+    """The voter checked in at a check-in desk: the signed QR pass it printed."""
+    client = setup.terminals[desk]
+    challenge = client.inquiry_challenge()
+    issued = client.issue_pass(
+        card.certificate, card.sign(challenge["challenge"]), challenge["challenge_id"]
+    )
+    qr_pass: dict[str, Any] = issued["qr_pass"]
+    return qr_pass
+
+
+def _give_up_pass(
+    client: BallotServerClient, qr_pass: dict[str, Any], release_key: bytes
+) -> dict[str, Any]:
+    """What a booth does with a pass's authorization it will not use: void, then release."""
+    authorization_id, _ = protocol.release_derivation(release_key)
+    void = client.void("S-101", authorization_id, "timeout")["void"]
+    released: dict[str, Any] = client.release_pass(qr_pass["payload"]["pass_id"], release_key, void)
+    return released
+
+
+def test_a_qr_pass_whose_authorization_was_voided_is_redeemed_again_and_casts_once(
+    setup: Setup,
+) -> None:
+    """A desk voter whose booth session failed scans the same pass again (any booth of
+    the station) once the booth voided and released it; never twice, never elsewhere."""
+    setup.poll("T1", "open")
+    setup.poll("T3", "open")
+    booth, other_booth = setup.terminals["T1"], setup.terminals["T2"]
+    card = setup.election.card(setup.election.eligible()[3])
+    qr_pass = _qr_pass(setup, "T2", card)
+    pass_id = qr_pass["payload"]["pass_id"]
+    first_key, second_key = os.urandom(16), os.urandom(16)
+    first = booth.redeem_pass(qr_pass, first_key)["authorization"]
+    assert first["payload"]["authorization_id"] == protocol.release_derivation(first_key)[0]
+    refused(lambda: other_booth.redeem_pass(qr_pass, os.urandom(16)), "pass_used")
+    # Another station's booth cannot release it; a void of another key releases nothing.
+    void = booth.void("S-101", protocol.release_derivation(first_key)[0], "timeout")["void"]
+    refused(lambda: setup.terminals["T3"].release_pass(pass_id, first_key, void), "void_invalid")
+    refused(lambda: booth.release_pass(pass_id, second_key, void), "void_invalid")
+    assert booth.release_pass(pass_id, first_key, void) == {"released": True}
+    assert _give_up_pass(booth, qr_pass, first_key) == {"released": False}  # resent
+    second = other_booth.redeem_pass(qr_pass, second_key)["authorization"]
+    refused(lambda: booth.redeem_pass(qr_pass, os.urandom(16)), "pass_used")
+    refused(lambda: _qr_pass(setup, "T2", card), "already_voted")
+    refused(
+        lambda: booth.cast(setup.ballot("T1", first, 1, GENESIS_TRACKING_CODE)),
+        "authorization_used",
+    )
+    other_booth.cast(setup.ballot("T2", second, 1, GENESIS_TRACKING_CODE))
+    # Cast: it can no longer be voided, so the pass is never redeemable again.
+    refused(lambda: _give_up_pass(other_booth, qr_pass, second_key), "authorization_used")
+    refused(lambda: booth.redeem_pass(qr_pass, os.urandom(16)), "pass_used")
+    # A pass issued but never redeemed counts no authorization.
+    _qr_pass(setup, "T2", setup.election.card(setup.election.eligible()[4]))
+    setup.poll("T1", "close")
+    report = setup.poll_report("S-101")
+    assert report["check_ins"] == 2 and report["passes_issued"] == 2
+    assert report["authorizations_issued"] == 2 and report["ballots_cast"] == 1
+    assert report["authorizations_voided"] == 1 and report["authorizations_released"] == 1
+    assert report["authorizations_unused"] == 0 and report["reconciled"] is True
+
+
+def test_racing_redemptions_of_a_released_pass_admit_exactly_one(
+    election: Election, postgres_urls: tuple[str, str]
+) -> None:
+    """Two booths scan a released pass at once: one authorization; and each winner's
+    booth casts while the other booth voids and redeems again: one ballot per pass."""
+    setup, _ = make_setup(election, postgres_urls)
+    try:
+        setup.poll("T1", "open")
+        booths = ("T1", "T2")
+        for person in election.eligible()[:6]:
+            qr_pass = _qr_pass(setup, "T2", election.card(person))
+            key = os.urandom(16)
+            setup.terminals["T1"].redeem_pass(qr_pass, key)
+            assert _give_up_pass(setup.terminals["T1"], qr_pass, key) == {"released": True}
+            keys = {terminal: os.urandom(16) for terminal in booths}
+            barrier = threading.Barrier(len(booths))
+
+            def attempt(terminal: str) -> str:
+                barrier.wait()  # noqa: B023
+                try:
+                    setup.terminals[terminal].redeem_pass(qr_pass, keys[terminal])  # noqa: B023
+                    return "won"
+                except ServerRefused as refusal:
+                    return refusal.code
+
+            with ThreadPoolExecutor(len(booths)) as pool:
+                outcomes = dict(zip(booths, pool.map(attempt, booths), strict=True))
+            assert sorted(outcomes.values()) == ["pass_used", "won"]
+            winner = next(t for t, outcome in outcomes.items() if outcome == "won")
+            loser = next(t for t in booths if t != winner)
+            # The loser's key names no authorization: its void releases nothing.
+            assert _give_up_pass(setup.terminals[loser], qr_pass, keys[loser]) == {
+                "released": False
+            }
+            refused(lambda: setup.terminals[loser].redeem_pass(qr_pass), "pass_used")  # noqa: B023
+        setup.poll("T1", "close")
+        report = setup.poll_report("S-101")
+        assert report["authorizations_issued"] == 12 and report["authorizations_released"] == 6
+        assert report["authorizations_voided"] == 12 and report["reconciled"] is True
+    finally:
+        setup.server.stop()

@@ -11,8 +11,10 @@ import threading
 from typing import Any
 
 import pytest
-from station_harness import DESK_ID, StationHarness, printed_qr_codes
+from station_harness import DESK_ID, STATION_ID, StationHarness, printed_qr_codes
+from test_outage import wait_until
 
+from ballot_server.record import station_export
 from crypto.canonical import parse_json
 from firmware_sim.printer import PrinterSimulator
 from firmware_sim.reader import ReaderSimulator
@@ -21,15 +23,14 @@ from terminal.kiosk_client import KioskClient, KioskRefused
 from terminal.runner import RunningTerminal
 
 
-def test_a_pass_from_the_desk_lets_the_voter_vote_at_a_booth_once(
-    station: StationHarness,
-    kiosk: KioskClient,
-    running: RunningTerminal,
-    desk: tuple[RunningDesk, ReaderSimulator, PrinterSimulator],
-) -> None:
+def pass_from_desk(
+    station: StationHarness, desk: tuple[RunningDesk, ReaderSimulator, PrinterSimulator]
+) -> bytes:
+    """A fresh voter checks in at the desk; the QR pass it printed, as the scanner reads it."""
     running_desk, desk_reader, desk_printer = desk
     at_desk = KioskClient(running_desk.url)
     voter = station.next_voter()
+    issued_before = at_desk.state()["passes_issued"]
     desk_reader.insert(station.card(voter))
     view = at_desk.wait_for("pin")
     assert view["holder_name"]["en"] == voter.name_en
@@ -38,10 +39,19 @@ def test_a_pass_from_the_desk_lets_the_voter_vote_at_a_booth_once(
     assert view["state"] == "issued", view["notice"]
     assert view["notice"]["code"] == "pass_printed" and view["pass"]["pass_id"]
     desk_reader.remove()
-    assert at_desk.wait_for("idle")["passes_issued"] == 1
-
+    assert at_desk.wait_for("idle")["passes_issued"] == issued_before + 1
     (payload,) = printed_qr_codes(desk_printer.receipts[-1])
     assert parse_json(payload)["payload"]["pass_id"] == view["pass"]["pass_id"]
+    return payload
+
+
+def test_a_pass_from_the_desk_lets_the_voter_vote_at_a_booth_once(
+    station: StationHarness,
+    kiosk: KioskClient,
+    running: RunningTerminal,
+    desk: tuple[RunningDesk, ReaderSimulator, PrinterSimulator],
+) -> None:
+    payload = pass_from_desk(station, desk)
     station.scanner.scan(payload.decode("utf-8"))
     tracking = kiosk.vote({"majlis": ["1101"], "experts": ["2201"]})
     assert len(tracking) == 64
@@ -58,6 +68,39 @@ def test_a_pass_from_the_desk_lets_the_voter_vote_at_a_booth_once(
     (seen,) = [t for t in row["terminals"] if t["role"] == "desk"]
     assert seen["terminal_id"] == DESK_ID and seen["last_seen"] is not None
     assert seen["waiting"] == 0
+
+
+def test_a_pass_whose_booth_session_was_cancelled_is_scanned_again_and_votes_once(
+    station: StationHarness,
+    kiosk: KioskClient,
+    running: RunningTerminal,
+    desk: tuple[RunningDesk, ReaderSimulator, PrinterSimulator],
+) -> None:
+    """A failure that is not the voter's (here Cancel, confirmed) ends the pass's booth
+    session: the booth voids the authorization and releases the pass, which the voter
+    scans again and votes with, once."""
+    payload = pass_from_desk(station, desk).decode("utf-8")
+    station.scanner.scan(payload)
+    kiosk.wait_for("ballot")
+    assert kiosk.post("cancel")["notice"]["code"] == "cancelled"
+    kiosk.post("dismiss")
+    kiosk.wait_for("idle")
+    wait_until(lambda: not running.booth.journal.pending_releases())
+    station.scanner.scan(payload + " ")
+    kiosk.vote({"majlis": ["1101"], "experts": ["2201"]})
+    kiosk.post("dismiss")
+    kiosk.wait_for("idle")
+    station.scanner.scan(payload + "  ")
+    assert kiosk.wait_for("refused")["notice"]["code"] == "pass_used"
+    kiosk.post("dismiss")
+    station.sign_in(kiosk, station.official)
+    kiosk.wait_for("officials")
+    kiosk.post("officials/close")
+    state = station.app.extensions["evote"]
+    report = station_export(state, STATION_ID)["reports"]["closing"]["payload"]
+    assert report["authorizations_issued"] == 2 and report["ballots_cast"] == 1
+    assert report["authorizations_voided"] == 1 and report["authorizations_released"] == 1
+    assert report["authorizations_unused"] == 0 and report["reconciled"] is True
 
 
 def test_the_desk_keeps_telling_hq_it_is_there(
