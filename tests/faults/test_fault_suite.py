@@ -50,8 +50,10 @@ TERMINALS = 4
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "faults"
 CLOSE_ATTEMPTS = 4
 SOAK_S = float(os.environ.get("EVOTE_SOAK_S", "0"))
-# The whole run happens in the first test's fixture setup, which the timeout covers.
-pytestmark = pytest.mark.timeout(SOAK_S + 900)
+# The whole run happens in the first test's fixture setup, which the timeout covers. After
+# a soak, come-backs, close, export, tally and verify of thousands of ballots took 885 s
+# at load 15-37 (the last soak ended 15 s before a SOAK_S + 900 timeout).
+pytestmark = pytest.mark.timeout(SOAK_S * 1.5 + 900)
 
 
 @pytest.fixture(scope="module")
