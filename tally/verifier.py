@@ -21,6 +21,7 @@ from typing import Any, Final
 import click
 
 from crypto.errors import CryptoError
+from crypto.group import POINT_BYTES
 from crypto.signing import VerifyKey
 from tally.cluster import check_segment, dask_client, ordered_results
 from tally.decryption import decrypt_totals
@@ -36,6 +37,7 @@ from tally.record import (
     Record,
     provisional_decisions,
 )
+from tally.repeats import RepeatFinder, bucket_count
 from tally.results import build_results
 from tally.totals import roll_up
 from tally.verify_anchors import check_anchored_keys
@@ -171,8 +173,9 @@ class Verifier:
             check_anchored_keys(record, audit, self._key("hq_public_key")),
         )
         self._check_polls_closed(audit)
-        facts, sums = self._check_ballots()
-        self._check_board(facts, audit)
+        with self._alpha_finder() as alphas:
+            facts, sums = self._check_ballots(alphas)
+            self._check_board(facts, audit, alphas)
         self._passed(
             "audit events match national roots, poll reports and terminals",
             check_audit_matches_record(record, audit, self.terminals),
@@ -188,8 +191,18 @@ class Verifier:
         """Only the per-entry checks, the part spread over workers (benchmarks time
         it apart): the number of entries checked."""
         self._load_terminals()
-        facts, _ = self._check_ballots()
+        with self._alpha_finder() as alphas:
+            facts, _ = self._check_ballots(alphas)
         return len(facts)
+
+    def _alpha_finder(self) -> RepeatFinder:
+        """Spill space for every ciphertext alpha, sized by an upper bound of their
+        number: each takes at least its own and its beta's 64 hex digits of the board."""
+        try:
+            size = self.record.path(ENTRIES).stat().st_size
+        except OSError:
+            size = 0  # reading the board names the problem
+        return RepeatFinder(POINT_BYTES, bucket_count(size // 128))
 
     def _server_key(self) -> VerifyKey:
         return self._key("server_public_key")
@@ -266,7 +279,7 @@ class Verifier:
             )
         self._passed("polls closed at every station", len(self.record.manifest.stations))
 
-    def _ballot_context(self) -> dict[str, Any]:
+    def _ballot_context(self, alpha_buckets: int) -> dict[str, Any]:
         manifest, election = self.record.manifest, self.record.election
         return {
             "election_id": manifest.election_id,
@@ -278,6 +291,7 @@ class Verifier:
             "counted_provisional": sorted(
                 d.authorization_id for d in provisional_decisions(self.record) if d.counted
             ),
+            "alpha_buckets": alpha_buckets,
             "specs": {
                 style.ballot_style_id: [
                     [spec.contest_id, list(spec.selection_ids), spec.votes_allowed]
@@ -297,15 +311,16 @@ class Verifier:
         with dask_client(self.workers, self.scheduler) as client:
             yield from ordered_results(client, check_segment, self.record.path(ENTRIES), context)
 
-    def _check_ballots(self) -> tuple[list[EntryFacts], BallotSums]:
+    def _check_ballots(self, alphas: RepeatFinder) -> tuple[list[EntryFacts], BallotSums]:
         total = sum(1 for _ in self.record.lines(ENTRIES))
         facts: list[EntryFacts] = []
         sums = BallotSums()
         with click.progressbar(
             length=total, label="ballots", file=sys.stderr if self.progress else io.StringIO()
         ) as bar:
-            for result in self._chunk_results(self._ballot_context()):
+            for result in self._chunk_results(self._ballot_context(alphas.buckets)):
                 facts.extend(result.facts)
+                alphas.add_records(result.alphas)
                 sums.merge(result.sums)
                 bar.update(len(result.facts) + (result.failure is not None))
                 if result.failure:
@@ -317,7 +332,9 @@ class Verifier:
         self._passed("authorizations unexpired at the terminal's signed timestamp", len(facts))
         return facts, sums
 
-    def _check_board(self, facts: list[EntryFacts], audit: list[dict[str, Any]]) -> None:
+    def _check_board(
+        self, facts: list[EntryFacts], audit: list[dict[str, Any]], alphas: RepeatFinder
+    ) -> None:
         record, election = self.record, self.record.election
         server_key = self._server_key()
         entries = check_shard_chains(facts)
@@ -338,7 +355,7 @@ class Verifier:
             "provisional ballots: one registry decision each, only the counted summed",
             check_provisional(facts, provisional_decisions(record)),
         )
-        self._passed("no ciphertext on two ballots", check_unique_ciphertexts(facts))
+        self._passed("no ciphertext on two ballots", check_unique_ciphertexts(facts, alphas))
         received = check_receipts(record, entries, server_key, election["election_id"])
         self._passed("receipts, received in shard order", len(received))
         stations = sorted(

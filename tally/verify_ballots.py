@@ -23,13 +23,14 @@ from crypto.ballot import (
 )
 from crypto.canonical import canonical_json, canonical_member, parse_json
 from crypto.errors import CryptoError, InvalidSignature
-from crypto.group import Point
+from crypto.group import POINT_BYTES, Point
 from crypto.hashing import hash_bytes
 from crypto.hexcodec import bytes_from_hex
 from crypto.signing import SIGNATURE_DOMAIN, SignedEnvelope, VerifyKey
 from evote import provisional
 from evote.provisional import ProvisionalError
 from tally.errors import TallyError
+from tally.repeats import bucket_records
 from tally.totals import StationAccumulator
 
 ENTRY_DOMAIN: Final = "evote/board-entry/v2"
@@ -40,7 +41,7 @@ _TRACKING_CODE: Final = re.compile(r'"tracking_code":"([0-9a-f]{64})"')
 """The body's own key (``previous_tracking_code`` has no quote right before this)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntryFacts:
     """What the sequential checks need from one entry (plain data: crosses processes)."""
 
@@ -60,8 +61,6 @@ class EntryFacts:
     provisional: bool
     """Cast under a provisional authorization (a station offline): counted only when the
     registry's resolution says so (``verify_provisional.py``)."""
-    alphas: tuple[bytes, ...]
-    """Every ciphertext's alpha (selections and blanks): no two may be equal on a board."""
     poll_period: int | None
     """The poll version of the opening the inquiry authorized it under (None when
     provisional: issued with no server)."""
@@ -91,6 +90,10 @@ class ChunkResult:
     facts: list[EntryFacts]
     failure: tuple[int, str, str] | None
     sums: BallotSums
+    alphas: dict[int, bytes] = field(default_factory=dict)
+    """Every ciphertext's alpha with its line, as ``repeats.bucket_records``: no two
+    may be equal on a board. Sorted into buckets here, so the parent only appends
+    them to the buckets' files (``repeats.py``) and keeps none."""
 
 
 class _Context:
@@ -108,6 +111,7 @@ class _Context:
         }
         self.station_styles: dict[str, str] = data["station_styles"]
         self.counted_provisional = frozenset(data["counted_provisional"])
+        self.alpha_buckets: int = data["alpha_buckets"]
         self.specs = {
             style: tuple(ContestSpec(c, tuple(s), k) for c, s, k in specs)
             for style, specs in data["specs"].items()
@@ -165,7 +169,10 @@ def _authorization(
     return vars(grant), True
 
 
-def _check_entry(context: _Context, line: int, text: str, sums: BallotSums) -> EntryFacts:
+def _check_entry(
+    context: _Context, line: int, text: str, sums: BallotSums
+) -> tuple[EntryFacts, bytes]:
+    """The entry's facts and its ciphertexts' alphas, or EntryError."""
     entry = parse_json(text)
     _require(
         isinstance(entry, dict)
@@ -247,7 +254,7 @@ def _check_entry(context: _Context, line: int, text: str, sums: BallotSums) -> E
         sums.counted.add_encrypted(station_id, ballot)
     else:
         sums.excluded.add_encrypted(station_id, ballot)
-    return EntryFacts(
+    facts = EntryFacts(
         line,
         position,
         timestamp,
@@ -261,13 +268,14 @@ def _check_entry(context: _Context, line: int, text: str, sums: BallotSums) -> E
         body["tracking_code"],
         str(authorization["authorization_id"]),
         provisional_grant,
-        tuple(
-            ciphertext.alpha.to_bytes()
-            for contest in ballot.contests
-            for ciphertext in (*(s.ciphertext for s in contest.selections), contest.blank)
-        ),
         poll_period,
     )
+    alphas = b"".join(
+        ciphertext.alpha.to_bytes()
+        for contest in ballot.contests
+        for ciphertext in (*(s.ciphertext for s in contest.selections), contest.blank)
+    )
+    return facts, alphas
 
 
 def naming_tracking_code(message: str, text: str) -> str:
@@ -284,15 +292,21 @@ def check_chunk(lines: list[tuple[int, str]]) -> ChunkResult:
     """Check a chunk of (line number, JSON line); stop at the chunk's first failure."""
     if _context is None:
         raise RuntimeError("initialize() must run before check_chunk()")
-    sums = BallotSums()
-    facts = []
+    result = ChunkResult([], None, BallotSums())
+    alphas: list[tuple[int, bytes]] = []
     for line, text in lines:
         try:
-            facts.append(_check_entry(_context, line, text, sums))
+            facts, blob = _check_entry(_context, line, text, result.sums)
         except (TallyError, CryptoError) as error:
-            failure = (line, error.code, naming_tracking_code(str(error), text))
-            return ChunkResult(facts, failure, sums)
+            result.failure = (line, error.code, naming_tracking_code(str(error), text))
+            break
         except (KeyError, TypeError, AttributeError, ValueError) as error:
             message = naming_tracking_code(f"missing or bad field {error}", text)
-            return ChunkResult(facts, (line, "malformed_entry", message), sums)
-    return ChunkResult(facts, None, sums)
+            result.failure = (line, "malformed_entry", message)
+            break
+        result.facts.append(facts)
+        alphas.extend(
+            (line, blob[at : at + POINT_BYTES]) for at in range(0, len(blob), POINT_BYTES)
+        )
+    result.alphas = bucket_records(alphas, POINT_BYTES, _context.alpha_buckets)
+    return result

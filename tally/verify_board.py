@@ -17,6 +17,7 @@ from crypto.errors import CryptoError
 from crypto.signing import SignedEnvelope, VerifyKey
 from tally.errors import VerificationFailure
 from tally.record import ENTRIES, RECEIPTS, Record
+from tally.repeats import RepeatFinder
 from tally.verify_ballots import EntryFacts
 
 _ZERO_HASH = bytes(32).hex()
@@ -136,33 +137,33 @@ def check_authorizations(facts: Sequence[EntryFacts]) -> int:
     return len(seen)
 
 
-def check_unique_ciphertexts(facts: Sequence[EntryFacts]) -> int:
+def check_unique_ciphertexts(facts: Sequence[EntryFacts], alphas: RepeatFinder) -> int:
     """No ciphertext alpha twice on the board, cast or challenged.
 
     An honest terminal draws a fresh nonce for every ciphertext, so a repeated
     alpha means a contest copied from another ballot: its proofs still verify
     (they are bound to the election, not to the ballot), and whoever cast the
-    copy learns the victim's vote from how the tally moves.
+    copy learns the victim's vote from how the tally moves. ``alphas`` holds
+    every entry's alphas by line, spilled to disk (the check's memory stays flat).
     """
-    seen: dict[bytes, int] = {}
-    for item in facts:
-        if len(set(item.alphas)) != len(item.alphas):
-            raise _entry_fail(
-                "unique ciphertexts",
-                item,
-                "one ciphertext alpha appears twice in this ballot",
-                "copied_ciphertext",
-            )
-        for alpha in item.alphas:
-            first = seen.setdefault(alpha, item.line)
-            if first != item.line:
-                raise _entry_fail(
-                    "unique ciphertexts",
-                    item,
-                    f"ciphertext alpha {alpha.hex()[:16]}… already appears at line {first}",
-                    "copied_ciphertext",
-                )
-    return len(seen)
+    found = alphas.first_repeat()
+    if found is None:
+        return alphas.count
+    alpha, first, line = found
+    item = facts[line - 1]
+    if first == line:
+        raise _entry_fail(
+            "unique ciphertexts",
+            item,
+            "one ciphertext alpha appears twice in this ballot",
+            "copied_ciphertext",
+        )
+    raise _entry_fail(
+        "unique ciphertexts",
+        item,
+        f"ciphertext alpha {alpha.hex()[:16]}… already appears at line {first}",
+        "copied_ciphertext",
+    )
 
 
 def signed_lines(
