@@ -18,6 +18,7 @@ import pytest
 from kiosk_browser import actions_out_of_reach, chromium_page, wait_screen
 from station_harness import DESK_ID, STATION_ID, StationHarness, printed_qr_codes
 
+from evote.sample import Person
 from firmware_sim.printer import PrinterSimulator
 from firmware_sim.reader import ReaderSimulator
 from terminal.desk_runner import RunningDesk
@@ -53,6 +54,16 @@ def check_desk(page: Any, name: str) -> None:
     problems = actions_out_of_reach(page, DESK_CONTROLS, DESK_MINIMUM_PX)
     assert not problems, f"desk {name}: {problems}"
     assert in_sight(page, "#foot"), f"desk {name}: the footer is out of sight"
+
+
+def enter_at_desk(
+    page: Any, reader: ReaderSimulator, station: StationHarness, voter: Person
+) -> None:
+    """The voter's card into the desk's reader, the PIN typed into the desk page."""
+    reader.insert(station.card(voter))
+    wait_screen(page, "pin")
+    page.fill("#pin", voter.pin)
+    page.click("#pin-ok")
 
 
 def ascii_digits_in(text: str) -> set[str]:
@@ -103,10 +114,7 @@ def test_an_official_checks_a_voter_in_on_the_desk_page_and_the_pass_ends_in_a_r
         kiosk.post("dismiss")
         kiosk.wait_for("idle")
 
-        desk_reader.insert(station.card(voter))
-        wait_screen(page, "pin")
-        page.fill("#pin", voter.pin)
-        page.click("#pin-ok")
+        enter_at_desk(page, desk_reader, station, voter)
         wait_screen(page, "refused")
         assert in_sight(page, "#notice")
         assert "قبلاً رأی داده‌اید" in page.inner_text("#notice")
@@ -138,10 +146,7 @@ def test_an_official_checks_a_voter_in_on_the_desk_page_and_the_pass_ends_in_a_r
         url = station.server_url
         station.stop_server()
         other = station.next_voter()
-        desk_reader.insert(station.card(other))
-        wait_screen(page, "pin")
-        page.fill("#pin", other.pin)
-        page.click("#pin-ok")
+        enter_at_desk(page, desk_reader, station, other)
         wait_screen(page, "refused")
         assert in_sight(page, "#notice")
         text = page.inner_text("#notice")

@@ -15,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +49,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_officials_see_the_link_and_every_results_reason_at_800x480(
-    station: StationHarness, tmp_path: Path
-) -> None:
+@contextmanager
+def officials_page(station: StationHarness, tmp_path: Path) -> Iterator[Any]:
+    """A running terminal's kiosk at 800×480 with the station's official signed in."""
     SCREENS.mkdir(parents=True, exist_ok=True)
     running = station.start_terminal(tmp_path / "terminal")
     kiosk = KioskClient(running.url)
@@ -59,76 +61,73 @@ def test_officials_see_the_link_and_every_results_reason_at_800x480(
             wait_screen(page, "idle")
             station.sign_in(kiosk, station.official)
             wait_screen(page, "officials")
-            assert inside_window(page, "#link-status")
-            assert "#" not in page.inner_text("#link-status")
-            page.click("#open-polls")
-            page.wait_for_selector('#notice[data-ok="true"]')
-            assert inside_window(page, "#notice") and inside_window(page, "#link-status")
-            assert page.evaluate("document.activeElement.tagName") == "H1"
-            assert not actions_out_of_reach(page)
-            page.screenshot(path=str(SCREENS / "officials-opened-fa.png"))
-
-            url = station.server_url
-            station.stop_server()
-            page.click("#pause-polls")
-            page.wait_for_selector('#notice[data-ok="false"]')
-            text = page.inner_text("#notice")
-            assert f"{url}/api/v1/" in text and "connection refused" in text
-            assert inside_window(page, "#notice") and inside_window(page, "#link-status")
-            assert page.evaluate("document.activeElement.tagName") == "H1"
-            assert not actions_out_of_reach(page)
-            page.wait_for_selector("#link-error", timeout=20000)  # the idle status call's turn
-            assert "connection_refused" in page.inner_text("#link-error")
-            assert inside_window(page, "#link-status") and inside_window(page, "#notice")
-            assert not actions_out_of_reach(page)  # the whole reason, above the content's edge
-            page.screenshot(path=str(SCREENS / "officials-failed-fa.png"))
-            page.click("#toggle-language")
-            assert "The server did not answer" in page.inner_text("#notice")
-            assert page.inner_text("#link-online") == "Not connected to the server"
-            assert inside_window(page, "#notice")
-            assert not actions_out_of_reach(page)
-            page.screenshot(path=str(SCREENS / "officials-failed-en.png"))
-            station.start_server()
+            yield page
     finally:
         running.stop()
+
+
+def test_officials_see_the_link_and_every_results_reason_at_800x480(
+    station: StationHarness, tmp_path: Path
+) -> None:
+    with officials_page(station, tmp_path) as page:
+        assert inside_window(page, "#link-status")
+        assert "#" not in page.inner_text("#link-status")
+        page.click("#open-polls")
+        page.wait_for_selector('#notice[data-ok="true"]')
+        assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+        assert page.evaluate("document.activeElement.tagName") == "H1"
+        assert not actions_out_of_reach(page)
+        page.screenshot(path=str(SCREENS / "officials-opened-fa.png"))
+
+        url = station.server_url
+        station.stop_server()
+        page.click("#pause-polls")
+        page.wait_for_selector('#notice[data-ok="false"]')
+        text = page.inner_text("#notice")
+        assert f"{url}/api/v1/" in text and "connection refused" in text
+        assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+        assert page.evaluate("document.activeElement.tagName") == "H1"
+        assert not actions_out_of_reach(page)
+        page.wait_for_selector("#link-error", timeout=20000)  # the idle status call's turn
+        assert "connection_refused" in page.inner_text("#link-error")
+        assert inside_window(page, "#link-status") and inside_window(page, "#notice")
+        assert not actions_out_of_reach(page)  # the whole reason, above the content's edge
+        page.screenshot(path=str(SCREENS / "officials-failed-fa.png"))
+        page.click("#toggle-language")
+        assert "The server did not answer" in page.inner_text("#notice")
+        assert page.inner_text("#link-online") == "Not connected to the server"
+        assert inside_window(page, "#notice")
+        assert not actions_out_of_reach(page)
+        page.screenshot(path=str(SCREENS / "officials-failed-en.png"))
+        station.start_server()
 
 
 def test_officials_see_why_a_report_did_not_print_and_why_the_server_refused_at_800x480(
     station: StationHarness, tmp_path: Path
 ) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    running = station.start_terminal(tmp_path / "terminal")
-    kiosk = KioskClient(running.url)
-    try:
-        with chromium_page(tmp_path / "profile", WIDTH, HEIGHT) as page:
-            page.goto(running.url)
-            wait_screen(page, "idle")
-            station.sign_in(kiosk, station.official)
-            wait_screen(page, "officials")
-            station.printer.paper_out = True
-            page.click("#open-polls")
-            page.wait_for_selector('#notice[data-ok="false"]')
-            assert "کاغذ چاپگر تمام شده است" in page.inner_text("#notice")
-            assert "رأی شما" not in page.inner_text("#notice")  # not the voter's wording
-            assert inside_window(page, "#notice") and inside_window(page, "#link-status")
-            assert not actions_out_of_reach(page)
-            page.screenshot(path=str(SCREENS / "officials-no-paper-fa.png"))
-            station.printer.load_paper()
+    with officials_page(station, tmp_path) as page:
+        station.printer.paper_out = True
+        page.click("#open-polls")
+        page.wait_for_selector('#notice[data-ok="false"]')
+        assert "کاغذ چاپگر تمام شده است" in page.inner_text("#notice")
+        assert "رأی شما" not in page.inner_text("#notice")  # not the voter's wording
+        assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+        assert not actions_out_of_reach(page)
+        page.screenshot(path=str(SCREENS / "officials-no-paper-fa.png"))
+        station.printer.load_paper()
 
-            state = station.app.extensions["evote"]
-            revoke_terminal(state, TERMINAL_ID, "replaced")
-            time.sleep(state.config.terminal_cache_s + 0.5)  # cached keys are read again
-            page.click("#pause-polls")
-            page.wait_for_selector('#notice[data-ok="false"]')
-            assert "این دستگاه توسط ستاد باطل شده است" in page.inner_text("#notice")
-            assert inside_window(page, "#notice") and inside_window(page, "#link-status")
-            page.click("#toggle-language")
-            assert "revoked by HQ" in page.inner_text("#notice")
-            assert inside_window(page, "#notice")
-            assert not actions_out_of_reach(page)
-            page.screenshot(path=str(SCREENS / "officials-refused-en.png"))
-    finally:
-        running.stop()
+        state = station.app.extensions["evote"]
+        revoke_terminal(state, TERMINAL_ID, "replaced")
+        time.sleep(state.config.terminal_cache_s + 0.5)  # cached keys are read again
+        page.click("#pause-polls")
+        page.wait_for_selector('#notice[data-ok="false"]')
+        assert "این دستگاه توسط ستاد باطل شده است" in page.inner_text("#notice")
+        assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+        page.click("#toggle-language")
+        assert "revoked by HQ" in page.inner_text("#notice")
+        assert inside_window(page, "#notice")
+        assert not actions_out_of_reach(page)
+        page.screenshot(path=str(SCREENS / "officials-refused-en.png"))
 
 
 KEPT_JS = """async () => {
