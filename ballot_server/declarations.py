@@ -28,7 +28,8 @@ def record_declaration(
     session: Session, terminal_id: str, declaration: JournalDeclaration, envelope: SignedEnvelope
 ) -> bool:
     """Keep ``envelope`` as the terminal's declaration unless a later one is stored (a
-    journal only grows, so a lower sequence is an older message arriving late).
+    journal and the offline check-ins only grow, so a lower sequence, or the same one
+    with fewer offline check-ins, is an older message arriving late).
     True when the stored declaration changed."""
     sequence, chain_head = declaration.journal_head
     row = session.execute(
@@ -39,6 +40,10 @@ def record_declaration(
     text = canonical_json(envelope.to_json()).decode("utf-8")
     if row.declared_sequence is not None and row.declared_sequence > sequence:
         return False
+    if row.declared_sequence == sequence and offline_check_ins(row.declaration) > (
+        declaration.offline_check_ins
+    ):
+        return False
     if row.declaration == text:
         return False
     session.execute(
@@ -47,6 +52,13 @@ def record_declaration(
         .values(declared_sequence=sequence, declared_chain_head=chain_head.hex(), declaration=text)
     )
     return True
+
+
+def offline_check_ins(declaration: str | None) -> int:
+    """The offline check-ins a stored declaration names (0 without one)."""
+    if declaration is None:
+        return 0
+    return int(json.loads(declaration)["payload"]["body"].get("offline_check_ins", 0))
 
 
 def reconciliation(terminal: Terminal) -> dict[str, Any]:
@@ -71,6 +83,7 @@ def reconciliation(terminal: Terminal) -> dict[str, Any]:
         "declared_chain_head": terminal.declared_chain_head,
         "declaration": declaration,
         "declared_rejected": body.get("rejected", []),
+        "declared_offline_check_ins": offline_check_ins(terminal.declaration),
         "missing_sequences": missing,
         "reconciled": missing is None and not head_differs,
     }

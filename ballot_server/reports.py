@@ -11,6 +11,21 @@ redemptions, none while unredeemed; authorizations are never stored,
 ``inquiry.py``); every cast and every void spends one, so this is the
 inequality spent ≤ issued: it catches ballots beyond the authorizations issued,
 not minted authorizations standing in for voters who left without casting.
+A station that went offline (docs/offline.md) also issued provisional
+authorizations: each terminal declares how many voters it checked in offline,
+and the report balances the station as a whole::
+
+    authorizations_issued + offline_check_ins
+        = ballots_cast + authorizations_released
+          + authorizations_unused + provisional_unused
+
+``ballots_cast`` counting provisional ones (``provisional_cast``), the online
+side (issued = cast online + released + unused) and the offline side (offline
+check-ins = provisional cast + provisional unused) each never below zero. Voters
+whose provisional ballot reconciliation counted are checked in at the registry
+afterwards; those check-ins are not online ones and are left out here. The
+verifier splits ``provisional_cast`` into counted and excluded with the
+registry's resolution (``tally/verify_station_balance.py``).
 The report carries each terminal's last sequence and chain head and the
 journal head it last declared, signed by the terminal (``declarations.py``):
 ``reconciled`` is false while the board ends before a declared head, and
@@ -38,11 +53,12 @@ from ballot_server.models import (
     Station,
     Terminal,
 )
-from ballot_server.registry_models import CheckIn, IssuedPass
+from ballot_server.registry_models import CheckIn, IssuedPass, ReconciledVoter
 from ballot_server.state import ServerState
 from crypto.ballot import BLANK_KEY, EncryptedBallot
 from crypto.canonical import canonical_json
 from crypto.elgamal import Ciphertext, sum_ciphertexts
+from evote.provisional import KIND as PROVISIONAL_KIND
 
 
 def _registry_counts(state: ServerState, station_id: str) -> dict[str, int]:
@@ -50,18 +66,22 @@ def _registry_counts(state: ServerState, station_id: str) -> dict[str, int]:
     (``inquiry.py``): one per booth check-in (and per check-in again after a release)
     and one per redemption of a pass, that is the check-ins' authorizations (a desk
     check-in holds one) plus each pass's redemptions less one. Released: each check-in
-    again and each redemption of a pass but its current one."""
+    again and each redemption of a pass but its current one. A voter checked in by
+    reconciliation (a counted provisional ballot) was never checked in online: not
+    counted."""
     with Session(state.registry_engine) as registry:
 
         def count(model: Any, *conditions: Any) -> int:
             statement = select(func.count()).select_from(model).where(*conditions)
             return int(registry.execute(statement).scalar_one())
 
-        check_ins = count(CheckIn, CheckIn.station_id == station_id)
+        online = (
+            CheckIn.station_id == station_id,
+            CheckIn.national_code.not_in(select(ReconciledVoter.national_code)),
+        )
+        check_ins = count(CheckIn, *online)
         issued = registry.execute(
-            select(func.coalesce(func.sum(CheckIn.authorizations), 0)).where(
-                CheckIn.station_id == station_id
-            )
+            select(func.coalesce(func.sum(CheckIn.authorizations), 0)).where(*online)
         ).scalar_one()
         unredeemed = count(
             IssuedPass, IssuedPass.station_id == station_id, IssuedPass.redeemed.is_(False)
@@ -73,7 +93,7 @@ def _registry_counts(state: ServerState, station_id: str) -> dict[str, int]:
                     func.sum(CheckIn.authorizations - 1 + case((CheckIn.released, 1), else_=0)),
                     0,
                 )
-            ).where(CheckIn.station_id == station_id)
+            ).where(*online)
         ).scalar_one()
         # A pass redeemed r times yielded r authorizations (its desk check-in counts one)
         # and was released r - 1 times, or r if it is not redeemed now.
@@ -157,11 +177,13 @@ def closing_report(
     ).all()
     per_terminal: dict[str, dict[str, int]] = defaultdict(lambda: {"ballot": 0, "challenged": 0})
     cast_ballots = []
+    provisional_cast = 0
     for terminal_id, kind, entry_payload in rows:
         per_terminal[terminal_id][kind] += 1
         if kind == "ballot":
             body = json.loads(entry_payload)["payload"]["body"]
             cast_ballots.append(EncryptedBallot.from_json(body["ballot"]))
+            provisional_cast += body["authorization"]["kind"] == PROVISIONAL_KIND
     spent = session.execute(
         select(func.count()).where(SpentAuthorization.station_id == station_id)
     ).scalar_one()
@@ -170,9 +192,14 @@ def closing_report(
     ).scalar_one()
     counts = _registry_counts(state, station_id)
     cast = len(cast_ballots)
-    unused = counts["authorizations_issued"] - cast - counts["authorizations_released"]
+    unused = (
+        counts["authorizations_issued"]
+        - (cast - provisional_cast)
+        - counts["authorizations_released"]
+    )
     terminals = _terminals(session, station_id)
     declared = {t.terminal_id: reconciliation(t) for t in terminals}
+    offline = sum(item["declared_offline_check_ins"] for item in declared.values())
     payload = {
         "report": "closing",
         "revision": revision,
@@ -183,14 +210,18 @@ def closing_report(
         "closed_at": station.closed_at,
         **counts,
         "ballots_cast": cast,
+        "provisional_cast": provisional_cast,
+        "offline_check_ins": offline,
         "challenged": sum(item["challenged"] for item in per_terminal.values()),
         "authorizations_voided": voided,
         "voids_without_release": voided - counts["authorizations_released"],
         "authorizations_unused": unused,
-        # issued = cast + released + unused; voided = released + voids without release
-        # (an answer lost before any check-in, a release still to come); every spent
-        # authorization is a ballot or a void.
+        "provisional_unused": offline - provisional_cast,
+        # issued + offline = cast + released + unused + provisional unused; voided =
+        # released + voids without release (an answer lost before any check-in, a
+        # release still to come); every spent authorization is a ballot or a void.
         "reconciled": unused >= 0
+        and offline >= provisional_cast
         and spent == cast + voided
         and voided >= counts["authorizations_released"]
         and all(item["reconciled"] for item in declared.values()),

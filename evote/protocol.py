@@ -342,7 +342,7 @@ def _journal_head(value: object, what: str) -> tuple[int, bytes]:
 # --- a terminal's journal declaration (status and closing requests) -------------------
 
 MAX_DECLARED_REJECTED = 1000
-DECLARATION_FIELDS = ("journal_head", "waiting", "rejected")
+DECLARATION_FIELDS = ("journal_head", "waiting", "rejected", "role", "offline_check_ins")
 
 
 @dataclass(frozen=True)
@@ -362,14 +362,17 @@ TERMINAL_ROLES = ("booth", "desk")
 
 @dataclass(frozen=True)
 class JournalDeclaration:
-    """What a terminal's journal holds: its head, how many wait, which were refused; and
+    """What a terminal's journal holds: its head, how many wait, which were refused;
     whether the terminal is a booth or a check-in desk (whose journal holds no ballots),
-    so HQ can tell them apart."""
+    so HQ can tell them apart; and how many voters it checked in offline (provisional
+    authorizations it issued, cast or not: the closing report's offline check-ins,
+    docs/offline.md)."""
 
     journal_head: tuple[int, bytes]
     waiting: int = 0
     rejected: tuple[RejectedBallot, ...] = ()
     role: str = "booth"
+    offline_check_ins: int = 0
 
 
 def status_body(declaration: JournalDeclaration | None) -> dict[str, Any]:
@@ -381,6 +384,7 @@ def status_body(declaration: JournalDeclaration | None) -> dict[str, Any]:
         "journal_head": journal_head_json(declaration.journal_head),
         "waiting": declaration.waiting,
         "rejected": [item.to_json() for item in declaration.rejected],
+        "offline_check_ins": declaration.offline_check_ins,
     }
     if declaration.role != "booth":
         body["role"] = declaration.role
@@ -388,11 +392,11 @@ def status_body(declaration: JournalDeclaration | None) -> dict[str, Any]:
 
 
 def parse_status_body(body: dict[str, Any]) -> JournalDeclaration | None:
-    """None for an empty body; ``waiting``, ``rejected`` and ``role`` may be left out
-    (0, none, booth)."""
+    """None for an empty body; ``waiting``, ``rejected``, ``role`` and
+    ``offline_check_ins`` may be left out (0, none, booth, 0)."""
     if not body:
         return None
-    data = _object(body, {"journal_head"}, {"waiting", "rejected", "role"}, "body")
+    data = _object(body, {"journal_head"}, set(DECLARATION_FIELDS[1:]), "body")
     role = data.get("role", "booth")
     if role not in TERMINAL_ROLES:
         raise DecodingError(f"body.role: expected one of {list(TERMINAL_ROLES)}")
@@ -415,6 +419,7 @@ def parse_status_body(body: dict[str, Any]) -> JournalDeclaration | None:
         _integer(data.get("waiting", 0), "body.waiting", 0, MAX_SEQUENCE),
         tuple(items),
         role,
+        _integer(data.get("offline_check_ins", 0), "body.offline_check_ins", 0, MAX_SEQUENCE),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -356,6 +357,21 @@ def void(
     return keys.server.sign(VOID_KIND, payload).to_json()
 
 
+def closing_counts(balance: Counter[str]) -> dict[str, int]:
+    """A closing report's counts when every voter who came cast or challenged once and
+    left (a visit that only challenged leaves its authorization unused)."""
+    online_cast, offline_cast = balance["online_cast"], balance["offline_cast"]
+    return {
+        "authorizations_issued": online_cast + balance["online_unused"],
+        "offline_check_ins": offline_cast + balance["offline_unused"],
+        "ballots_cast": online_cast + offline_cast,
+        "provisional_cast": offline_cast,
+        "authorizations_released": 0,
+        "authorizations_unused": balance["online_unused"],
+        "provisional_unused": balance["offline_unused"],
+    }
+
+
 def build_record(
     root: Path,
     ceremony: CeremonyResult,
@@ -383,6 +399,7 @@ def build_record(
     receipts: list[dict[str, Any]] = []
     log = NationalLog(keys.server)
     decisions: list[Decision] = []
+    balances: dict[str, Counter[str]] = {s.station_id: Counter() for s in manifest.stations}
     for number, (vote, (ballot_json, secrets_json)) in enumerate(
         zip(votes, encrypted, strict=True)
     ):
@@ -427,6 +444,8 @@ def build_record(
         }
         if vote.challenged:
             body["secrets"] = secrets_json
+        side = "online" if vote.provisional is None else "offline"
+        balances[vote.station_id][f"{side}_{'unused' if vote.challenged else 'cast'}"] += 1
         request = {
             "terminal_id": terminal_id,
             "nonce": os.urandom(8).hex(),
@@ -530,6 +549,7 @@ def build_record(
                 report[CLOSED_BY] = close_request(
                     keys, closer, chains.get(closer, (0, GENESIS_TRACKING_CODE)), station.station_id
                 )
+                report.update(closing_counts(balances[station.station_id]))
             _write_lines(
                 root / f"reports/{station.station_id}-{which}.json",
                 [keys.server.sign("poll-report", report).to_json()],

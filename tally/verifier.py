@@ -68,6 +68,7 @@ from tally.verify_provisional import check_provisional
 from tally.verify_revocations import CHECK as REVOCATIONS_CHECK
 from tally.verify_revocations import check_revocations
 from tally.verify_roots import check_consistency, check_roots_against_shards, load_roots
+from tally.verify_station_balance import check_station_balance
 from tally.verify_trustees import check_trustees
 from tally.verify_voids import CHECK as VOIDS_CHECK
 from tally.verify_voids import check_voids
@@ -388,6 +389,12 @@ class Verifier:
         self._passed(
             REVOCATIONS_CHECK,
             check_revocations(record, audit, terminals, hq_key, facts, received),
+        )
+        closing = {s: signed_report(record, s, "closing", server_key) for s in stations}
+        self._passed(
+            "stations reconciled: check-ins online + offline = ballots counted + released"
+            " + unused + excluded",
+            check_station_balance(closing, facts, provisional_decisions(record)),
         )
 
     def _check_totals_and_results(self, sums: BallotSums) -> None:

@@ -186,13 +186,17 @@ class Booth:
             self.session.touch()
 
     def journal_declaration(self) -> JournalDeclaration:
-        """This terminal's journal as it declares it to the server (head, waiting, refused)."""
+        """This terminal's journal as it declares it to the server (head, waiting, refused,
+        voters checked in offline)."""
         counts = self.journal.counts()
         rejected = tuple(
             RejectedBallot(entry.sequence, entry.tracking_code, entry.code)
             for entry in self.journal.rejected()[:MAX_DECLARED_REJECTED]
         )
-        return JournalDeclaration(self.journal.head(), counts.waiting, rejected)
+        offline = 0 if self.offline is None else self.offline.checked_in_count()
+        return JournalDeclaration(
+            self.journal.head(), counts.waiting, rejected, offline_check_ins=offline
+        )
 
     def refresh_polls(self) -> None:
         """Ask the server for the station's poll state (another terminal may have opened),

@@ -141,3 +141,67 @@ def test_a_resolution_changed_without_the_registry_key_fails_its_signature(copy:
     with pytest.raises((VerificationFailure, RecordError)) as caught:
         verify_record(copy)
     assert PROVISIONAL_RESOLUTION in str(caught.value)
+
+
+def _resign_closing(root: Path, keys: RecordKeys, change: Callable[[dict[str, Any]], None]) -> str:
+    """Change the first station's closing report and sign it again with the server key."""
+    path = sorted((root / "reports").glob("*-closing.json"))[0]
+    envelope = json.loads(path.read_text())
+    change(envelope["payload"])
+    path.write_text(json.dumps(keys.server.sign("poll-report", envelope["payload"]).to_json()))
+    return str(envelope["payload"]["station_id"])
+
+
+def test_every_station_balances_check_ins_against_ballots_released_unused_and_excluded(
+    provisional_record: tuple[Path, RecordKeys, list[Vote]],
+) -> None:
+    root, _, votes = provisional_record
+    result = CliRunner().invoke(verify, [str(root)])
+    stations = {vote.station_id for vote in votes}
+    line = (
+        "ok    stations reconciled: check-ins online + offline = ballots counted + released"
+        f" + unused + excluded ({len(stations)})"
+    )
+    assert line in result.output.splitlines()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda report: report.update(authorizations_issued=report["authorizations_issued"] + 1),
+            id="one check-in more",
+        ),
+        pytest.param(
+            lambda report: report.update(offline_check_ins=report["offline_check_ins"] - 1),
+            id="one offline check-in less",
+        ),
+        pytest.param(
+            lambda report: report.update(
+                offline_check_ins=report["offline_check_ins"] - 1 - report["provisional_unused"],
+                provisional_unused=-1,
+            ),
+            id="a provisional ballot without a check-in",
+        ),
+        pytest.param(
+            lambda report: report.update(
+                ballots_cast=report["ballots_cast"] - 1,
+                authorizations_unused=report["authorizations_unused"] + 1,
+            ),
+            id="a ballot hidden as unused",
+        ),
+    ],
+)
+def test_a_closing_report_that_does_not_balance_fails_the_verifier_in_one_line(
+    copy: Path,
+    provisional_record: tuple[Path, RecordKeys, list[Vote]],
+    change: Callable[[dict[str, Any]], None],
+) -> None:
+    station_id = _resign_closing(copy, provisional_record[1], change)
+    failure = _failure(copy)
+    assert failure.code == "station_unbalanced"
+    assert station_id in str(failure)
+    result = CliRunner().invoke(verify, [str(copy)])
+    assert result.exit_code != 0
+    failed = [line for line in result.output.splitlines() if "FAIL" in line]
+    assert len(failed) == 1 and station_id in failed[0]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from station_harness import STATION_ID, StationHarness
+from test_link_faults import closing_report
 
 from ballot_server.reconciliation import reconcile
 from ballot_server.setup import register_terminal
@@ -18,6 +19,7 @@ from crypto.signing import SigningKey
 from evote.resolution import read_resolution
 from firmware_sim.printer import PrinterSimulator
 from firmware_sim.reader import ReaderSimulator
+from tally.verify_station_balance import COUNTS as STATION_BALANCE
 from terminal import printing
 from terminal.devices.receipt import TextLine
 from terminal.i18n import text
@@ -200,6 +202,22 @@ def test_two_booths_of_a_station_cut_off_share_one_register_so_a_voter_casts_onc
                 reconcile(state), station.keys.registry_public, state.inquiry_manifest().election_id
             )
             assert [decision.counted for decision in decisions] == [True, True]
+            wait_until(lambda: all(b.journal_declaration().offline_check_ins == 1 for b in booths))
+            time.sleep(0.5)  # both have declared on their idle status request by now
+            closed = officials_post(station, kiosks[0], "officials/close")
+            assert closed["notice"]["code"] == "polls_closed_done", closed["notice"]  # type: ignore[index]
+            report = closing_report(station)
+            balance = {name: report[name] for name in STATION_BALANCE}
+            assert balance == {
+                "authorizations_issued": 0,
+                "offline_check_ins": 2,
+                "ballots_cast": 2,
+                "provisional_cast": 2,
+                "authorizations_released": 0,
+                "authorizations_unused": 0,
+                "provisional_unused": 0,
+            }
+            assert report["reconciled"] is True
         finally:
             second.stop()
             first.stop()
