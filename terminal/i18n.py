@@ -171,8 +171,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "polls_state": ("وضعیت", "Polls"),
     "offline_banner": (
-        "حالت برون‌خط: رأی‌ها موقت‌اند و پس از برقراری ارتباط بررسی و شمرده می‌شوند",
-        "Offline mode: ballots are provisional, checked and counted when the link returns",
+        "حالت برون‌خط: رأی موقت، پس از وصل شدن ارتباط بررسی و شمرده می‌شود",
+        "Offline: provisional ballots, counted when the link is back",
     ),
     "provisional_receipt": ("رأی موقت — شعبه برون‌خط", "PROVISIONAL ballot — station offline"),
     "enter_offline": ("ورود به حالت برون‌خط", "Enter offline mode"),
