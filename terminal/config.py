@@ -44,6 +44,7 @@ class TerminalConfig:
     server_timeout_s: float = 5.0
     uplink_initial_backoff_s: float = 0.25
     uplink_max_backoff_s: float = 15.0
+    uplink_idle_interval_s: float = 5.0
     start_wait_s: float = 0.0
     roll_snapshot_path: Path | None = None
     offline_after_s: int = 600

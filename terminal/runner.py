@@ -231,6 +231,7 @@ def start_terminal(config: TerminalConfig) -> RunningTerminal:
         uplink_sender(client),
         initial_backoff_s=config.uplink_initial_backoff_s,
         max_backoff_s=config.uplink_max_backoff_s,
+        idle_interval_s=config.uplink_idle_interval_s,
         on_change=booth.on_link_change,
         on_idle=booth.refresh_polls,
     )

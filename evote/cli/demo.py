@@ -24,15 +24,18 @@ from typing import Any
 
 from ballot_server.config import ServerConfig
 from ballot_server.keys import KeySet, save_keys
+from ballot_server.reconciliation import reconcile
 from ballot_server.record import export_record
 from ballot_server.runner import RunningServer, start_server
 from ballot_server.setup import create_election, register_terminal, sign_manifest
+from ballot_server.snapshot import station_snapshot
 from crypto.signing import SigningKey
 from evote.certificates import read_trustee_signers
-from evote.cli.demo_plan import PlaintextCount, Visit, plan_visits
+from evote.cli.demo_plan import OfflinePlan, PlaintextCount, Visit, plan_offline, plan_visits
 from evote.cli.progress import Ticker
 from evote.link import CuttableLink
 from evote.manifest import Manifest
+from evote.resolution import read_resolution
 from evote.sample import Official, Person, roll_csv, sample_manifest, sample_people
 from firmware_sim.card import SimulatedCard
 from firmware_sim.cards import RollRow, issue_card, write_card_file
@@ -48,6 +51,8 @@ from terminal.runner import RunningTerminal, start_terminal
 
 Echo = Callable[[str], None]
 DECRYPTING_TRUSTEES = (1, 2)
+OFFLINE_AFTER_S = 1
+"""How long the cut-off station's link must be down before its official may go offline."""
 
 
 class DemoMismatch(Exception):
@@ -84,6 +89,8 @@ class DemoOutcome:
     refusals: Counter[str]
     verifier_lines: list[str]
     seconds: float
+    provisional: tuple[int, int]
+    """Provisional ballots counted and excluded by the registry's reconciliation."""
 
 
 def issue_card_for(registry: SigningKey, holder: Person | Official) -> dict[str, Any]:
@@ -132,6 +139,9 @@ class Demo:
         self.stations: dict[str, DemoStation] = {}
         self.count = PlaintextCount()
         self.refusals: Counter[str] = Counter()
+        self.visits = plan_visits(self.manifest, self.people, turnout)
+        self.offline_plan: OfflinePlan = plan_offline(self.manifest, self.visits)
+        self.excluded_expected: Counter[str] = Counter()
         self.server: RunningServer | None = None
         self._count_lock = threading.Lock()
 
@@ -195,6 +205,12 @@ class Demo:
         terminal_id = f"T-{station_id}-1"
         register_terminal(server.state, terminal_id, station_id, terminal_key.public_key)
         station_dir = self.output / "stations" / station_id
+        snapshot_path = None
+        if station_id == self.offline_plan.station_id:
+            data, _ = station_snapshot(server.state, station_id)
+            snapshot_path = station_dir / f"{station_id}.snapshot"
+            snapshot_path.parent.mkdir(parents=True, exist_ok=True)
+            snapshot_path.write_bytes(data)
         reader = ReaderSimulator()
         printer = PrinterSimulator(station_dir / "printed")
         reader.start()
@@ -213,35 +229,41 @@ class Demo:
                 server_timeout_s=3.0,
                 uplink_initial_backoff_s=0.2,
                 uplink_max_backoff_s=1.0,
+                uplink_idle_interval_s=5.0 if snapshot_path is None else 0.5,
+                roll_snapshot_path=snapshot_path,
+                offline_after_s=OFFLINE_AFTER_S,
             )
         )
         station = DemoStation(
             station_id, official, reader, printer, link, terminal, KioskClient(terminal.url)
         )
-        self.officials_action(station, "open")
+        self.officials_action(station, "officials/open")
         self.echo(
             f"• {station_id}: reader {reader.path}, printer {printer.path}, "
             f"kiosk {terminal.url} — polls opened, zero report printed"
         )
         return station
 
-    def officials_action(self, station: DemoStation, action: str) -> None:
+    def officials_action(self, station: DemoStation, action: str) -> dict[str, Any]:
+        """An official's card, PIN and one button on the officials' screen; the view after."""
         kiosk = station.kiosk
         kiosk.wait_for("idle")
         station.reader.insert(self.cards[station.official.national_code])
         kiosk.wait_for("pin")
         kiosk.enter_pin(station.official.pin)
         kiosk.wait_for("officials")
-        kiosk.post(f"officials/{action}")
+        view = kiosk.post(action)
         station.reader.remove()
         kiosk.wait_for("idle")
+        return view
 
     # --- polling day --------------------------------------------------------------
 
     def visit(self, station: DemoStation, visit: Visit) -> None:
         kiosk = station.kiosk
         kiosk.wait_for("idle")
-        station.link.heal()
+        if not visit.offline:
+            station.link.heal()
         station.reader.insert(self.cards[visit.person.national_code])
         kiosk.wait_for("pin")
         if visit.wrong_pin_first:
@@ -262,7 +284,10 @@ class Demo:
             kiosk.vote(visit.choices, challenge_first=visit.challenge_first)
             contest_ids = [c.contest_id for c in self.manifest.contests]
             with self._count_lock:
-                self.count.add(station.station_id, visit.choices, contest_ids)
+                if visit.excluded is None:
+                    self.count.add(station.station_id, visit.choices, contest_ids)
+                else:
+                    self.excluded_expected[visit.excluded] += 1
         else:
             with self._count_lock:
                 self.refusals[outcome] += 1
@@ -293,11 +318,56 @@ class Demo:
                 f"(terminal {view['state']}, notice {view['notice']})"
             )
 
+    def wait_for(self, what: str, condition: Callable[[], bool], timeout_s: float = 30) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            if time.monotonic() > deadline:
+                raise DemoMismatch(f"{what}: not within {timeout_s:.0f} s")
+            time.sleep(0.05)
+
+    def offline_part_of_the_day(self) -> None:
+        """One station cut off: its uplink switched off, its official switches it to
+        offline mode, voters check in against its roll snapshot and cast provisional
+        ballots; meanwhile one of them votes online at another station too. Then the
+        link comes back and the terminal delivers the provisional ballots."""
+        plan = self.offline_plan
+        station = self.stations[plan.station_id]
+        booth = station.terminal.booth
+        uplink = booth.uplink
+        assert uplink is not None
+        station.link.cut()
+        self.echo(f"• {plan.station_id}: uplink switched off")
+        self.wait_for(
+            f"{plan.station_id}'s terminal noticing its link is down",
+            lambda: (
+                uplink.down_since is not None and time.time() - uplink.down_since > OFFLINE_AFTER_S
+            ),
+        )
+        view = self.officials_action(station, "offline/enter")
+        if not booth.offline_mode:
+            raise DemoMismatch(f"{plan.station_id}: offline mode refused: {view['notice']}")
+        self.echo(
+            f"  {plan.station_id}: the official entered offline mode (banner on every screen)"
+        )
+        for visit in plan.visits:
+            self.visit(station, visit)
+        self.visit(self.stations[plan.double_vote.station_id], plan.double_vote)
+        station.link.heal()
+        self.wait_for(
+            f"{plan.station_id} back online with its provisional ballots delivered",
+            lambda: not booth.offline_mode and booth.journal.counts().waiting == 0,
+        )
+        self.echo(
+            f"  {plan.station_id}: link back, offline mode left, "
+            f"{len(plan.visits)} provisional ballots delivered"
+        )
+
     def polling_day(self) -> None:
-        visits = plan_visits(self.manifest, self.people, self.turnout)
+        visits = self.visits
         early = [v for v in visits if v.expect != "already_voted"]
         late = [v for v in visits if v.expect == "already_voted"]
-        self.echo(f"• polling day: {len(visits)} visits at {len(self.stations)} stations")
+        total = len(visits) + len(self.offline_plan.visits) + 1
+        self.echo(f"• polling day: {total} visits at {len(self.stations)} stations")
         errors: list[str] = []
         threads = [
             threading.Thread(
@@ -308,15 +378,16 @@ class Demo:
             for sid, station in self.stations.items()
         ]
         started = time.monotonic()
-        with self.ticker("visits", lambda: self.visits_done, len(visits)):
+        with self.ticker("visits", lambda: self.visits_done, total):
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
+            if errors:
+                raise DemoMismatch("; ".join(errors))
+            self.offline_part_of_the_day()
             for visit in late:
                 self.visit(self.stations[visit.station_id], visit)
-        if errors:
-            raise DemoMismatch("; ".join(errors))
         for station in self.stations.values():
             for line in station.log:
                 self.echo(f"  {station.station_id}: {line}")
@@ -331,8 +402,28 @@ class Demo:
                 if time.monotonic() > deadline:
                     raise DemoMismatch(f"{station.station_id}: journaled ballots never delivered")
                 time.sleep(0.1)
-            self.officials_action(station, "close")
+            view = self.officials_action(station, "officials/close")
+            if view["notice"]["code"] != "polls_closed_done":
+                raise DemoMismatch(f"{station.station_id}: close refused: {view['notice']}")
         self.echo("• polls closed at every station; closing reports printed as poll tapes")
+
+    def reconcile(self, server: RunningServer) -> tuple[int, int]:
+        """The registry decides every provisional ballot; it must decide as planned."""
+        assert self.keys.registry is not None
+        envelope = reconcile(server.state)
+        decisions = read_resolution(
+            envelope, self.keys.registry.public_key, self.manifest.election_id
+        )
+        counted = sum(decision.counted for decision in decisions)
+        excluded = Counter(decision.reason for decision in decisions if not decision.counted)
+        self.echo(f"• provisional: {counted} counted, {len(decisions) - counted} excluded")
+        expected = len(self.offline_plan.visits) - sum(self.excluded_expected.values())
+        if counted != expected or excluded != self.excluded_expected:
+            raise DemoMismatch(
+                f"reconciliation: {counted} counted, excluded {dict(excluded)}; "
+                f"expected {expected} counted, excluded {dict(self.excluded_expected)}"
+            )
+        return counted, len(decisions) - counted
 
     # --- after the polls ----------------------------------------------------------
 
@@ -369,6 +460,8 @@ class Demo:
             self.polling_day()
             with self.ticker("closing the polls"):
                 self.close_polls()
+            with self.ticker("reconciling provisional ballots"):
+                provisional = self.reconcile(server)
             with self.ticker("tally"):
                 results = self.tally(server, ceremony)
         finally:
@@ -382,7 +475,13 @@ class Demo:
             verify_record(self.output / "record", workers=2, echo=lines.append)
         check_results(results, self.count)
         return DemoOutcome(
-            self.output, results, self.count, self.refusals, lines, time.monotonic() - started
+            self.output,
+            results,
+            self.count,
+            self.refusals,
+            lines,
+            time.monotonic() - started,
+            provisional,
         )
 
 

@@ -92,6 +92,8 @@ def demo(output: Path, voters: int, turnout: float, write_sample: Path | None) -
     click.echo(
         f"Decrypted counts match the {cast} voters' choices at every station and nationally."
     )
+    counted, excluded = outcome.provisional
+    click.echo(f"provisional: {counted} counted, {excluded} excluded")
     click.echo(f"Record:       {output / 'record'}   (check it: evote verify {output / 'record'})")
     click.echo(f"HTML report:  {output / 'record' / 'results' / 'report.html'}")
     click.echo(f"Poll tapes:   {output / 'record' / 'results' / 'poll-tapes'}")

@@ -28,7 +28,21 @@ class Visit:
     wrong_pin_first: bool = False
     challenge_first: bool = False
     during_outage: bool = False
+    offline: bool = False
+    """At the station cut off, in offline mode: a provisional ballot (docs/offline.md)."""
+    excluded: str | None = None
+    """The reason reconciliation must exclude this provisional ballot, if it must."""
     note: str = ""
+
+
+@dataclass
+class OfflinePlan:
+    """The part of the day one station is cut off: who votes there offline, and the
+    voter who also votes online at another station meanwhile (a double vote)."""
+
+    station_id: str
+    visits: list[Visit]
+    double_vote: Visit
 
 
 @dataclass
@@ -120,3 +134,41 @@ def plan_visits(
         )
     )
     return visits
+
+
+def plan_offline(manifest: Manifest, visits: list[Visit], size: int = 3) -> OfflinePlan:
+    """Take the last ``size`` plain voters of the middle station out of the plan: they
+    come while it is cut off. The last of them then votes online at the first station
+    too, so reconciliation must exclude that provisional ballot (``voted_online``)."""
+    station_ids = [s.station_id for s in manifest.stations]
+    offline_id, elsewhere = station_ids[1], station_ids[0]
+    returning = {v.person.national_code for v in visits if v.expect == "already_voted"}
+    plain = [
+        v
+        for v in visits
+        if v.station_id == offline_id
+        and v.expect == "cast"
+        and not (v.note or v.during_outage)
+        and v.person.national_code not in returning
+    ]
+    if len(plain) < size:
+        raise ValueError(
+            f"{offline_id} has {len(plain)} plain voters; the offline part needs {size}"
+        )
+    chosen = plain[-size:]
+    for visit in chosen:
+        visits.remove(visit)
+        visit.offline = True
+        visit.note = "votes while the station is cut off (provisional ballot)"
+    double = chosen[-1]
+    double.excluded = "voted_online"
+    double.note = f"votes offline here, then online at {elsewhere}: this ballot is excluded"
+    style = manifest.station(elsewhere).ballot_style_id
+    again = Visit(
+        double.person,
+        elsewhere,
+        random_choices(manifest, style, random.Random(double.person.national_code)),
+        "cast",
+        note=f"votes here too while {offline_id} is cut off (its provisional ballot is excluded)",
+    )
+    return OfflinePlan(offline_id, chosen, again)

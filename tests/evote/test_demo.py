@@ -125,3 +125,25 @@ def test_record_export_of_a_closed_election_refuses_the_provisional_mark(
     exported = CliRunner().invoke(main, arguments)
     assert exported.exit_code == 0, exported.output
     assert not (tmp_path / "record" / "PROVISIONAL").exists()
+
+
+def test_a_station_cut_off_votes_provisionally_and_the_double_vote_is_excluded(
+    demo: DemoOutcome,
+) -> None:
+    assert demo.provisional == (2, 1)
+    assert "• provisional: 2 counted, 1 excluded" in PRINTED
+    assert any(
+        line.endswith("the official entered offline mode (banner on every screen)")
+        for line in PRINTED
+    )
+    record = demo.output / "record"
+    resolution = json.loads((record / "provisional-resolution.json").read_text(encoding="utf-8"))
+    reasons = [item["reason"] for item in resolution["payload"]["decisions"]]
+    assert sorted(reasons, key=str) == [None, None, "voted_online"]
+    code, output = verify(record)
+    assert code == 0, output
+    assert (
+        "ok    provisional ballots: one registry decision each, only the counted summed (3)"
+        in output
+    )
+    assert "stations reconciled: check-ins online + offline" in output
