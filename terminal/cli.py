@@ -64,6 +64,30 @@ def station_device_options(function: Callable[..., None]) -> Callable[..., None]
     return function
 
 
+def station_register_options(function: Callable[..., None]) -> Callable[..., None]:
+    """Options a booth and a check-in desk share for offline mode (docs/offline.md)."""
+    options = [
+        click.option(
+            "--roll-snapshot",
+            "roll_snapshot_path",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help="The station's roll snapshot (evote server roll-snapshot): allows offline "
+            "mode at a booth; needed to hold the station register.",
+        ),
+        click.option(
+            "--station-register-listen",
+            default=None,
+            metavar="HOST:PORT",
+            help="Hold the station's offline register here, on the station LAN, for the "
+            "station's booths (needs --roll-snapshot).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 def make_config(**values: Any) -> TerminalConfig:
     """The config from the shared options (and any extra ones a command has)."""
     key_file = values.pop("terminal_key")
@@ -110,13 +134,7 @@ def serve_until_stopped(url: str, stop: Callable[[], None]) -> None:
     show_default=True,
     help="Longest wait between resends of waiting ballots (the backoff's ceiling).",
 )
-@click.option(
-    "--roll-snapshot",
-    "roll_snapshot_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="The station's roll snapshot (evote server roll-snapshot): allows offline mode.",
-)
+@station_register_options
 @click.option(
     "--offline-after",
     "offline_after_s",
@@ -124,13 +142,6 @@ def serve_until_stopped(url: str, stop: Callable[[], None]) -> None:
     default=600,
     show_default=True,
     help="Seconds the link must have been down before an official may enter offline mode.",
-)
-@click.option(
-    "--station-register-listen",
-    default=None,
-    metavar="HOST:PORT",
-    help="Hold the station's offline register here, on the station LAN, for its other "
-    "booths (needs --roll-snapshot; docs/offline.md).",
 )
 @click.option(
     "--station-register",
@@ -157,6 +168,7 @@ def desk() -> None:
 
 @desk.command("run")
 @station_device_options
+@station_register_options
 @click.option(
     "--port", type=int, default=8081, show_default=True, help="Desk page port (loopback)."
 )

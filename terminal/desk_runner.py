@@ -4,7 +4,10 @@
 returns once the desk page answers. The desk loads and checks the election
 the way a booth does (HQ's signature, the base hash, its own registration)
 and keeps the election in a journal file so a restart without network still
-knows its station; it journals no ballots.
+knows its station; it journals no ballots. Given the station's roll snapshot and
+``--station-register-listen``, the desk holds the station's offline register
+for the booths (``station_register.py``): it is the one machine a station
+always has on.
 
 While it runs, the desk tells the server it is there every
 ``DESK_HEARTBEAT_S`` (a signed status request declaring its empty journal and
@@ -29,8 +32,16 @@ from terminal.desk_app import create_desk_app
 from terminal.devices.card_reader import SerialCardReader
 from terminal.devices.printer import SerialPrinter
 from terminal.journal import Journal
-from terminal.runner import card_loop, station_of, wait_for_devices
+from terminal.runner import (
+    card_loop,
+    load_station_roll,
+    start_station_register,
+    station_of,
+    station_register_store,
+    wait_for_devices,
+)
 from terminal.server_link import load_election
+from terminal.station_register import RegisterStore
 
 LOG = logging.getLogger(__name__)
 DESK_HEARTBEAT_S = 10.0
@@ -48,17 +59,24 @@ class RunningDesk:
     reader: SerialCardReader
     printer: SerialPrinter
     journal: Journal
+    register: RegisterStore | None = None
+    register_server: BaseWSGIServer | None = None
 
     def stop(self) -> None:
         self.stop_event.set()
         self.server.shutdown()
         self.server.server_close()
+        if self.register_server is not None:
+            self.register_server.shutdown()
+            self.register_server.server_close()
         for thread in self.threads:
             thread.join(timeout=5)
         self.desk.close()
         self.reader.close()
         self.printer.close()
         self.journal.close()
+        if self.register is not None:
+            self.register.close()
 
 
 def heartbeat(
@@ -85,6 +103,8 @@ def start_desk(config: TerminalConfig) -> RunningDesk:
     election = load_election(client, journal, config.start_wait_s)
     client.server_key = election.server_key
     station = election.manifest.station(station_of(election.answer, config))
+    store = station_register_store(config, load_station_roll(config, election, station))
+    register = start_station_register(config, store)
     wait_for_devices(config)
     reader = SerialCardReader(config.reader_url)
     printer = SerialPrinter(config.printer_url)
@@ -103,7 +123,20 @@ def start_desk(config: TerminalConfig) -> RunningDesk:
             daemon=True,
         ),
     ]
+    if register is not None:
+        threads.append(register[1])
     for thread in threads:
         thread.start()
     url = f"http://{config.host}:{server.server_port}"
-    return RunningDesk(url, desk, server, stop, threads, reader, printer, journal)
+    return RunningDesk(
+        url,
+        desk,
+        server,
+        stop,
+        threads,
+        reader,
+        printer,
+        journal,
+        store,
+        None if register is None else register[0],
+    )

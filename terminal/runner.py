@@ -16,7 +16,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from evote.client import BallotServerClient
 from evote.manifest import Station
-from evote.roll_snapshot import SnapshotOpener
+from evote.roll_snapshot import RollSnapshot, SnapshotOpener
 from terminal.app import create_app
 from terminal.booth import Booth
 from terminal.config import TerminalConfig
@@ -102,10 +102,10 @@ class CardHolderFlow(Protocol):
     def on_card_removed(self) -> None: ...
 
 
-def open_offline_station(
+def load_station_roll(
     config: TerminalConfig, election: Election, station: Station
-) -> OfflineStation | None:
-    """The offline register over the station's roll snapshot, when one is configured."""
+) -> RollSnapshot | None:
+    """The station's roll snapshot opened with this terminal's key, when one is configured."""
     if config.roll_snapshot_path is None:
         return None
     opener = SnapshotOpener(
@@ -115,6 +115,29 @@ def open_offline_station(
         config.terminal_id,
         config.signing_key,
     )
+    return load_station_snapshot(config.roll_snapshot_path, opener)
+
+
+def station_register_store(
+    config: TerminalConfig, snapshot: RollSnapshot | None
+) -> RegisterStore | None:
+    """The station register, when this terminal (a booth or the desk) holds it."""
+    if config.station_register_listen is None:
+        return None
+    if snapshot is None:
+        raise ConfigurationError(
+            "--station-register-listen needs --roll-snapshot", code="roll_snapshot_missing"
+        )
+    return RegisterStore(config.station_register_path, snapshot)
+
+
+def open_offline_station(
+    config: TerminalConfig, election: Election, station: Station
+) -> OfflineStation | None:
+    """The offline register over the station's roll snapshot, when one is configured."""
+    snapshot = load_station_roll(config, election, station)
+    if snapshot is None:
+        return None
     identity = StationIdentity(
         election.election_id,
         station.station_id,
@@ -123,11 +146,8 @@ def open_offline_station(
         config.signing_key,
         election.registry_key,
     )
-    snapshot = load_station_snapshot(config.roll_snapshot_path, opener)
-    register: Register | None = None
-    if config.station_register_listen is not None:
-        register = RegisterStore(config.station_register_path, snapshot)
-    elif config.station_register_url is not None:
+    register: Register | None = station_register_store(config, snapshot)
+    if register is None and config.station_register_url is not None:
         register = RemoteRegister(config.station_register_url, snapshot)
     return OfflineStation(
         config.offline_path,
@@ -138,20 +158,19 @@ def open_offline_station(
     )
 
 
-def start_station_register(config: TerminalConfig, booth: Booth) -> BaseWSGIServer | None:
+def start_station_register(
+    config: TerminalConfig, store: RegisterStore | None
+) -> tuple[BaseWSGIServer, threading.Thread] | None:
     """Serve the station register on the LAN when this terminal holds it."""
-    if config.station_register_listen is None:
+    if store is None or config.station_register_listen is None:
         return None
-    offline = booth.offline
-    if offline is None or not isinstance(offline.register, RegisterStore):
-        raise ConfigurationError(
-            "--station-register-listen needs --roll-snapshot", code="roll_snapshot_missing"
-        )
     host, port = parse_listen(config.station_register_listen)
     try:
-        return serve_register(offline.register, host, port)
+        server = serve_register(store, host, port)
     except OSError as error:
         raise ConfigurationError(f"station register on {host}:{port}: {error}") from error
+    thread = threading.Thread(target=server.serve_forever, name="station-register", daemon=True)
+    return server, thread
 
 
 def card_loop(booth: CardHolderFlow, reader: SerialCardReader, stop: threading.Event) -> None:
@@ -247,13 +266,12 @@ def start_terminal(config: TerminalConfig) -> RunningTerminal:
     threads = [threading.Thread(target=f, args=a, name=n, daemon=True) for n, f, a in loops]
     server = make_server(config.host, config.port, create_app(booth), threaded=True)
     threads.append(threading.Thread(target=server.serve_forever, name="kiosk-http", daemon=True))
-    register_server = start_station_register(config, booth)
-    if register_server is not None:
-        threads.append(
-            threading.Thread(
-                target=register_server.serve_forever, name="station-register", daemon=True
-            )
-        )
+    store = booth.offline.register if booth.offline is not None else None
+    register = start_station_register(config, store if isinstance(store, RegisterStore) else None)
+    register_server = None
+    if register is not None:
+        register_server = register[0]
+        threads.append(register[1])
     for thread in threads:
         thread.start()
     booth.uplink.start()

@@ -27,7 +27,9 @@ from evote.resolution import read_resolution
 from evote.roll_snapshot import SnapshotOpener, load_snapshot
 from firmware_sim.cards import holder_file
 from terminal.devices.holder import CardHolder, parse_holder
+from terminal.offline_roll import OfflineRefused
 from terminal.offline_station import OfflineStation, StationIdentity
+from terminal.station_register import RegisterStore
 
 HOLDER_FIELDS = ("national_code", "name_fa", "name_en", "birth_date", "role", "station_id")
 
@@ -51,11 +53,17 @@ class Station:
     """One terminal of a station cut off: its offline register and its ballot chain."""
 
     def __init__(
-        self, setup: Setup, terminal: str, key: SigningKey, directory: Path, clock: Clock
+        self,
+        setup: Setup,
+        terminal: str,
+        key: SigningKey,
+        directory: Path,
+        clock: Clock,
+        snapshot: bytes | None = None,
     ) -> None:
         state, election = setup.state, setup.election
         station_id = {"T1": "S-101", "T2": "S-101", "T3": "S-102"}[terminal]
-        data, _ = station_snapshot(state, station_id)
+        data = snapshot if snapshot is not None else station_snapshot(state, station_id)[0]
         manifest = state.inquiry_manifest()
         registry = election.keys.registry_public
         opener = SnapshotOpener(registry, manifest.election_id, station_id, terminal, key)
@@ -183,6 +191,57 @@ def test_a_partition_is_reconciled_by_the_rule_and_counted_voters_stay_checked_i
     record = export_record(setup.state, tmp_path / "record")
     published = SignedEnvelope.from_json(json.loads((record / PROVISIONAL_RESOLUTION).read_text()))
     assert read_resolution(published, registry, manifest.election_id) == first
+
+
+def test_a_station_cut_off_for_two_hours_with_two_booths_casts_for_every_eligible_voter(
+    cut_off: tuple[Setup, dict[str, SigningKey]], tmp_path: Path
+) -> None:
+    """The issue's "done when": two hours offline (a simulated clock), every eligible
+    voter who comes checks in at one of the station's booths and casts; a second try at
+    the other booth and an unlisted card are refused; after sync every one counts."""
+    setup, keys = cut_off
+    election = setup.election
+    clock = Clock(setup.clock.now)
+    data, _ = station_snapshot(setup.state, "S-101")  # one snapshot for the station's booths
+    booths = [
+        Station(setup, terminal, keys[terminal], tmp_path, clock, snapshot=data)
+        for terminal in ("T1", "T2")
+    ]
+    register = RegisterStore(tmp_path / "station-register.sqlite", booths[0].offline.snapshot)
+    for booth in booths:
+        booth.offline.register = register
+    for booth in booths:
+        booth.go_offline(clock.now - 3600)
+    chains = Chains(setup)
+    voters = election.eligible()[:24]
+    cast: dict[tuple[str, int], str] = {}
+    for number, person in enumerate(voters):  # one voter every five minutes, two hours
+        clock.now += 300
+        card = election.card(person)
+        booth, other = booths[number % 2], booths[1 - number % 2]
+        authorization = booth.check_in(card)
+        with pytest.raises(OfflineRefused) as again:
+            other.check_in(card)
+        assert again.value.code == "already_voted"
+        cast[chains.cast(booth.terminal, authorization)] = person.national_code
+    stranger = next(p for p in election.people if not p.on_roll)
+    with pytest.raises(OfflineRefused) as unlisted:
+        booths[0].check_in(election.card(stranger))
+    assert unlisted.value.code == "not_in_roll_snapshot"
+    assert clock.now - setup.clock.now == 2 * 3600
+    assert register.count() == len(voters)
+
+    manifest = setup.state.inquiry_manifest()
+    decisions = read_resolution(
+        reconcile(setup.state), election.keys.registry_public, manifest.election_id
+    )
+    assert {(d.station_id, d.board_position) for d in decisions} == set(cast)
+    assert all(decision.counted for decision in decisions)
+    for person in voters[:3]:
+        with pytest.raises(ServerRefused) as online:
+            setup.check_in("T2", election.card(person))
+        assert online.value.code == "already_voted"
+    register.close()
 
 
 def test_the_command_prints_the_counts_and_refuses_without_the_registry_key(

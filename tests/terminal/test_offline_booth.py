@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from firmware_sim.printer import PrinterSimulator
 from firmware_sim.reader import ReaderSimulator
 from tally.verify_station_balance import COUNTS as STATION_BALANCE
 from terminal import printing
+from terminal.desk_runner import start_desk
 from terminal.devices.receipt import TextLine
 from terminal.i18n import text
 from terminal.kiosk_client import KioskClient
@@ -124,24 +126,59 @@ def test_a_receipt_printed_offline_says_provisional_in_both_languages(
     assert not marks & set(lines(False))
 
 
+@contextmanager
+def register_holder(
+    station: StationHarness, tmp_path: Path, holder: str, snapshot: Path, desk_key: SigningKey
+) -> Iterator[tuple[str, RunningTerminal | None]]:
+    """The station register's URL and, when a booth holds it, that (first) booth."""
+    options: dict[str, object] = {
+        "roll_snapshot_path": snapshot,
+        "station_register_listen": "127.0.0.1:0",
+    }
+    if holder == "booth":
+        first = station.start_terminal(tmp_path / "first", offline_after_s=1, **options)
+        assert first.register_server is not None
+        yield f"http://127.0.0.1:{first.register_server.server_port}", first
+        first.stop()
+        return
+    with ReaderSimulator() as reader, PrinterSimulator(tmp_path / "passes") as printer:
+        config = station.terminal_config(
+            tmp_path / "desk",
+            reader_url=reader.path,
+            printer_url=printer.path,
+            scanner_url=None,
+            terminal_id="T-101-DESK",
+            signing_key=desk_key,
+            **options,
+        )
+        desk = start_desk(config)
+        assert desk.register_server is not None
+        yield f"http://127.0.0.1:{desk.register_server.server_port}", None
+        desk.stop()
+
+
+@pytest.mark.parametrize("holder", ["booth", "desk"])
 def test_two_booths_of_a_station_cut_off_share_one_register_so_a_voter_casts_once(
-    station: StationHarness, tmp_path: Path
+    station: StationHarness, tmp_path: Path, holder: str
 ) -> None:
     state = station.app.extensions["evote"]
-    second_key = SigningKey.generate()
+    second_key, desk_key = SigningKey.generate(), SigningKey.generate()
     register_terminal(state, "T-101-2", STATION_ID, second_key.public_key)
+    register_terminal(state, "T-101-DESK", STATION_ID, desk_key.public_key)
     data, _ = station_snapshot(state, STATION_ID)
     snapshot = tmp_path / "S-101.snapshot"
     snapshot.write_bytes(data)
-    first = station.start_terminal(
-        tmp_path / "first",
-        roll_snapshot_path=snapshot,
-        offline_after_s=1,
-        station_register_listen="127.0.0.1:0",
-    )
-    assert first.register_server is not None
-    register_url = f"http://127.0.0.1:{first.register_server.server_port}"
-    with ReaderSimulator() as reader, PrinterSimulator(tmp_path / "printed-2") as printer:
+    with (
+        register_holder(station, tmp_path, holder, snapshot, desk_key) as (register_url, held),
+        ReaderSimulator() as reader,
+        PrinterSimulator(tmp_path / "printed-2") as printer,
+    ):
+        first = held or station.start_terminal(
+            tmp_path / "first",
+            roll_snapshot_path=snapshot,
+            offline_after_s=1,
+            station_register_url=register_url,
+        )
         second = station.start_terminal(
             tmp_path / "second",
             reader_url=reader.path,
@@ -220,4 +257,5 @@ def test_two_booths_of_a_station_cut_off_share_one_register_so_a_voter_casts_onc
             assert report["reconciled"] is True
         finally:
             second.stop()
-            first.stop()
+            if held is None:
+                first.stop()
