@@ -31,6 +31,7 @@ from ballot_server.models import OfficialChallenge, Station, Terminal
 from ballot_server.registry_models import InquiryStation
 from ballot_server.state import ServerState, TerminalKey
 from crypto.errors import DecodingError
+from evote.countersign import countersign_message
 from evote.protocol import CHALLENGE_BYTES, TerminalRequest, identifier, parse_poll_action
 
 
@@ -95,7 +96,8 @@ def official_challenge(state: ServerState, terminal: TerminalKey) -> dict[str, A
 def poll_action(
     state: ServerState, request: TerminalRequest, terminal: TerminalKey
 ) -> dict[str, Any]:
-    """An official's open/pause/resume/close at ``terminal``'s station."""
+    """An official's open/pause/resume/close at ``terminal``'s station, or the
+    countersignature of its closing report by the official's card."""
     try:
         parsed = parse_poll_action(request.body)
     except DecodingError as error:
@@ -115,18 +117,34 @@ def poll_action(
             or challenge.expires_at < now
         ):
             raise ServerError("unknown_challenge")
+        signed = bytes.fromhex(challenge.challenge)
+        if parsed.counts is not None:
+            signed = countersign_message(signed, parsed.counts)
         with Session(state.registry_engine) as registry:
-            card = verify_card(
-                registry,
-                state.config.keys.registry_public,
-                parsed.answer,
-                bytes.fromhex(challenge.challenge),
-            )
+            card = verify_card(registry, state.config.keys.registry_public, parsed.answer, signed)
         if card.role != "official":
             raise ServerError("not_an_official")
         if card.station_id != terminal.station_id:
             raise ServerError("official_wrong_station")
         challenge.used = True
+        if parsed.counts is not None:
+            report = reports.countersign_closing_report(
+                state,
+                session,
+                terminal.station_id,
+                {
+                    "counts": parsed.counts,
+                    "challenge": challenge.challenge,
+                    "card_certificate": parsed.answer.certificate.to_json(),
+                    "card_signature": parsed.answer.card_signature.hex(),
+                },
+            )
+            return {
+                "election_id": info.election_id,
+                "station_id": terminal.station_id,
+                "state": PollState.CLOSED.value,
+                "report": report,
+            }
         if parsed.declaration is not None:
             record_declaration(session, terminal.terminal_id, parsed.declaration, request.envelope)
         who: dict[str, Any] = {"card_id": card.card_id}

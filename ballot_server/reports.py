@@ -58,6 +58,7 @@ from ballot_server.state import ServerState
 from crypto.ballot import BLANK_KEY, EncryptedBallot
 from crypto.canonical import canonical_json
 from crypto.elgamal import Ciphertext, sum_ciphertexts
+from evote.countersign import COUNTERSIGNED, closing_counts
 from evote.provisional import KIND as PROVISIONAL_KIND
 
 
@@ -166,9 +167,11 @@ def closing_report(
     now: int,
     revision: int = 1,
     closed_by: dict[str, Any] | None = None,
+    countersigned: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The station's closing report; ``closed_by`` is the close request its terminal
-    signed (kept in every revision: the verifier holds the board to its journal head)."""
+    signed (kept in every revision: the verifier holds the board to its journal head),
+    ``countersigned`` the officials' card signature over its counts, once given."""
     station_id = station.station_id
     rows = session.execute(
         select(BoardEntry.terminal_id, BoardEntry.kind, BoardEntry.payload).where(
@@ -241,6 +244,8 @@ def closing_report(
     }
     if closed_by is not None:
         payload["closed_by"] = closed_by
+    if countersigned is not None:
+        payload[COUNTERSIGNED] = countersigned
     return _store(state, session, station_id, "closing", payload)
 
 
@@ -260,6 +265,25 @@ def encrypted_subtotals(
     return result
 
 
+def countersign_closing_report(
+    state: ServerState, session: Session, station_id: str, countersigned: dict[str, Any]
+) -> dict[str, Any]:
+    """Add the officials' countersignature to the station's closing report, refused
+    unless the station is closed and the card signed exactly the report's counts
+    (a report reissued since must be countersigned again)."""
+    station = session.execute(
+        select(Station).where(Station.station_id == station_id).with_for_update()
+    ).scalar_one()
+    stored = session.get(PollReport, (station_id, "closing"))
+    if station.poll_state != "closed" or stored is None:
+        raise ServerError("not_closed", station_id)
+    payload = json.loads(stored.envelope)["payload"]
+    if countersigned["counts"] != closing_counts(payload):
+        raise ServerError("countersign_mismatch", "the card signed other counts")
+    payload[COUNTERSIGNED] = countersigned
+    return _store(state, session, station_id, "closing", payload)
+
+
 def reissue_closing_report(state: ServerState, station_id: str) -> None:
     """After a journaled ballot arrives late, the closing report is signed again."""
     with state.sessions.begin() as session:
@@ -270,7 +294,15 @@ def reissue_closing_report(state: ServerState, station_id: str) -> None:
         previous = json.loads(stored.envelope)["payload"] if stored else {}
         revision = 1 + previous.get("revision", 0)
         now = state.now()
-        closing_report(state, session, station, now, revision, previous.get("closed_by"))
+        closing_report(
+            state,
+            session,
+            station,
+            now,
+            revision,
+            previous.get("closed_by"),
+            previous.get(COUNTERSIGNED),
+        )
         record_event(
             session,
             state.config.keys.server,

@@ -298,10 +298,18 @@ class BallotServerClient:
         declaration: protocol.JournalDeclaration | None = None,
         *,
         override_backlog: bool = False,
+        counts: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """open/pause/resume/close; ``{station_id, state, report}`` (report on open/close)."""
+        """open/pause/resume/close/countersign; ``{station_id, state, report}`` (report on
+        open, close and countersign)."""
         body = protocol.poll_action_body(
-            action, challenge_id, official_certificate, signature, declaration, override_backlog
+            action,
+            challenge_id,
+            official_certificate,
+            signature,
+            declaration,
+            override_backlog,
+            counts,
         )
         return self._signed(protocol.PATH_POLL_ACTION, protocol.ACTION_POLL, body)
 

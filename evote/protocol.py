@@ -23,6 +23,7 @@ from crypto.errors import DecodingError
 from crypto.hashing import hash_bytes
 from crypto.hexcodec import bytes_from_hex
 from crypto.signing import SignedEnvelope, SigningKey, VerifyKey
+from evote.countersign import COUNTERSIGN
 
 API = "/api/v1"
 PATH_ELECTION = f"{API}/election"
@@ -430,15 +431,19 @@ def poll_action_body(
     card_signature: bytes,
     declaration: JournalDeclaration | None = None,
     override_backlog: bool = False,
+    counts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An official's poll action; at close the terminal declares its journal
     (``status_body``'s fields), and ``override_backlog`` is the official's explicit
-    "close although ballots are still waiting"."""
+    "close although ballots are still waiting". The ``countersign`` action carries
+    the closing ``counts`` the card signed (``evote/countersign.py``)."""
     body = card_answer_body(challenge_id, official_certificate, card_signature)
     body["action"] = action
     body.update(status_body(declaration))
     if override_backlog:
         body["override_backlog"] = True
+    if counts is not None:
+        body["counts"] = counts
     return body
 
 
@@ -448,18 +453,24 @@ class PollActionRequest:
     answer: CardAnswer
     declaration: JournalDeclaration | None
     override_backlog: bool = False
+    counts: dict[str, Any] | None = None
 
 
 def parse_poll_action(body: dict[str, Any]) -> PollActionRequest:
-    answer = parse_card_answer(body, {"action", "override_backlog", *DECLARATION_FIELDS})
+    answer = parse_card_answer(body, {"action", "override_backlog", "counts", *DECLARATION_FIELDS})
     action = body.get("action")
-    if action not in POLL_ACTIONS:
-        raise DecodingError(f"body.action: expected one of {', '.join(POLL_ACTIONS)}")
+    if action not in (*POLL_ACTIONS, COUNTERSIGN):
+        raise DecodingError(
+            f"body.action: expected one of {', '.join((*POLL_ACTIONS, COUNTERSIGN))}"
+        )
+    counts = body.get("counts")
+    if (action == COUNTERSIGN) != isinstance(counts, dict):
+        raise DecodingError("body.counts: an object exactly when countersigning")
     override = body.get("override_backlog", False)
     if not isinstance(override, bool):
         raise DecodingError("body.override_backlog: expected true or false")
     declared = {key: body[key] for key in DECLARATION_FIELDS if key in body}
-    return PollActionRequest(action, answer, parse_status_body(declared), override)
+    return PollActionRequest(action, answer, parse_status_body(declared), override, counts)
 
 
 def pass_body(qr_pass: dict[str, Any], release_key: bytes | None = None) -> dict[str, Any]:

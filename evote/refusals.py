@@ -191,6 +191,18 @@ _ENTRIES = [
         "رأی‌هایی هنوز به سرور نرسیده‌اند؛ بستن فقط با تأیید صریح مسئول.",
         "Ballots are still waiting to reach the server; closing needs an official's override.",
     ),
+    Refusal(
+        "not_closed",
+        409,
+        "رأی‌گیری این شعبه بسته نشده است؛ گزارش پایانی برای امضا نیست.",
+        "The polls of this station are not closed; there is no closing report to countersign.",
+    ),
+    Refusal(
+        "countersign_mismatch",
+        409,
+        "شمارش‌ها تغییر کرده‌اند؛ گزارش پایانی را دوباره امضا کنید.",
+        "The counts changed; countersign the closing report again.",
+    ),
     Refusal("not_an_official", 403, "این کارت مسئول شعبه نیست.", "This is not an official's card."),
     Refusal(
         "official_wrong_station",

@@ -40,6 +40,8 @@ from evote.certificates import (
     read_trustee_signers,
     registration_payload,
 )
+from evote.countersign import COUNTERSIGNED, countersign_message
+from evote.countersign import closing_counts as countersigned_counts
 from evote.manifest import Manifest
 from evote.protocol import (
     ACTION_POLL,
@@ -372,6 +374,34 @@ def closing_counts(balance: Counter[str]) -> dict[str, int]:
     }
 
 
+def count_closing(report: dict[str, Any], shard: Sequence[dict[str, Any]]) -> None:
+    """A closing report's ballot counts, per terminal and in all, from its station's
+    shard (``ballot_server/reports.py``)."""
+    per_terminal: dict[str, dict[str, int]] = {}
+    for entry in shard:
+        terminal_id = entry["payload"]["payload"]["terminal_id"]
+        per_terminal.setdefault(terminal_id, {"ballot": 0, "challenged": 0})[entry["kind"]] += 1
+    for item in report["terminals"]:
+        counts = per_terminal.get(item["terminal_id"], {"ballot": 0, "challenged": 0})
+        item["ballots_cast"], item["challenged"] = counts["ballot"], counts["challenged"]
+    report["ballots_cast"] = sum(item["ballots_cast"] for item in report["terminals"])
+    report["challenged"] = sum(item["challenged"] for item in report["terminals"])
+
+
+def countersign(keys: RecordKeys, report: dict[str, Any]) -> None:
+    """The station official's card signs the closing report's counts
+    (``terminal/officials.py``, ``evote/countersign.py``)."""
+    card, certificate = official_card(keys, report["station_id"])
+    challenge = os.urandom(32)
+    counts = countersigned_counts(report)
+    report[COUNTERSIGNED] = {
+        "counts": counts,
+        "challenge": challenge.hex(),
+        "card_certificate": certificate,
+        "card_signature": card.sign_bytes(countersign_message(challenge, counts)).hex(),
+    }
+
+
 def build_record(
     root: Path,
     ceremony: CeremonyResult,
@@ -550,6 +580,9 @@ def build_record(
                     keys, closer, chains.get(closer, (0, GENESIS_TRACKING_CODE)), station.station_id
                 )
                 report.update(closing_counts(balances[station.station_id]))
+                count_closing(report, shards.get(station.station_id, []))
+                report["check_ins"] = report["ballots_cast"]
+                countersign(keys, report)
             _write_lines(
                 root / f"reports/{station.station_id}-{which}.json",
                 [keys.server.sign("poll-report", report).to_json()],

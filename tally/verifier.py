@@ -58,6 +58,8 @@ from tally.verify_board import (
     same,
     signed_report,
 )
+from tally.verify_countersign import CHECK as COUNTERSIGN_CHECK
+from tally.verify_countersign import check_countersignatures
 from tally.verify_declarations import CHECK as DECLARATIONS_CHECK
 from tally.verify_declarations import check_declared_heads, declared_heads
 from tally.verify_election import TerminalKey, check_election_file
@@ -385,6 +387,11 @@ class Verifier:
         self._passed(DECLARATIONS_CHECK, check_declared_heads(declared, facts))
         self._passed(VOIDS_CHECK, check_voids(record, terminals, server_key, facts, stations))
         self._passed(PERIODS_CHECK, check_poll_periods(facts, poll_openings(audit)))
+        registry_key = self._key("registry_public_key")
+        self._passed(
+            COUNTERSIGN_CHECK,
+            check_countersignatures(record, stations, facts, registry_key, server_key),
+        )
         hq_key = self._key("hq_public_key")
         self._passed(
             REVOCATIONS_CHECK,

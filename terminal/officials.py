@@ -3,7 +3,8 @@
 Each action is authenticated afresh: the official's card signs a new server
 challenge, so a card left in the reader cannot be replayed for another action.
 The closing action declares the terminal's journal head (last sequence and
-tracking-code chain head) so HQ knows when every journaled ballot has arrived.
+tracking-code chain head) so HQ knows when every journaled ballot has arrived,
+and the official's card then countersigns the closing report's counts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from evote import protocol
 from evote.client import ServerRefused, ServerUnreachable
+from evote.countersign import COUNTERSIGN, closing_counts, countersign_message
 from terminal import printing
 from terminal.booth import Booth
 from terminal.devices.errors import DeviceError
@@ -60,6 +62,8 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
             declaration,
             override_backlog=override_backlog,
         )
+        if action == "close" and isinstance(answer.get("report"), dict):
+            answer = countersign(booth, holder.certificate.to_json(), answer["report"])
     except ServerRefused as error:
         return _notice(booth, Notice.from_refusal(error))
     except ServerUnreachable as error:
@@ -90,6 +94,24 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
     else:
         notice = Notice.succeeded(ACTION_DONE[action])
     return _notice(booth, notice)
+
+
+def countersign(
+    booth: Booth, certificate: dict[str, Any], report: dict[str, Any]
+) -> dict[str, Any]:
+    """The official's card signs the counts of the closing report just issued, over a
+    fresh server challenge; the server adds the signature to the report (the
+    verifier holds the board to these counts, ``evote/countersign.py``)."""
+    counts = closing_counts(report["payload"])
+    challenge = booth.client.official_challenge()
+    message = countersign_message(bytes.fromhex(str(challenge["challenge"])), counts)
+    return booth.client.poll_action(
+        COUNTERSIGN,
+        certificate,
+        booth.authenticate(message),
+        str(challenge["challenge_id"]),
+        counts=counts,
+    )
 
 
 def offline_action(booth: Booth, action: str) -> Notice:

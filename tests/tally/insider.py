@@ -22,7 +22,7 @@ from crypto.hashing import hash_bytes
 from tally.ceremony import CeremonyResult, decrypt_with_trustees
 from tally.pipeline import compute_totals, finish_tally, write_totals
 from tally.record import CONSISTENCY, ENTRIES, RECEIPTS, ROOTS, Record
-from tally.testing import NationalLog, RecordKeys, audit_log
+from tally.testing import NationalLog, RecordKeys, audit_log, count_closing, countersign
 from tally.verify_audit import AUDIT_LOG, SUBTOTALS
 from tally.verify_ballots import ENTRY_DOMAIN
 
@@ -70,6 +70,7 @@ def _receipts(root: Path, keys: RecordKeys, board: list[dict[str, Any]]) -> None
         item["payload"]["tracking_code"]: item["payload"] for item in read_lines(root, RECEIPTS)
     }
     receipts = []
+    latest: dict[str, int] = {}
     for entry in board:
         body = request(entry)["body"]
         if entry["kind"] != "ballot":
@@ -80,8 +81,9 @@ def _receipts(root: Path, keys: RecordKeys, board: list[dict[str, Any]]) -> None
             "station_id": entry["station_id"],
             "terminal_id": request(entry)["terminal_id"],
             "sequence": body["sequence"],
-            "received_at": request(entry)["timestamp"],
+            "received_at": max(request(entry)["timestamp"], latest.get(entry["station_id"], 0)),
         }
+        latest[entry["station_id"]] = payload["received_at"]
         payload = {**payload, "board_position": entry["position"]}
         receipts.append(keys.server.sign("receipt", payload).to_json())
     receipts.sort(
@@ -91,7 +93,11 @@ def _receipts(root: Path, keys: RecordKeys, board: list[dict[str, Any]]) -> None
 
 
 def _closing_reports(
-    root: Path, keys: RecordKeys, board: list[dict[str, Any]], edit: ReportEdit | None
+    root: Path,
+    keys: RecordKeys,
+    board: list[dict[str, Any]],
+    edit: ReportEdit | None,
+    officials: bool,
 ) -> None:
     heads: dict[str, tuple[int, str]] = {}
     for entry in board:
@@ -110,6 +116,9 @@ def _closing_reports(
             contest_id: {key: value.to_json() for key, value in totals.ciphertexts.items()}
             for contest_id, totals in stations[payload["station_id"]].contests.items()
         }
+        count_closing(payload, [e for e in board if e["station_id"] == payload["station_id"]])
+        if officials:
+            countersign(keys, payload)
         if edit is not None:
             edit(payload)
         write_document(root, relative, keys.server.sign("poll-report", payload).to_json())
@@ -141,9 +150,11 @@ class ServerInsider:
         board: list[dict[str, Any]],
         *,
         edit_closing: ReportEdit | None = None,
+        officials: bool = False,
     ) -> None:
         """Publish ``board`` (entries in station order) as the server's key holder would,
-        and tally it again with trustees 1 and 3."""
+        and tally it again with trustees 1 and 3; with ``officials``, their cards too
+        countersign the new counts."""
         shards = _rechain(board)
         log = NationalLog(self.keys.server)
         log.publish(shards, at=1_790_000_000)
@@ -153,7 +164,7 @@ class ServerInsider:
         write_lines(root, ROOTS, log.roots)
         (root / CONSISTENCY).write_bytes(b"")
         _receipts(root, self.keys, board)
-        _closing_reports(root, self.keys, board, edit_closing)
+        _closing_reports(root, self.keys, board, edit_closing, officials)
         _audit(root, self.keys, log)
         record = Record(root)
         totals = write_totals(record)

@@ -22,7 +22,7 @@ from record_tampering import (
 
 from ballot_server.audit import EVENTS
 from ballot_server.audit import entry_hash as server_entry_hash
-from crypto.ballot import EncryptedBallot, tracking_code
+from crypto.ballot import ElectionContext, EncryptedBallot, encrypt_ballot, tracking_code
 from crypto.canonical import canonical_json
 from crypto.hashing import hash_bytes
 from crypto.signing import SigningKey
@@ -32,7 +32,10 @@ from evote.certificates import (
     registration_payload,
     revocation_payload,
 )
-from evote.protocol import VOID_KIND
+from evote.countersign import COUNTERSIGNED
+from evote.manifest import Manifest
+from evote.protocol import VOID_KIND, ballot_body, build_terminal_request
+from tally.ceremony import CeremonyResult
 from tally.cli import verify
 from tally.errors import VerificationFailure
 from tally.record import CONSISTENCY, ENTRIES, POLL_TAPES, RECEIPTS, RESULTS_JSON, ROOTS, SHARES
@@ -807,3 +810,88 @@ def test_a_ballot_received_after_its_terminal_was_revoked_fails(
     found = _failure(record_copy)
     assert found.code == "after_revocation"
     assert f"revoked terminal {terminal_id}" in found.detail
+
+
+def _board_with_an_added_ballot(root: Path, keys: RecordKeys, ceremony: CeremonyResult) -> Any:
+    """Server, inquiry and a terminal's keys: one more (blank) ballot at the end of a
+    terminal's chain, under a fresh authorization, as the last entry of its shard."""
+    manifest = Manifest.from_json(read_document(root, "manifest.json")["payload"])
+    board = insider.entries(root)
+    terminal_id, index = sorted(insider.last_entries(board).items())[0]
+    last = insider.request(board[index])
+    station_id = last["body"]["station_id"]
+    style = manifest.station(station_id).ballot_style_id
+    specs = manifest.contest_specs(style)
+    context = ElectionContext(ceremony.base_hash, ceremony.joint_public_key)
+    ballot, _ = encrypt_ballot(context, style, specs, {spec.contest_id: [] for spec in specs})
+    authorization = keys.inquiry.sign(
+        "authorization",
+        {
+            "authorization_id": "5a" * 16,
+            "election_id": manifest.election_id,
+            "station_id": station_id,
+            "ballot_style_id": style,
+            "expires_at": 1_800_000_000,
+            "poll_period": 1,
+        },
+    ).to_json()
+    body = ballot_body(
+        station_id,
+        last["body"]["sequence"] + 1,
+        bytes.fromhex(last["body"]["tracking_code"]),
+        ballot,
+        authorization,
+    )
+    request = build_terminal_request(
+        keys.terminals[terminal_id], terminal_id, "cast", body, now=last["timestamp"] + 1
+    )
+    end = max(i for i, entry in enumerate(board) if entry["station_id"] == station_id)
+    board.insert(end + 1, {"station_id": station_id, "kind": "ballot", "payload": request})
+    return board, station_id
+
+
+def test_server_inquiry_and_terminal_keys_cannot_add_a_ballot_past_the_officials_count(
+    record_copy: Path, server_insider: ServerInsider, ceremony: CeremonyResult
+) -> None:
+    board, station_id = _board_with_an_added_ballot(record_copy, server_insider.keys, ceremony)
+    server_insider.rewrite(record_copy, board)
+    line = one_fail_line(cli_verify(record_copy))
+    assert f"reports/{station_id}-closing.json:countersigned.counts.ballots_cast" in line
+    assert "[countersign_mismatch]" in line
+
+
+def test_added_ballots_verify_only_when_the_officials_cards_sign_too(
+    record_copy: Path, server_insider: ServerInsider, ceremony: CeremonyResult
+) -> None:
+    """The one key set that can add a ballot unseen: server, inquiry, a terminal's
+    and the station officials' cards together."""
+    board, station_id = _board_with_an_added_ballot(record_copy, server_insider.keys, ceremony)
+
+    def one_more_issued(payload: dict[str, Any]) -> None:
+        if payload["station_id"] == station_id:
+            payload["authorizations_issued"] += 1
+
+    server_insider.rewrite(record_copy, board, officials=True, edit_closing=one_more_issued)
+    verify_record(record_copy)
+
+
+def test_a_closing_report_countersigned_by_another_stations_official_fails(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    first, second = sorted((record_copy / "reports").glob("*-closing.json"))[:2]
+    other = read_document(record_copy, f"reports/{second.name}")["payload"][COUNTERSIGNED]
+    relative = f"reports/{first.name}"
+    _resign_report(record_copy, record_keys, relative, **{COUNTERSIGNED: other})
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (f"{relative}:{COUNTERSIGNED}", "bad_countersignature")
+
+
+def test_a_closing_report_without_the_officials_countersignature_fails(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    relative = f"reports/{sorted((record_copy / 'reports').glob('*-closing.json'))[0].name}"
+    payload = read_document(record_copy, relative)["payload"]
+    del payload[COUNTERSIGNED]
+    write_document(record_copy, relative, record_keys.server.sign("poll-report", payload).to_json())
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (f"{relative}:{COUNTERSIGNED}", "not_countersigned")
