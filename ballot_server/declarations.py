@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ballot_server.models import Terminal
 from crypto.canonical import canonical_json
 from crypto.signing import SignedEnvelope
-from evote.protocol import JournalDeclaration
+from evote.protocol import DECLARATION_FIELDS, JournalDeclaration
 
 
 def record_declaration(
@@ -30,7 +30,10 @@ def record_declaration(
     """Keep ``envelope`` as the terminal's declaration unless a later one is stored (a
     journal and the offline check-ins only grow, so a lower sequence, or the same one
     with fewer offline check-ins, is an older message arriving late).
-    True when the stored declaration changed."""
+    True when what is declared changed (head, waiting, refused, offline check-ins): a
+    terminal signs a fresh request every few seconds while idle, and only a change of
+    what it declares may reissue a closing report (each reissue sums every ballot of
+    the station)."""
     sequence, chain_head = declaration.journal_head
     row = session.execute(
         select(Terminal.declared_sequence, Terminal.declaration)
@@ -51,7 +54,16 @@ def record_declaration(
         .where(Terminal.terminal_id == terminal_id)
         .values(declared_sequence=sequence, declared_chain_head=chain_head.hex(), declaration=text)
     )
-    return True
+    return row.declaration is None or _declared(json.loads(row.declaration)) != _declared(
+        envelope.to_json()
+    )
+
+
+def _declared(request: Any) -> dict[str, Any]:
+    """What a signed terminal request declares about its journal, apart from its nonce
+    and time (and, for a poll action, the action itself)."""
+    body = request["payload"]["body"]
+    return {key: body[key] for key in DECLARATION_FIELDS if key in body}
 
 
 def offline_check_ins(declaration: str | None) -> int:

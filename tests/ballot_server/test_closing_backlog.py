@@ -146,6 +146,28 @@ def test_a_declaration_after_close_reissues_the_report_unreconciled(opened: Setu
     assert report["missing_sequences"] == [{"terminal_id": "T2", "first": 1, "last": 1, "count": 1}]
 
 
+def test_idle_status_requests_after_close_declaring_nothing_new_do_not_reissue_the_report(
+    opened: Setup,
+) -> None:
+    """A booth signs a fresh status request every few seconds while idle; after close,
+    each one reissued the closing report (a sum over every ballot of the station) while
+    holding the write lock, and in the soak the booths' status requests timed out."""
+    envelopes = cast_some(opened, "T2", 1)
+    client = opened.terminals["T2"]
+    declared = JournalDeclaration(head_of(envelopes[0]), waiting=1)
+    client.status(declared)
+    opened.clock.now = int(time.time()) + 5  # the close comes after the ballot was signed
+    close(opened, "T1", override=True)
+    revision = closing_report(opened)["revision"]
+    for _ in range(3):
+        assert client.status(declared)["poll_state"] == "closed"
+    assert closing_report(opened)["revision"] == revision
+    client.submit_cast(envelopes[0])
+    client.status(JournalDeclaration(head_of(envelopes[0]), waiting=0))
+    report = closing_report(opened)
+    assert report["revision"] > revision and report["reconciled"] is True
+
+
 def test_an_older_declaration_arriving_late_does_not_hide_a_newer_one(opened: Setup) -> None:
     envelopes = cast_some(opened, "T1", 2)
     client = opened.terminals["T1"]
