@@ -32,11 +32,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
 
+from ballot_server.errors import ServerError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLES = {"main": "alembic_version_ballot", "registry": "alembic_version_registry"}
 _MIGRATION_LOCK_ID = 0x65766F7465
 PING_AFTER_IDLE_S = 10.0
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_LOCK_PATIENCE_S = 120.0
 LOG = logging.getLogger(__name__)
 
 
@@ -72,14 +75,18 @@ def make_engine(url: str) -> Engine:
 
 
 def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
-    """Start a transaction holding SQLite's write lock, however long others hold it.
+    """Start a transaction holding SQLite's write lock, waiting for it a while.
 
     ``BEGIN IMMEDIATE`` waits for the lock up to the busy timeout. Under heavy load
     (many writers, slow fsyncs, two gunicorn workers polling for one lock) a writer
     could wait it out and its request failed with a 500 "database is locked". A
-    BEGIN that failed did nothing, so it is simply issued again: the request waits
-    its turn, and a terminal whose own timeout ran out meanwhile retries as it does
-    after any lost answer."""
+    BEGIN that failed did nothing, so it is issued again — but only for
+    ``SQLITE_LOCK_PATIENCE_S`` in all: a lock held that long is not a queue but a
+    stuck or deadlocked holder (two requests each holding one of the two database
+    files' locks), and waiting forever would hang every worker behind it. The
+    request then ends with ``server_busy`` (503, a JSON refusal the terminal
+    treats as "retry later"), which also lets the holder's waiters go."""
+    deadline = time.monotonic() + SQLITE_LOCK_PATIENCE_S
     while True:
         try:
             dbapi_connection.execute("BEGIN IMMEDIATE")
@@ -87,6 +94,11 @@ def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
         except sqlite3.OperationalError as error:
             if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
                 raise
+            if time.monotonic() >= deadline:
+                LOG.error(
+                    "SQLite write lock not free for %s s: answering busy", SQLITE_LOCK_PATIENCE_S
+                )
+                raise ServerError("server_busy", "database write lock") from error
             LOG.warning("SQLite write lock still taken after the busy timeout; waiting on")
 
 

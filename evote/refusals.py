@@ -96,6 +96,12 @@ _ENTRIES = [
         "You are not in this station's offline roll; come back when the link is up.",
     ),
     Refusal(
+        "server_busy",
+        503,
+        "سامانه مشغول است؛ دستگاه دوباره تلاش می‌کند.",
+        "The server is busy; the terminal will try again.",
+    ),
+    Refusal(
         "station_register_unreachable",
         503,
         "دستگاه به فهرست پذیرش برون‌خط شعبه دسترسی ندارد؛ به مسئول شعبه اطلاع دهید.",

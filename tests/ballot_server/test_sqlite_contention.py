@@ -4,12 +4,15 @@ Under heavy load a writer could wait out SQLite's busy timeout while other
 requests held the write lock, and its request failed with a 500 ``database is
 locked``. Here the busy timeout is cut to a millisecond, so the same contention
 appears with a few dozen writers in seconds; every request must still be
-answered, none with a 5xx.
+answered, none with a 5xx — unless the lock stays taken past the server's
+patience, which is answered ``server_busy`` rather than hanging every worker.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +23,7 @@ import pytest
 from server_harness import Election, Setup, make_setup
 from sqlalchemy import Engine, event
 
+from ballot_server import db
 from evote.client import BallotServerClient, ServerRefused, ServerUnreachable
 from evote.protocol import JournalDeclaration
 
@@ -79,3 +83,25 @@ def test_many_concurrent_writers_on_sqlite_get_no_5xx(crowded: Setup) -> None:
     with ThreadPoolExecutor(WRITERS) as pool:
         total = sum(pool.map(writer, range(WRITERS)), Counter())
     assert total == Counter({"answered": WRITERS * REQUESTS_EACH})
+
+
+def test_a_write_lock_held_past_the_servers_patience_is_answered_busy_not_a_hang(
+    crowded: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A holder that never lets go (stuck, or two requests each holding one of the two
+    database files) must not hang every worker behind it: after the patience runs out
+    the request is answered 503 ``server_busy`` and the terminal retries later."""
+    monkeypatch.setattr(db, "SQLITE_LOCK_PATIENCE_S", 0.3)
+    holder = sqlite3.connect(tmp_path / "ballot.sqlite", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    client: BallotServerClient = next(iter(crowded.terminals.values()))
+    started = time.monotonic()
+    try:
+        with pytest.raises(ServerUnreachable) as failure:
+            client.status(JournalDeclaration((0, bytes(32)), waiting=0))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert "HTTP 503" in str(failure.value)
+    assert time.monotonic() - started < 20
+    assert client.status(JournalDeclaration((0, bytes(32)), waiting=0)) is not None
