@@ -50,8 +50,8 @@ STATIONS = 4
 BALLOTS_PER_STATION = size(60, 3)
 CHOICES = {"majlis": ["1101", "1102"], "experts": ["2203"]}
 HTTP_THREADS = 4
-"""gunicorn threads per worker process, as deployed (docs/server.md): a worker's
-core keeps verifying proofs while another request waits on the database."""
+"""gunicorn threads per worker process (the fault suite's server runs 4 too): a
+worker's core keeps verifying proofs while another request waits on the database."""
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 

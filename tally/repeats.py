@@ -102,9 +102,9 @@ class RepeatFinder:
             seen: dict[bytes, int] = {}
             for at in range(0, len(data), self.record):
                 key = data[at : at + self.width]
-                first = seen.setdefault(key, -1)
                 (line,) = LINE.unpack_from(data, at + self.width)
-                if first == -1:
+                first = seen.get(key)
+                if first is None:
                     seen[key] = line
                     continue
                 if best is None or line < best[2]:
