@@ -76,11 +76,15 @@ def next_state(current: PollState, action: str) -> PollState:
 
 
 def official_challenge(state: ServerState, terminal: TerminalKey) -> dict[str, Any]:
-    """A fresh challenge for an official's card, bound to this terminal."""
+    """A fresh challenge for an official's card, bound to this terminal, with the
+    station's poll version (a close names the version it ends)."""
     challenge_id, challenge = os.urandom(16).hex(), os.urandom(CHALLENGE_BYTES)
     expires_at = state.now() + state.config.challenge_ttl_s
     with state.sessions.begin() as session:
         skip_commit_flush(session)
+        station = session.get(Station, terminal.station_id)
+        assert station is not None, "a registered terminal's station exists"
+        poll_version = station.poll_version
         session.add(
             OfficialChallenge(
                 challenge_id=challenge_id,
@@ -90,7 +94,12 @@ def official_challenge(state: ServerState, terminal: TerminalKey) -> dict[str, A
                 used=False,
             )
         )
-    return {"challenge_id": challenge_id, "challenge": challenge.hex(), "expires_at": expires_at}
+    return {
+        "challenge_id": challenge_id,
+        "challenge": challenge.hex(),
+        "expires_at": expires_at,
+        "poll_version": poll_version,
+    }
 
 
 def poll_action(
@@ -153,7 +162,14 @@ def poll_action(
             who.update(_backlog_check(state, session, terminal, parsed.override_backlog, now))
             closed_by = request.envelope.to_json()
         report = transition(
-            state, session, terminal.station_id, parsed.action, now, closed_by=closed_by, **who
+            state,
+            session,
+            terminal.station_id,
+            parsed.action,
+            now,
+            closed_by=closed_by,
+            expected_version=parsed.poll_version,
+            **who,
         )
     if report["state"] == PollState.OPEN.value:
         publish_to_inquiry(state, terminal.station_id, PollState.OPEN, report["version"])
@@ -208,17 +224,29 @@ def transition(
     action: str,
     now: int,
     closed_by: dict[str, Any] | None = None,
+    expected_version: int | None = None,
     **who: Any,
 ) -> dict[str, Any]:
     """Apply ``action`` in the caller's transaction; issue the report it calls for. A
     transition away from open reaches the inquiry's copy here, before the caller
     commits; an opening must be published by the caller after it commits
     (``result["publish"]``). ``closed_by`` is the terminal's signed close request,
-    which the closing report carries (a close by the server alone has none)."""
+    which the closing report carries (a close by the server alone has none), and
+    ``expected_version`` the poll version it names: another one is refused
+    (``poll_version_mismatch``), so a close signed for one poll period never closes
+    another."""
     station = session.execute(
         select(Station).where(Station.station_id == station_id).with_for_update()
     ).scalar_one()
     new = next_state(PollState(station.poll_state), action)
+    if expected_version is not None and expected_version != station.poll_version:
+        raise ServerError(
+            "poll_version_mismatch",
+            f"signed for poll version {expected_version}; {station_id} is at "
+            f"{station.poll_version}",
+            details={"poll_version": station.poll_version},
+        )
+    ended = station.poll_version
     station.poll_version += 1
     report = None
     if action == "open":
@@ -226,7 +254,7 @@ def transition(
         station.opened_at = now
     elif action == "close":
         station.closed_at = now
-        report = reports.closing_report(state, session, station, now, closed_by=closed_by)
+        report = reports.closing_report(state, session, station, now, ended, closed_by=closed_by)
     station.poll_state = new.value
     record_event(
         session,
@@ -275,17 +303,23 @@ def station_id_from_path(text: str) -> str:
 
 
 def poll_status(state: ServerState, station_id: str) -> dict[str, Any]:
+    """A station's poll state and version; once closed, the revision of its latest
+    closing report and whether officials countersigned that very revision."""
     station_id = station_id_from_path(station_id)
     with Session(state.engine) as session:
         station = session.get(Station, station_id)
-    if station is None:
-        raise ServerError("unknown_station", station_id)
-    return {
-        "station_id": station_id,
-        "state": station.poll_state,
-        "opened_at": station.opened_at,
-        "closed_at": station.closed_at,
-    }
+        if station is None:
+            raise ServerError("unknown_station", station_id)
+        status: dict[str, Any] = {
+            "station_id": station_id,
+            "state": station.poll_state,
+            "poll_version": station.poll_version,
+            "opened_at": station.opened_at,
+            "closed_at": station.closed_at,
+        }
+        if station.poll_state == PollState.CLOSED.value:
+            status.update(reports.countersign_status(session, station_id))
+    return status
 
 
 def open_station_ids(state: ServerState) -> list[str]:

@@ -58,7 +58,7 @@ from ballot_server.state import ServerState
 from crypto.ballot import BLANK_KEY, EncryptedBallot
 from crypto.canonical import canonical_json
 from crypto.elgamal import Ciphertext, sum_ciphertexts
-from evote.countersign import COUNTERSIGNED, closing_counts
+from evote.countersign import COUNTERSIGNED, closing_counts, is_countersigned, other_report
 from evote.provisional import KIND as PROVISIONAL_KIND
 
 
@@ -165,13 +165,14 @@ def closing_report(
     session: Session,
     station: Station,
     now: int,
+    poll_version: int,
     revision: int = 1,
     closed_by: dict[str, Any] | None = None,
-    countersigned: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The station's closing report; ``closed_by`` is the close request its terminal
-    signed (kept in every revision: the verifier holds the board to its journal head),
-    ``countersigned`` the officials' card signature over its counts, once given."""
+    """The station's closing report of the close that ended ``poll_version``;
+    ``closed_by`` is the close request its terminal signed, naming that version (kept
+    in every revision: the verifier holds the board to its journal head). Officials
+    countersign each revision afresh (``countersign_closing_report``)."""
     station_id = station.station_id
     rows = session.execute(
         select(BoardEntry.terminal_id, BoardEntry.kind, BoardEntry.payload).where(
@@ -205,6 +206,7 @@ def closing_report(
     offline = sum(item["declared_offline_check_ins"] for item in declared.values())
     payload = {
         "report": "closing",
+        "poll_version": poll_version,
         "revision": revision,
         "election_id": state.election().election_id,
         "station_id": station_id,
@@ -244,8 +246,6 @@ def closing_report(
     }
     if closed_by is not None:
         payload["closed_by"] = closed_by
-    if countersigned is not None:
-        payload[COUNTERSIGNED] = countersigned
     return _store(state, session, station_id, "closing", payload)
 
 
@@ -269,8 +269,9 @@ def countersign_closing_report(
     state: ServerState, session: Session, station_id: str, countersigned: dict[str, Any]
 ) -> dict[str, Any]:
     """Add the officials' countersignature to the station's closing report, refused
-    unless the station is closed and the card signed exactly the report's counts
-    (a report reissued since must be countersigned again)."""
+    unless the station is closed and the card signed exactly the report's counts: the
+    counts of another report (a revision reissued since, the close before an HQ
+    reopen) are ``countersign_stale``, other counts ``countersign_mismatch``."""
     station = session.execute(
         select(Station).where(Station.station_id == station_id).with_for_update()
     ).scalar_one()
@@ -278,14 +279,41 @@ def countersign_closing_report(
     if station.poll_state != "closed" or stored is None:
         raise ServerError("not_closed", station_id)
     payload = json.loads(stored.envelope)["payload"]
+    stale = other_report(countersigned["counts"], payload)
+    if stale is not None:
+        raise ServerError("countersign_stale", stale)
     if countersigned["counts"] != closing_counts(payload):
         raise ServerError("countersign_mismatch", "the card signed other counts")
     payload[COUNTERSIGNED] = countersigned
     return _store(state, session, station_id, "closing", payload)
 
 
+def countersign_status(session: Session, station_id: str) -> dict[str, Any]:
+    """``{closing_revision, countersigned}`` of a closed station's latest closing report
+    (``polls.poll_status``): the officials' screen offers "countersign again" while
+    ``countersigned`` is false."""
+    stored = session.get(PollReport, (station_id, "closing"))
+    if stored is None:
+        return {"closing_revision": None, "countersigned": False}
+    payload = json.loads(stored.envelope)["payload"]
+    return {"closing_revision": payload["revision"], "countersigned": is_countersigned(payload)}
+
+
+def closing_envelope(state: ServerState, station_id: str) -> dict[str, Any]:
+    """The station's latest signed closing report (``GET …/polls/<id>/closing-report``:
+    the terminal fetches it to countersign it again); refused while there is none."""
+    with Session(state.engine) as session:
+        stored = session.get(PollReport, (station_id, "closing"))
+    if stored is None:
+        raise ServerError("not_closed", station_id)
+    envelope: dict[str, Any] = json.loads(stored.envelope)
+    return envelope
+
+
 def reissue_closing_report(state: ServerState, station_id: str) -> None:
-    """After a journaled ballot arrives late, the closing report is signed again."""
+    """After a journaled ballot arrives late (or a void, or a changed declaration), the
+    closing report is signed again as a new revision, without a countersignature: the
+    officials' screen then offers to countersign it (``terminal/officials.py``)."""
     with state.sessions.begin() as session:
         station = session.execute(
             select(Station).where(Station.station_id == station_id).with_for_update()
@@ -299,9 +327,9 @@ def reissue_closing_report(state: ServerState, station_id: str) -> None:
             session,
             station,
             now,
+            station.poll_version - 1,  # closed: the close took the version one up
             revision,
             previous.get("closed_by"),
-            previous.get(COUNTERSIGNED),
         )
         record_event(
             session,

@@ -218,6 +218,15 @@ class BallotServerClient:
     def poll_status(self, station_id: str) -> dict[str, Any]:
         return self._request("GET", protocol.PATH_POLL_STATUS.format(station_id=station_id))
 
+    def closing_report(self, station_id: str) -> dict[str, Any]:
+        """The station's latest closing report (its payload), signed by the server."""
+        path = protocol.PATH_CLOSING_REPORT.format(station_id=station_id)
+        envelope = self._request("GET", path)
+        try:
+            return protocol.parse_poll_report(envelope, self.server_key)
+        except CryptoError as error:
+            raise ServerUnreachable("malformed_answer", f"closing report: {error}") from error
+
     def lookup(self, tracking_code: str) -> dict[str, Any]:
         return self._request("GET", protocol.PATH_LOOKUP.format(tracking_code=tracking_code))
 
@@ -299,9 +308,11 @@ class BallotServerClient:
         *,
         override_backlog: bool = False,
         counts: dict[str, Any] | None = None,
+        poll_version: int | None = None,
     ) -> dict[str, Any]:
         """open/pause/resume/close/countersign; ``{station_id, state, report}`` (report on
-        open, close and countersign)."""
+        open, close and countersign). A close names the ``poll_version`` it ends (the
+        official challenge's answer gives it)."""
         body = protocol.poll_action_body(
             action,
             challenge_id,
@@ -310,6 +321,7 @@ class BallotServerClient:
             declaration,
             override_backlog,
             counts,
+            poll_version,
         )
         return self._signed(protocol.PATH_POLL_ACTION, protocol.ACTION_POLL, body)
 

@@ -35,6 +35,7 @@ PATH_REDEEM_PASS = f"{API}/inquiry/passes/redeem"
 PATH_OFFICIAL_CHALLENGE = f"{API}/polls/challenge"
 PATH_POLL_ACTION = f"{API}/polls/action"
 PATH_POLL_STATUS = f"{API}/polls/{{station_id}}"
+PATH_CLOSING_REPORT = f"{API}/polls/{{station_id}}/closing-report"
 PATH_CAST = f"{API}/ballots/cast"
 PATH_CHALLENGE = f"{API}/ballots/challenge"
 PATH_VOID = f"{API}/authorizations/void"
@@ -432,11 +433,14 @@ def poll_action_body(
     declaration: JournalDeclaration | None = None,
     override_backlog: bool = False,
     counts: dict[str, Any] | None = None,
+    poll_version: int | None = None,
 ) -> dict[str, Any]:
     """An official's poll action; at close the terminal declares its journal
-    (``status_body``'s fields), and ``override_backlog`` is the official's explicit
-    "close although ballots are still waiting". The ``countersign`` action carries
-    the closing ``counts`` the card signed (``evote/countersign.py``)."""
+    (``status_body``'s fields) and names the station's ``poll_version`` it closes (the
+    official challenge's answer gives it: after an HQ reopen the second close is not
+    the first's), and ``override_backlog`` is the official's explicit "close although
+    ballots are still waiting". The ``countersign`` action carries the closing
+    ``counts`` the card signed (``evote/countersign.py``)."""
     body = card_answer_body(challenge_id, official_certificate, card_signature)
     body["action"] = action
     body.update(status_body(declaration))
@@ -444,6 +448,8 @@ def poll_action_body(
         body["override_backlog"] = True
     if counts is not None:
         body["counts"] = counts
+    if poll_version is not None:
+        body["poll_version"] = poll_version
     return body
 
 
@@ -454,10 +460,13 @@ class PollActionRequest:
     declaration: JournalDeclaration | None
     override_backlog: bool = False
     counts: dict[str, Any] | None = None
+    poll_version: int | None = None
 
 
 def parse_poll_action(body: dict[str, Any]) -> PollActionRequest:
-    answer = parse_card_answer(body, {"action", "override_backlog", "counts", *DECLARATION_FIELDS})
+    answer = parse_card_answer(
+        body, {"action", "override_backlog", "counts", "poll_version", *DECLARATION_FIELDS}
+    )
     action = body.get("action")
     if action not in (*POLL_ACTIONS, COUNTERSIGN):
         raise DecodingError(
@@ -466,11 +475,18 @@ def parse_poll_action(body: dict[str, Any]) -> PollActionRequest:
     counts = body.get("counts")
     if (action == COUNTERSIGN) != isinstance(counts, dict):
         raise DecodingError("body.counts: an object exactly when countersigning")
+    if (action == "close") != ("poll_version" in body):
+        raise DecodingError("body.poll_version: given exactly when closing")
+    poll_version = body.get("poll_version")
+    if poll_version is not None:
+        poll_version = _integer(poll_version, "body.poll_version", 0, MAX_SEQUENCE)
     override = body.get("override_backlog", False)
     if not isinstance(override, bool):
         raise DecodingError("body.override_backlog: expected true or false")
     declared = {key: body[key] for key in DECLARATION_FIELDS if key in body}
-    return PollActionRequest(action, answer, parse_status_body(declared), override, counts)
+    return PollActionRequest(
+        action, answer, parse_status_body(declared), override, counts, poll_version
+    )
 
 
 def pass_body(qr_pass: dict[str, Any], release_key: bytes | None = None) -> dict[str, Any]:
@@ -577,6 +593,18 @@ class Receipt:
     sequence: int
     board_position: int
     received_at: int
+
+
+POLL_REPORT_KIND = "poll-report"
+
+
+def parse_poll_report(envelope_json: object, server_key: VerifyKey | None = None) -> dict[str, Any]:
+    """A poll report's payload, its signature checked (against ``server_key`` when
+    given): officials countersign only a report the server signed."""
+    payload = _envelope(envelope_json, "report").verify(POLL_REPORT_KIND, server_key)
+    if not isinstance(payload, dict):
+        raise DecodingError("report: expected an object")
+    return payload
 
 
 def parse_receipt(envelope_json: object, server_key: VerifyKey | None = None) -> Receipt:

@@ -209,6 +209,18 @@ _ENTRIES = [
         "شمارش‌ها تغییر کرده‌اند؛ گزارش پایانی را دوباره امضا کنید.",
         "The counts changed; countersign the closing report again.",
     ),
+    Refusal(
+        "countersign_stale",
+        409,
+        "این امضا برای گزارش پایانی دیگری است؛ گزارش تازه را دوباره امضا کنید.",
+        "That countersignature is of another closing report; countersign the latest one again.",
+    ),
+    Refusal(
+        "poll_version_mismatch",
+        409,
+        "وضعیت رأی‌گیری این شعبه در این میان تغییر کرده است؛ دوباره تلاش کنید.",
+        "The station's polls changed meanwhile (another period); try again.",
+    ),
     Refusal("not_an_official", 403, "این کارت مسئول شعبه نیست.", "This is not an official's card."),
     Refusal(
         "official_wrong_station",

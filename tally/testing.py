@@ -295,6 +295,11 @@ def _provisional_authorization(
     )
 
 
+CLOSED_VERSION = 1
+"""The poll version a synthetic record's close ends: its audit log opens each station
+(version 1) and closes it (version 2)."""
+
+
 def official_card(keys: RecordKeys, station_id: str) -> tuple[SigningKey, dict[str, Any]]:
     """The station official's card key and its registry-signed certificate."""
     card = keys.officials.setdefault(station_id, SigningKey.generate())
@@ -315,14 +320,23 @@ def official_card(keys: RecordKeys, station_id: str) -> tuple[SigningKey, dict[s
 
 
 def close_request(
-    keys: RecordKeys, terminal_id: str, head: tuple[int, bytes], station_id: str
+    keys: RecordKeys,
+    terminal_id: str,
+    head: tuple[int, bytes],
+    station_id: str,
+    poll_version: int = CLOSED_VERSION,
 ) -> dict[str, Any]:
-    """The poll-action close a terminal signs with its journal head, the official's
-    card answering a server challenge (``terminal/officials.py``)."""
+    """The poll-action close a terminal signs with its journal head and the poll version
+    it ends, the official's card answering a server challenge (``terminal/officials.py``)."""
     card, certificate = official_card(keys, station_id)
     challenge = os.urandom(32)
     body = poll_action_body(
-        "close", challenge.hex(), certificate, card.sign_bytes(challenge), JournalDeclaration(head)
+        "close",
+        challenge.hex(),
+        certificate,
+        card.sign_bytes(challenge),
+        JournalDeclaration(head),
+        poll_version=poll_version,
     )
     return build_terminal_request(
         keys.terminals[terminal_id], terminal_id, ACTION_POLL, body, now=1_800_000_000
@@ -573,6 +587,7 @@ def build_record(
                 ],
             }
             if which == "closing":
+                report["poll_version"], report["revision"] = CLOSED_VERSION, 1
                 report[SUBTOTALS] = subtotals[station.station_id]
                 report[VOIDED_COUNT] = 1
                 closer = terminals[station.station_id][0]

@@ -64,7 +64,7 @@ from tally.verify_declarations import CHECK as DECLARATIONS_CHECK
 from tally.verify_declarations import check_declared_heads, declared_heads
 from tally.verify_election import TerminalKey, check_election_file
 from tally.verify_periods import CHECK as PERIODS_CHECK
-from tally.verify_periods import check_poll_periods, poll_openings
+from tally.verify_periods import check_poll_periods, closing_versions, poll_openings
 from tally.verify_presentation import check_presentation
 from tally.verify_provisional import check_provisional
 from tally.verify_revocations import CHECK as REVOCATIONS_CHECK
@@ -375,6 +375,7 @@ class Verifier:
         )
         self.reported_stations = stations
         terminals = {terminal.terminal_id: terminal for terminal in self.terminals}
+        closed_versions = closing_versions(audit)
         declared = [
             head
             for station_id in stations
@@ -382,6 +383,7 @@ class Verifier:
                 signed_report(record, station_id, "closing", server_key),
                 f"reports/{station_id}-closing.json",
                 terminals,
+                closed_versions.get(station_id),
             )
         ]
         self._passed(DECLARATIONS_CHECK, check_declared_heads(declared, facts))
@@ -390,7 +392,9 @@ class Verifier:
         registry_key = self._key("registry_public_key")
         self._passed(
             COUNTERSIGN_CHECK,
-            check_countersignatures(record, stations, facts, registry_key, server_key),
+            check_countersignatures(
+                record, stations, facts, registry_key, server_key, closed_versions
+            ),
         )
         hq_key = self._key("hq_public_key")
         self._passed(

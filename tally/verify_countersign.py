@@ -7,7 +7,11 @@ checks the card's certificate (signed by the registry key HQ certified, an
 official of this station), the card's signature, and that the counts are the
 board's: ballots cast and challenged per terminal and in all, and the
 check-ins and voids of the report (the voids checked against
-``board/voids.jsonl`` before). Per station, never per ballot group operation.
+``board/voids.jsonl`` before). The counts name the report they countersign: the
+poll version the station's last close ended by the audit log (a countersignature
+from before an HQ reopen is not one of the last close) and the report's revision
+(a report reissued after the close needs a fresh one): otherwise
+``countersign_stale``. Per station, never per ballot group operation.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from crypto.canonical import canonical_json
 from crypto.errors import CryptoError
 from crypto.hexcodec import bytes_from_hex
 from crypto.signing import SignedEnvelope, VerifyKey
-from evote.countersign import COUNTERSIGNED, countersign_message
+from evote.countersign import COUNTERSIGNED, countersign_message, other_report
 from tally.errors import VerificationFailure
 from tally.record import Record
 from tally.verify_ballots import EntryFacts
@@ -47,9 +51,11 @@ def _official_key(value: Any, station_id: str, registry_key: VerifyKey, location
     return key
 
 
-def _board_counts(report: dict[str, Any], facts: Sequence[EntryFacts]) -> dict[str, Any]:
-    """The counts an honest close signs, from the board (ballots) and the report's
-    check-ins and voids."""
+def _board_counts(
+    report: dict[str, Any], facts: Sequence[EntryFacts], identity: dict[str, Any]
+) -> dict[str, Any]:
+    """The counts an honest close signs, from the board (ballots), the report's
+    check-ins and voids, and ``identity`` (which report: poll version and revision)."""
     station_id = report["station_id"]
     per_terminal: dict[str, dict[str, int]] = {}
     for item in facts:
@@ -68,6 +74,7 @@ def _board_counts(report: dict[str, Any], facts: Sequence[EntryFacts]) -> dict[s
     return {
         "election_id": report["election_id"],
         "station_id": station_id,
+        **identity,
         "check_ins": report.get("check_ins"),
         "ballots_cast": sum(item["ballots_cast"] for item in terminals),
         "challenged": sum(item["challenged"] for item in terminals),
@@ -82,8 +89,11 @@ def check_countersignatures(
     facts: Sequence[EntryFacts],
     registry_key: VerifyKey,
     server_key: VerifyKey,
+    closed_versions: dict[str, int],
 ) -> int:
-    """Each closing report countersigned by an official's card, over the board's counts."""
+    """Each closing report countersigned by an official's card, over the board's counts
+    of this very report (``closed_versions``: the poll version each station's last
+    close ended, from the audit log)."""
     for station_id in stations:
         report = signed_report(record, station_id, "closing", server_key)
         location = f"reports/{station_id}-closing.json:{COUNTERSIGNED}"
@@ -101,7 +111,14 @@ def check_countersignatures(
             )
         except CryptoError as error:
             raise _fail(location, f"card signature: {error}", "bad_countersignature") from error
-        expected = _board_counts(report, facts)
+        identity = {
+            "poll_version": closed_versions.get(station_id),
+            "revision": report.get("revision"),
+        }
+        stale = other_report(signed["counts"], identity)
+        if stale is not None:
+            raise _fail(f"{location}.counts", stale, "countersign_stale")
+        expected = _board_counts(report, facts, identity)
         if canonical_json(signed["counts"]) != canonical_json(expected):
             wrong = next(
                 (

@@ -43,9 +43,14 @@ def _fail(location: str, message: str, code: str) -> VerificationFailure:
 
 
 def declared_heads(
-    payload: dict[str, Any], relative: str, terminals: dict[str, TerminalKey]
+    payload: dict[str, Any],
+    relative: str,
+    terminals: dict[str, TerminalKey],
+    closed_version: int | None,
 ) -> list[DeclaredHead]:
-    """The closing request's head (required) and every terminal's declared head."""
+    """The closing request's head (required) and every terminal's declared head. The
+    closing request must name ``closed_version``, the poll version the station's last
+    close ended by the audit log: a close signed before an HQ reopen is not the last."""
     station_id = str(payload["station_id"])
     location = f"{relative}:{CLOSED_BY}"
     if CLOSED_BY not in payload:
@@ -63,6 +68,14 @@ def declared_heads(
         or parsed.declaration is None
     ):
         raise _fail(location, "not a close declaring a journal head", "unsigned_close")
+    if parsed.poll_version != closed_version or payload.get("poll_version") != closed_version:
+        raise _fail(
+            location,
+            f"terminal {closing.terminal_id} signed the close of poll version "
+            f"{parsed.poll_version} (the report says {payload.get('poll_version')!r}); the "
+            f"audit log's last close of {station_id} ended poll version {closed_version}",
+            "close_of_another_period",
+        )
     sequence, code = parsed.declaration.journal_head
     heads = [DeclaredHead(closing.terminal_id, sequence, code.hex(), location)]
     for index, item in enumerate(payload.get("terminals", [])):

@@ -11,7 +11,7 @@ reached. One dictionary lookup per ballot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
 from tally.errors import VerificationFailure
@@ -26,19 +26,37 @@ OPENINGS: Final = frozenset({"poll.opened", "poll.resumed"})
 CHECK: Final = "authorizations' poll periods"
 
 
-def poll_openings(audit: Iterable[dict[str, Any]]) -> dict[str, set[int]]:
-    """Per station, the poll versions of its openings."""
+def poll_transitions(audit: Iterable[dict[str, Any]]) -> Iterator[tuple[str, int, str]]:
+    """``(station_id, poll version, event id)`` of each poll transition, in order: the
+    version the transition took the station to, as the server counts it."""
     versions: dict[str, int] = {}
-    openings: dict[str, set[int]] = {}
     for entry in audit:
         fields = entry["fields"]
         if entry["event_id"] not in POLL_EVENTS or not isinstance(fields, dict):
             continue
         station_id = str(fields.get("station_id"))
         versions[station_id] = versions.get(station_id, 0) + 1
-        if entry["event_id"] in OPENINGS:
-            openings.setdefault(station_id, set()).add(versions[station_id])
+        yield station_id, versions[station_id], entry["event_id"]
+
+
+def poll_openings(audit: Iterable[dict[str, Any]]) -> dict[str, set[int]]:
+    """Per station, the poll versions of its openings."""
+    openings: dict[str, set[int]] = {}
+    for station_id, version, event_id in poll_transitions(audit):
+        if event_id in OPENINGS:
+            openings.setdefault(station_id, set()).add(version)
     return openings
+
+
+def closing_versions(audit: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Per station, the poll version its last close ended (one below the version the
+    close took it to): what the closing report, the terminal's signed close and the
+    officials' countersignature must all name (after an HQ reopen, the second close's)."""
+    ended: dict[str, int] = {}
+    for station_id, version, event_id in poll_transitions(audit):
+        if event_id == "poll.closed":
+            ended[station_id] = version - 1
+    return ended
 
 
 def _fail(item: EntryFacts, message: str, code: str) -> VerificationFailure:

@@ -12,6 +12,8 @@ so they go through exactly the code a person at the touchscreen does:
 * ``POST /api/vote-again`` · ``/api/cancel`` · ``/api/dismiss`` · ``/api/still-here``
 * ``POST /api/officials/<open|pause|resume|close>``  (close: ``{override_backlog: true}``
   closes although ballots are still waiting; audited by the server)
+* ``POST /api/officials/countersign``  countersign the station's latest closing report
+  again (offered while the server says it lacks the officials' countersignature)
 * ``POST /api/offline/<enter|leave>``  officials: offline mode (docs/offline.md)
 
 Every POST answers with the new view; a refused action answers 4xx with
@@ -39,7 +41,7 @@ from terminal import casting
 from terminal.booth import Booth
 from terminal.errors import IllegalTransition, InvalidChoices, TerminalError
 from terminal.i18n import CATALOGUE, catalogue_json
-from terminal.officials import link_status, offline_action, poll_action
+from terminal.officials import countersign_again, link_status, offline_action, poll_action
 from terminal.speech import DEFAULT_RATE_WPM, Speech, SpeechUnavailable
 from terminal.view import booth_view
 
@@ -134,6 +136,10 @@ def create_app(booth: Booth) -> Flask:
             request.args.get("rate", default=DEFAULT_RATE_WPM, type=int),
         )
         return send_file(clip, mimetype="audio/wav", max_age=3600)
+
+    @api.post("/officials/countersign")
+    def countersign() -> Response:
+        return action(lambda: countersign_again(booth))
 
     @api.post("/officials/<name>")
     def officials(name: str) -> Response:

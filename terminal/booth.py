@@ -109,6 +109,9 @@ class Booth:
         self.reader_lock = threading.RLock()
         self.printer_lock = threading.Lock()
         self.polls_state = journal.get_meta(POLLS_META_KEY) or "not_opened"
+        # The station's latest closing report lacks the officials' countersignature (the
+        # server says so in every status answer after close): "countersign again".
+        self.countersign_needed = False
         self.uplink: Uplink | None = None
         self.offline: OfflineStation | None = None
         self.releases = Releaser(journal, client, station.station_id)
@@ -185,6 +188,11 @@ class Booth:
             self.journal.set_meta(POLLS_META_KEY, polls_state)
             self.session.touch()
 
+    def set_countersign_needed(self, needed: bool) -> None:
+        if needed != self.countersign_needed:
+            self.countersign_needed = needed
+            self.session.touch()
+
     def journal_declaration(self) -> JournalDeclaration:
         """This terminal's journal as it declares it to the server (head, waiting, refused,
         voters checked in offline)."""
@@ -212,6 +220,7 @@ class Booth:
         if self.uplink is not None:
             self.uplink.note_contact(None)
         self.set_polls_state(str(answer.get("poll_state", self.polls_state)))
+        self.set_countersign_needed(answer.get("countersigned") is False)
 
     # --- card and pass -------------------------------------------------------------
 

@@ -42,6 +42,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "سرور پاسخ نداد؛ کاری انجام نشد: {reason}",
         "The server did not answer; nothing was done: {reason}",
     ),
+    "server_no_answer": ("سرور پاسخ نداد: {reason}", "the server did not answer: {reason}"),
     "report_not_printed": (
         "{done} — اما گزارش چاپ نشد: {reason}",
         "{done} — but the report did not print: {reason}",
@@ -168,6 +169,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "close_confirm": (
         "پایان رأی‌گیری قطعی است و برگشت ندارد. مطمئنید؟",
         "Closing the polls is final. Are you sure?",
+    ),
+    "countersign_again": ("امضای دوباره گزارش پایانی", "Countersign again"),
+    "countersign_needed": (
+        "آخرین گزارش پایانی این شعبه امضای کارت مسئول را ندارد؛ «امضای دوباره» را بزنید.",
+        "The station's latest closing report lacks an official's countersignature: "
+        "press Countersign again.",
+    ),
+    "countersigned_done": (
+        "آخرین گزارش پایانی با کارت شما امضا شد",
+        "The latest closing report is countersigned with your card",
+    ),
+    "closed_not_countersigned": (
+        "رأی‌گیری پایان یافت، اما گزارش پایانی امضا نشد ({reason})؛ «امضای دوباره» را بزنید.",
+        "Polls closed, but the closing report is not countersigned ({reason}); "
+        "press Countersign again.",
     ),
     "polls_state": ("وضعیت", "Polls"),
     "offline_banner": (

@@ -4,7 +4,11 @@ Each action is authenticated afresh: the official's card signs a new server
 challenge, so a card left in the reader cannot be replayed for another action.
 The closing action declares the terminal's journal head (last sequence and
 tracking-code chain head) so HQ knows when every journaled ballot has arrived,
-and the official's card then countersigns the closing report's counts.
+names the poll version it ends, and the official's card then countersigns the
+closing report's counts. When that countersignature is missing — the close's
+answer or the countersign request was lost, or the report was reissued after
+the close — the server's status says so and the screen offers "countersign
+again", which fetches the latest signed report and countersigns it the same way.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from crypto.errors import CryptoError
 from evote import protocol
 from evote.client import ServerRefused, ServerUnreachable
 from evote.countersign import COUNTERSIGN, closing_counts, countersign_message
 from terminal import printing
 from terminal.booth import Booth
 from terminal.devices.errors import DeviceError
+from terminal.devices.holder import CardHolder
 from terminal.errors import IllegalTransition, TerminalError
 from terminal.i18n import CATALOGUE, text
 from terminal.notices import Notice
@@ -61,9 +67,8 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
             str(challenge["challenge_id"]),
             declaration,
             override_backlog=override_backlog,
+            poll_version=int(challenge["poll_version"]) if action == "close" else None,
         )
-        if action == "close" and isinstance(answer.get("report"), dict):
-            answer = countersign(booth, holder.certificate.to_json(), answer["report"])
     except ServerRefused as error:
         return _notice(booth, Notice.from_refusal(error))
     except ServerUnreachable as error:
@@ -71,6 +76,9 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
     except DeviceError as error:
         return _notice(booth, Notice.of(error.code))
     booth.set_polls_state(str(answer.get("state", booth.polls_state)))
+    unsigned = None
+    if action == "close":
+        answer, unsigned = _countersign_closed(booth, holder, answer)
     report = answer.get("report")
     problem = None
     if action in REPORT_TITLES:
@@ -83,7 +91,13 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
                 report_lines(booth, None if declaration is None else declaration.journal_head),
             )
         )
-    if problem:
+    if unsigned is not None:
+        notice = Notice(
+            "closed_not_countersigned",
+            text("closed_not_countersigned", "fa", reason=unsigned.fa),
+            text("closed_not_countersigned", "en", reason=unsigned.en),
+        )
+    elif problem:
         done = Notice.of(ACTION_DONE[action])
         reason = Notice.of(f"report_{problem}" if f"report_{problem}" in CATALOGUE else problem)
         notice = Notice(
@@ -99,19 +113,62 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
 def countersign(
     booth: Booth, certificate: dict[str, Any], report: dict[str, Any]
 ) -> dict[str, Any]:
-    """The official's card signs the counts of the closing report just issued, over a
-    fresh server challenge; the server adds the signature to the report (the
-    verifier holds the board to these counts, ``evote/countersign.py``)."""
-    counts = closing_counts(report["payload"])
+    """The official's card signs the counts of a closing report's payload (which names
+    its poll version and revision), over a fresh server challenge; the server adds the
+    signature to the report if it is still the latest (the verifier holds the board to
+    these counts, ``evote/countersign.py``)."""
+    counts = closing_counts(report)
     challenge = booth.client.official_challenge()
     message = countersign_message(bytes.fromhex(str(challenge["challenge"])), counts)
-    return booth.client.poll_action(
+    answer = booth.client.poll_action(
         COUNTERSIGN,
         certificate,
         booth.authenticate(message),
         str(challenge["challenge_id"]),
         counts=counts,
     )
+    booth.set_countersign_needed(False)
+    return answer
+
+
+def _countersign_closed(
+    booth: Booth, holder: CardHolder, answer: dict[str, Any]
+) -> tuple[dict[str, Any], Notice | None]:
+    """Right after the close: countersign the report it issued. The polls are closed
+    whatever happens here; a failure is the notice's reason, and the screen then
+    offers "countersign again"."""
+    try:
+        report = protocol.parse_poll_report(answer.get("report"), booth.client.server_key)
+        return countersign(booth, holder.certificate.to_json(), report), None
+    except (CryptoError, ServerUnreachable) as error:
+        failure = Notice.of("server_no_answer", reason=str(error))
+    except ServerRefused as error:
+        failure = Notice.from_refusal(error)
+    except DeviceError as error:
+        failure = Notice.of(error.code)
+    booth.set_countersign_needed(True)
+    return answer, failure
+
+
+def countersign_again(booth: Booth) -> Notice:
+    """Countersign the station's latest closing report (fetched, its server signature
+    checked) with the card of the official in session: after a lost close answer, a
+    failed countersignature or a reissue, the path to a record that verifies."""
+    with booth.session.lock:
+        if booth.state is not State.OFFICIALS or booth.data.holder is None:
+            raise IllegalTransition(booth.state.value, "countersign again")
+        holder = booth.data.holder
+        booth.note_activity()
+    try:
+        report = booth.client.closing_report(booth.station.station_id)
+        countersign(booth, holder.certificate.to_json(), report)
+    except ServerRefused as error:
+        return _notice(booth, Notice.from_refusal(error))
+    except ServerUnreachable as error:
+        return _notice(booth, Notice.of("officials_unreachable", reason=str(error)))
+    except DeviceError as error:
+        return _notice(booth, Notice.of(error.code))
+    return _notice(booth, Notice.succeeded("countersigned_done"))
 
 
 def offline_action(booth: Booth, action: str) -> Notice:
@@ -174,6 +231,7 @@ def officials_view(booth: Booth) -> dict[str, Any]:
         "cast": counts.cast,
         "challenged": counts.challenged,
         "offline_available": booth.offline is not None,
+        "countersign_needed": booth.countersign_needed,
         **link_status(booth),
     }
 

@@ -10,7 +10,7 @@ from ballot_server import polls
 from ballot_server.declarations import record_declaration
 from ballot_server.errors import ServerError
 from ballot_server.models import Terminal
-from ballot_server.reports import reissue_closing_report
+from ballot_server.reports import closing_envelope, reissue_closing_report
 from ballot_server.request_context import json_body, server_state
 from ballot_server.requests import authenticate, prune_nonces
 from crypto.errors import DecodingError
@@ -40,9 +40,17 @@ def status(station_id: str) -> ResponseReturnValue:
     return jsonify(polls.poll_status(server_state(), station_id))
 
 
+@blueprint.get(protocol.PATH_CLOSING_REPORT.replace("{station_id}", "<station_id>"))
+def closing_report(station_id: str) -> ResponseReturnValue:
+    """The station's latest signed closing report, for officials to countersign again."""
+    state = server_state()
+    return jsonify(closing_envelope(state, polls.station_id_from_path(station_id)))
+
+
 @blueprint.post(protocol.PATH_TERMINAL_STATUS)
 def terminal_status() -> ResponseReturnValue:
-    """What a terminal needs after a restart: poll state and its chain head here. A
+    """What a terminal needs after a restart: poll state and version and its chain head
+    here (once closed, also whether the latest closing report is countersigned). A
     body declaring the terminal's journal is kept signed (``declarations.py``); after
     close a changed declaration reissues the closing report."""
     state = server_state()
@@ -72,5 +80,8 @@ def terminal_status() -> ResponseReturnValue:
             "last_sequence": row.last_sequence,
             "chain_head": row.chain_head,
         }
-    answer["poll_state"] = polls.poll_status(state, terminal.station_id)["state"]
+    polls_now = polls.poll_status(state, terminal.station_id)
+    answer["poll_state"] = polls_now["state"]
+    answer["poll_version"] = polls_now["poll_version"]
+    answer["countersigned"] = polls_now.get("countersigned")
     return jsonify(answer)

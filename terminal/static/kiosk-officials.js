@@ -38,11 +38,15 @@ export function officialsScreen(post, closeDialog, heading) {
   const closeActions = [["cancel", closeDialog], ["close_polls", () => { hideDialog(); post("officials/close"); }, "danger"]];
   if (backlog) closeActions.push(["close_anyway", () => { hideDialog(); post("officials/close", { override_backlog: true }); }, "danger"]);
   const closeWithConfirm = () => showDialog(t("close_confirm"), closeActions);
+  // The station's latest closing report lacks an official's countersignature (lost
+  // answer, failed request, reissued report): the card signs it again from here.
+  const countersign = state === "closed" && o.countersign_needed;
   return {
     content: [
       heading(t("officials")),
       linkBar(o),
       resultBox(ui.view.notice),
+      ...(countersign ? [el("p", { class: "notice", role: "status", id: "countersign-needed", text: t("countersign_needed") })] : []),
       el("p", { text: ui.lang === "fa" ? o.name : o.name_en }),
       el("dl", { class: "figures" },
         ...figure("polls_state", t(`state_${state}`)),
@@ -55,6 +59,7 @@ export function officialsScreen(post, closeDialog, heading) {
       button("pause_polls", () => post("officials/pause"), { id: "pause-polls", disabled: state === "open" ? null : "" }),
       button("resume_polls", () => post("officials/resume"), { id: "resume-polls", disabled: state === "paused" ? null : "" }),
       button("close_polls", closeWithConfirm, { class: "danger", id: "close-polls", disabled: state === "open" || state === "paused" ? null : "" }),
+      ...(countersign ? [button("countersign_again", () => post("officials/countersign"), { class: "primary", id: "countersign-again" })] : []),
       ...(o.offline_available
         ? [ui.view.offline_mode
           ? button("leave_offline", () => post("offline/leave"), { id: "leave-offline" })

@@ -161,7 +161,11 @@ class Setup:
         card = card or self.official(client_station(self, terminal))
         challenge = client.official_challenge()
         return client.poll_action(
-            action, card.certificate, card.sign(challenge["challenge"]), challenge["challenge_id"]
+            action,
+            card.certificate,
+            card.sign(challenge["challenge"]),
+            challenge["challenge_id"],
+            poll_version=challenge["poll_version"] if action == "close" else None,
         )
 
     def poll_report(self, station_id: str, kind: str = "closing") -> dict[str, Any]:

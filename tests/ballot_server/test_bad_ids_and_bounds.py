@@ -87,6 +87,7 @@ def test_a_sequence_or_declared_journal_head_of_2_to_the_31_is_refused(setup: Se
         official.certificate,
         official.sign(challenge["challenge"]),
         protocol.JournalDeclaration((2**31, GENESIS_TRACKING_CODE)),
+        poll_version=challenge["poll_version"],
     )
     status, body = _signed_post(setup, protocol.PATH_POLL_ACTION, "T1", "poll-action", close)
     assert_refused(status, body)

@@ -57,6 +57,7 @@ def close(setup: Setup, terminal: str, **options: Any) -> dict[str, Any]:
         challenge["challenge_id"],
         options.get("declaration"),
         override_backlog=options.get("override", False),
+        poll_version=challenge["poll_version"],
     )
 
 

@@ -39,7 +39,7 @@ from tally.ceremony import CeremonyResult
 from tally.cli import verify
 from tally.errors import VerificationFailure
 from tally.record import CONSISTENCY, ENTRIES, POLL_TAPES, RECEIPTS, RESULTS_JSON, ROOTS, SHARES
-from tally.testing import NationalLog, RecordKeys, audit_log, void
+from tally.testing import NationalLog, RecordKeys, audit_log, close_request, void
 from tally.verifier import verify_record
 from tally.verify_audit import AUDIT_EVENTS, AUDIT_LOG, SUBTOTALS, audit_entry_hash
 from tally.verify_ballots import ENTRY_DOMAIN
@@ -895,3 +895,59 @@ def test_a_closing_report_without_the_officials_countersignature_fails(
     write_document(record_copy, relative, record_keys.server.sign("poll-report", payload).to_json())
     found = _failure(record_copy)
     assert (found.location, found.code) == (f"{relative}:{COUNTERSIGNED}", "not_countersigned")
+
+
+def test_a_countersignature_of_an_older_revision_of_the_report_fails(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    """The report reissued after the close (same counts, revision 2): the officials
+    countersigned revision 1, which is not this report."""
+    relative = f"reports/{sorted((record_copy / 'reports').glob('*-closing.json'))[0].name}"
+    _resign_report(record_copy, record_keys, relative, revision=2)
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (
+        f"{relative}:{COUNTERSIGNED}.counts",
+        "countersign_stale",
+    )
+    assert "revision 1" in found.detail and "revision 2" in found.detail
+
+
+def _reopened_and_closed_again(root: Path, keys: RecordKeys) -> tuple[str, str]:
+    """HQ reopened a station, officials resumed and closed it again: the audit log's
+    last close of it now ends poll version 4 (opened 1, closed 2, reopened 3, resumed
+    4); its closing report says so, still carrying the first close's signatures."""
+    relative = f"reports/{sorted((root / 'reports').glob('*-closing.json'))[0].name}"
+    station_id = read_document(root, relative)["payload"]["station_id"]
+    for event_id in ("poll.reopened", "poll.resumed", "poll.closed"):
+        append_audit_event(root, keys.server, event_id, {"station_id": station_id})
+    _resign_report(root, keys, relative, poll_version=4)
+    return relative, station_id
+
+
+def test_the_first_periods_close_signature_replayed_for_the_second_close_fails(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    relative, station_id = _reopened_and_closed_again(record_copy, record_keys)
+    line = one_fail_line(cli_verify(record_copy))
+    assert f"{relative}:{CLOSED_BY}" in line and "[close_of_another_period]" in line
+    assert f"close of {station_id} ended poll version 4" in line
+
+
+def test_the_first_periods_countersignature_replayed_for_the_second_close_fails(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    """The terminal signed the second close (version 4); the officials' card only the first."""
+    relative, _ = _reopened_and_closed_again(record_copy, record_keys)
+    first_close = read_document(record_copy, relative)["payload"][CLOSED_BY]["payload"]
+    head = first_close["body"]["journal_head"]
+    second_close = close_request(
+        record_keys,
+        first_close["terminal_id"],
+        (head["sequence"], bytes.fromhex(head["chain_head"])),
+        first_close["body"]["card_certificate"]["payload"]["station_id"],
+        poll_version=4,
+    )
+    _resign_report(record_copy, record_keys, relative, **{CLOSED_BY: second_close})
+    line = one_fail_line(cli_verify(record_copy))
+    assert f"{relative}:{COUNTERSIGNED}.counts" in line and "[countersign_stale]" in line
+    assert "poll_version 1" in line and "poll_version 4" in line
