@@ -36,6 +36,7 @@ ANSWER_TIMEOUT_S = 60.0
 class _Fault:
     kind: str
     path_contains: str | None
+    skip: int = 0
 
 
 class CuttableLink:
@@ -78,12 +79,14 @@ class CuttableLink:
     def heal(self) -> None:
         self._up.set()
 
-    def inject(self, kind: str, *, path_contains: str | None = None) -> None:
-        """The next connection whose request line contains ``path_contains`` gets ``kind``."""
+    def inject(self, kind: str, *, path_contains: str | None = None, skip: int = 0) -> None:
+        """The next connection whose request line contains ``path_contains`` gets ``kind``;
+        with ``skip``, only after that many such connections went through (the second of
+        two requests to one path: a countersignature right after the close)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
         with self._lock:
-            self._faults.append(_Fault(kind, path_contains))
+            self._faults.append(_Fault(kind, path_contains, skip))
 
     def clear_faults(self) -> None:
         """Forget faults not yet applied: the path is healthy again."""
@@ -121,6 +124,9 @@ class CuttableLink:
         with self._lock:
             for index, fault in enumerate(self._faults):
                 if fault.path_contains is None or fault.path_contains.encode() in request_line:
+                    if fault.skip:
+                        fault.skip -= 1
+                        return None
                     del self._faults[index]
                     self.applied[fault.kind] += 1
                     return fault.kind

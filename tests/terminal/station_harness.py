@@ -23,9 +23,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from ballot_server.app import create_app
 from ballot_server.config import ServerConfig
 from ballot_server.keys import KeySet, save_keys
+from ballot_server.record import export_record
 from ballot_server.setup import create_election, register_terminal, sign_manifest
 from crypto.signing import SigningKey
 from crypto.threshold import generate_trustee
+from evote.certificates import read_trustee_signers
 from evote.cli.demo import issue_card_for
 from evote.manifest import Manifest
 from evote.sample import Official, Person, roll_csv, sample_manifest, sample_people
@@ -33,6 +35,11 @@ from firmware_sim.card import SimulatedCard
 from firmware_sim.printer import PrintedReceipt, PrinterSimulator
 from firmware_sim.reader import ReaderSimulator
 from firmware_sim.scanner import ScannerSimulator
+from tally.ceremony import CeremonyResult, decrypt_with_trustees, run_ceremony
+from tally.errors import VerificationFailure
+from tally.pipeline import finish_tally, write_totals
+from tally.record import Record, add_trustees
+from tally.verifier import verify_record
 from terminal.config import TerminalConfig
 from terminal.kiosk_client import KioskClient
 from terminal.runner import RunningTerminal, start_terminal
@@ -42,6 +49,14 @@ STATION_ID = "S-101"
 TERMINAL_ID = "T-101-1"
 DESK_ID = "T-101-DESK"
 ROLL_SIZE = 120
+CEREMONY_PASSPHRASES = {index: f"station trustee {index}".encode() for index in range(1, 4)}
+
+
+def key_ceremony(directory: Path) -> CeremonyResult:
+    """The sample election's key ceremony, for a ``StationHarness`` whose record is tallied."""
+    return run_ceremony(
+        sample_manifest(ELECTION_DAY), CEREMONY_PASSPHRASES, directory, strength="interactive"
+    )
 
 
 @dataclass
@@ -54,6 +69,9 @@ class StationHarness:
     port: int = 0
     server: BaseWSGIServer | None = None
     cards: dict[str, SimulatedCard] = field(default_factory=dict)
+    # With a key ceremony's trustees (whose secrets decrypt), the station's record can be
+    # tallied and verified (``tally_and_verify``); without, trustees are generated bare.
+    ceremony: CeremonyResult | None = None
 
     def __post_init__(self) -> None:
         server_dir = self.root / "server"
@@ -62,15 +80,26 @@ class StationHarness:
         state = self.app.extensions["evote"]
         document = sample_manifest(ELECTION_DAY)
         self.manifest = Manifest.from_json(document)
-        trustees = [
-            generate_trustee(index, self.manifest.quorum, self.manifest.manifest_hash)[1]
-            for index in range(1, self.manifest.trustee_count + 1)
-        ]
         assert self.keys.hq is not None
         self.people, self.officials = sample_people(ELECTION_DAY, size=ROLL_SIZE)
-        create_election(
-            state, sign_manifest(self.keys.hq, document), trustees, roll_csv(self.people)
-        )
+        if self.ceremony is None:
+            trustees = [
+                generate_trustee(index, self.manifest.quorum, self.manifest.manifest_hash)[1]
+                for index in range(1, self.manifest.trustee_count + 1)
+            ]
+            create_election(
+                state, sign_manifest(self.keys.hq, document), trustees, roll_csv(self.people)
+            )
+        else:
+            create_election(
+                state,
+                sign_manifest(self.keys.hq, document),
+                self.ceremony.trustees,
+                roll_csv(self.people),
+                read_trustee_signers(
+                    self.ceremony.exchange, (t.index for t in self.ceremony.trustees)
+                ),
+            )
         register_terminal(state, TERMINAL_ID, STATION_ID, self.terminal_key.public_key)
         self.reader = ReaderSimulator()
         self.printer = PrinterSimulator(self.root / "printed")
@@ -96,6 +125,21 @@ class StationHarness:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+    def tally_and_verify(self, directory: Path) -> VerificationFailure | None:
+        """Export the record as it stands, tally it (trustees 1 and 2 decrypt) and verify
+        it: None when it verifies, else the verifier's first failure."""
+        assert self.ceremony is not None, "a station built with a key ceremony"
+        record = export_record(self.app.extensions["evote"], directory)
+        add_trustees(record, self.ceremony.exchange, self.manifest.trustee_count)
+        totals = write_totals(Record(record))
+        quorum = {index: CEREMONY_PASSPHRASES[index] for index in (1, 2)}
+        finish_tally(Record(record), decrypt_with_trustees(self.ceremony, quorum, totals))
+        try:
+            verify_record(record)
+        except VerificationFailure as failure:
+            return failure
+        return None
 
     def hq_station(self) -> dict[str, Any]:
         """This station's row of HQ's figures (``GET /api/v1/hq``), as the page gets it."""
