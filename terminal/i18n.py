@@ -170,7 +170,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "پایان رأی‌گیری قطعی است و برگشت ندارد. مطمئنید؟",
         "Closing the polls is final. Are you sure?",
     ),
-    "countersign_again": ("امضای دوباره گزارش پایانی", "Countersign again"),
+    "countersign_again": ("امضای دوباره", "Countersign again"),
     "countersign_needed": (
         "آخرین گزارش پایانی این شعبه امضای کارت مسئول را ندارد؛ «امضای دوباره» را بزنید.",
         "The station's latest closing report lacks an official's countersignature: "

@@ -22,9 +22,11 @@ from typing import Any
 
 import pytest
 from kiosk_browser import actions_out_of_reach, chromium_page, wait_screen
-from station_harness import TERMINAL_ID, StationHarness
+from station_harness import STATION_ID, TERMINAL_ID, StationHarness
 
+from ballot_server.reports import reissue_closing_report
 from ballot_server.setup import revoke_terminal
+from terminal.i18n import CATALOGUE
 from terminal.kiosk_client import KioskClient
 
 pytestmark = pytest.mark.browser
@@ -50,10 +52,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def officials_page(station: StationHarness, tmp_path: Path) -> Iterator[Any]:
+def officials_page(station: StationHarness, tmp_path: Path, **overrides: object) -> Iterator[Any]:
     """A running terminal's kiosk at 800×480 with the station's official signed in."""
     SCREENS.mkdir(parents=True, exist_ok=True)
-    running = station.start_terminal(tmp_path / "terminal")
+    running = station.start_terminal(tmp_path / "terminal", **overrides)
     kiosk = KioskClient(running.url)
     try:
         with chromium_page(tmp_path / "profile", WIDTH, HEIGHT) as page:
@@ -128,6 +130,37 @@ def test_officials_see_why_a_report_did_not_print_and_why_the_server_refused_at_
         assert inside_window(page, "#notice")
         assert not actions_out_of_reach(page)
         page.screenshot(path=str(SCREENS / "officials-refused-en.png"))
+
+
+def test_officials_countersign_again_a_closing_report_reissued_after_the_close_at_800x480(
+    station: StationHarness, tmp_path: Path
+) -> None:
+    """The report is reissued after the close (as a late ballot or a void does): the
+    screen says it lacks a countersignature and offers "countersign again", in reach."""
+    with officials_page(station, tmp_path, uplink_idle_interval_s=0.3) as page:
+        page.click("#open-polls")
+        page.wait_for_selector('#notice[data-ok="true"]')
+        page.click("#close-polls")
+        page.click("#dialog button.danger")
+        closed_and_countersigned = CATALOGUE["polls_closed_done"][0]
+        page.locator('#notice[data-ok="true"]', has_text=closed_and_countersigned).wait_for()
+        assert page.locator("#countersign-again").count() == 0
+        reissue_closing_report(station.app.extensions["evote"], STATION_ID)
+        page.wait_for_selector("#countersign-again", timeout=20000)
+        assert "امضای کارت مسئول" in page.inner_text("#countersign-needed")
+        assert inside_window(page, "#countersign-needed") and inside_window(page, "#link-status")
+        assert not actions_out_of_reach(page)
+        page.screenshot(path=str(SCREENS / "officials-countersign-needed-fa.png"))
+        page.click("#toggle-language")
+        assert "lacks an official's countersignature" in page.inner_text("#countersign-needed")
+        assert not actions_out_of_reach(page)
+        page.screenshot(path=str(SCREENS / "officials-countersign-needed-en.png"))
+        page.click("#countersign-again")
+        page.locator('#notice[data-ok="true"]', has_text="countersigned with your card").wait_for()
+        assert page.locator("#countersign-again").count() == 0
+        assert page.locator("#countersign-needed").count() == 0
+        assert page.evaluate("document.activeElement.tagName") == "H1"
+        assert not actions_out_of_reach(page)
 
 
 KEPT_JS = """async () => {
