@@ -34,7 +34,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fault_run import LINK_FAULTS, PROCESS_FAULTS, FaultRun  # noqa: E402
-from fault_station import BIN, STATION_ID, FaultStation, passphrases  # noqa: E402
+from fault_station import BIN, STATION_ID, FaultStation, get_json, passphrases  # noqa: E402
 
 from ballot_server.app import create_app  # noqa: E402
 from ballot_server.config import ServerConfig  # noqa: E402
@@ -117,7 +117,9 @@ def outcome(station: FaultStation) -> dict[str, object]:
 def close_polls(station: FaultStation, kiosk: KioskClient) -> dict[str, Any]:
     """The official closes at the first booth. On a busy machine an answer can time out
     (the close may or may not have happened): the booth learns the state from its next
-    status request, and the official tries again if the polls are still open."""
+    status request, and the official tries again if the polls are still open. A close
+    whose answer was lost was never countersigned: the official countersigns again
+    until the server says the closing report is (docs/terminal.md)."""
     booth = station.terminals[0]
     for _ in range(CLOSE_ATTEMPTS):
         view = station.official_action(booth, kiosk, "close")
@@ -127,6 +129,11 @@ def close_polls(station: FaultStation, kiosk: KioskClient) -> dict[str, Any]:
             view = kiosk.state()
         if view["polls_state"] == "closed":
             break
+    status = f"http://127.0.0.1:{station.server.port}/api/v1/polls/{STATION_ID}"
+    for _ in range(CLOSE_ATTEMPTS):
+        if get_json(status, 10.0).get("countersigned") is not False:
+            break
+        station.official_action(booth, kiosk, "countersign")
     return view
 
 
