@@ -78,6 +78,7 @@ GET_TEMPLATES = [
     protocol.PATH_BOARD + "?station={value}&start={value}",
     protocol.PATH_BOARD + "?start={value}",
     protocol.PATH_POLL_STATUS.replace("{station_id}", "{value}"),
+    protocol.PATH_CLOSING_REPORT.replace("{station_id}", "{value}"),
     protocol.PATH_STATION_EXPORT.replace("{station_id}", "{value}"),
     protocol.PATH_LOOKUP.replace("{tracking_code}", "{value}"),
     "/track/{value}",
