@@ -49,11 +49,7 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
     audits an override)."""
     if action not in protocol.POLL_ACTIONS:
         raise TerminalError(f"unknown poll action {action!r}", code="unknown_action")
-    with booth.session.lock:
-        if booth.state is not State.OFFICIALS or booth.data.holder is None:
-            raise IllegalTransition(booth.state.value, f"poll {action}")
-        holder = booth.data.holder
-        booth.note_activity()
+    holder = _official_in_session(booth, f"poll {action}")
     declaration = booth.journal_declaration() if action == "close" else None
     if declaration is not None and declaration.waiting and not override_backlog:
         return _notice(booth, Notice.of("backlog_waiting", n=declaration.waiting))
@@ -69,12 +65,8 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
             override_backlog=override_backlog,
             poll_version=int(challenge["poll_version"]) if action == "close" else None,
         )
-    except ServerRefused as error:
-        return _notice(booth, Notice.from_refusal(error))
-    except ServerUnreachable as error:
-        return _notice(booth, Notice.of("officials_unreachable", reason=str(error)))
-    except DeviceError as error:
-        return _notice(booth, Notice.of(error.code))
+    except (ServerRefused, ServerUnreachable, DeviceError) as error:
+        return _notice(booth, _failed(error))
     booth.set_polls_state(str(answer.get("state", booth.polls_state)))
     unsigned = None
     if action == "close":
@@ -140,12 +132,10 @@ def _countersign_closed(
     try:
         report = protocol.parse_poll_report(answer.get("report"), booth.client.server_key)
         return countersign(booth, holder.certificate.to_json(), report), None
-    except (CryptoError, ServerUnreachable) as error:
+    except (CryptoError, ServerUnreachable) as error:  # the close was done: not "nothing was"
         failure = Notice.of("server_no_answer", reason=str(error))
-    except ServerRefused as error:
-        failure = Notice.from_refusal(error)
-    except DeviceError as error:
-        failure = Notice.of(error.code)
+    except (ServerRefused, DeviceError) as error:
+        failure = _failed(error)
     booth.set_countersign_needed(True)
     return answer, failure
 
@@ -154,21 +144,32 @@ def countersign_again(booth: Booth) -> Notice:
     """Countersign the station's latest closing report (fetched, its server signature
     checked) with the card of the official in session: after a lost close answer, a
     failed countersignature or a reissue, the path to a record that verifies."""
-    with booth.session.lock:
-        if booth.state is not State.OFFICIALS or booth.data.holder is None:
-            raise IllegalTransition(booth.state.value, "countersign again")
-        holder = booth.data.holder
-        booth.note_activity()
+    holder = _official_in_session(booth, "countersign again")
     try:
         report = booth.client.closing_report(booth.station.station_id)
         countersign(booth, holder.certificate.to_json(), report)
-    except ServerRefused as error:
-        return _notice(booth, Notice.from_refusal(error))
-    except ServerUnreachable as error:
-        return _notice(booth, Notice.of("officials_unreachable", reason=str(error)))
-    except DeviceError as error:
-        return _notice(booth, Notice.of(error.code))
+    except (ServerRefused, ServerUnreachable, DeviceError) as error:
+        return _notice(booth, _failed(error))
     return _notice(booth, Notice.succeeded("countersigned_done"))
+
+
+def _official_in_session(booth: Booth, what: str) -> CardHolder:
+    """The signed-in official's card holder; refused outside officials' mode."""
+    with booth.session.lock:
+        if booth.state is not State.OFFICIALS or booth.data.holder is None:
+            raise IllegalTransition(booth.state.value, what)
+        booth.note_activity()
+        return booth.data.holder
+
+
+def _failed(error: ServerRefused | ServerUnreachable | DeviceError) -> Notice:
+    """Why an officials' action that needed the server and the card failed: the server's
+    refusal, the URL that did not answer and why, or the card's fault."""
+    if isinstance(error, ServerRefused):
+        return Notice.from_refusal(error)
+    if isinstance(error, ServerUnreachable):
+        return Notice.of("officials_unreachable", reason=str(error))
+    return Notice.of(error.code)
 
 
 def offline_action(booth: Booth, action: str) -> Notice:
@@ -178,11 +179,7 @@ def offline_action(booth: Booth, action: str) -> Notice:
         raise TerminalError(f"unknown offline action {action!r}", code="unknown_action")
     if booth.offline is None:
         raise TerminalError("no roll snapshot was loaded", code="offline_unavailable")
-    with booth.session.lock:
-        if booth.state is not State.OFFICIALS or booth.data.holder is None:
-            raise IllegalTransition(booth.state.value, f"offline {action}")
-        holder = booth.data.holder
-        booth.note_activity()
+    holder = _official_in_session(booth, f"offline {action}")
     challenge = os.urandom(32)
     try:
         signature = booth.authenticate(challenge)
