@@ -24,10 +24,12 @@ are signed before timing; the card's signature and the check-in request depend
 on the fresh challenge and are signed inside the timed loop (client work on the
 server's core: the figure is a lower bound).
 
-Over real HTTP (``bench/station_load.py``): gunicorn with 1, 2 and 4 worker
+Over real HTTP (``bench/station_load.py``): gunicorn with 1, 2 and 4 sync worker
 processes on every core, each fed by its own stations' terminals, every check
 on: ``ballots_per_s_http_N`` and ``server_cpu_ms_per_ballot_http_N``, the CPU
-a ballot cost the workers (independent of other load on the machine).
+a ballot cost the workers (independent of other load on the machine), with the
+database's and the load generator's CPU per ballot and the cores the workers
+kept busy; ``*_http_1_threads_4`` the same for one worker of 4 threads.
 
 PostgreSQL figures need EVOTE_BENCH_DATABASE_URL or EVOTE_TEST_DATABASE_URL
 (else null). Prints one JSON line.
@@ -51,7 +53,7 @@ from typing import Any
 
 from sizes import marked, size
 from sqlalchemy import create_engine, text
-from station_load import StationLoad, bench_http, open_polls
+from station_load import StationLoad, bench_http, http_keys, load_average, open_polls
 
 from ballot_server import intake
 from ballot_server.app import create_app
@@ -380,12 +382,11 @@ def main() -> None:
         if hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, ALL_CPUS)  # gunicorn's workers get every core
         load = StationLoad.build(postgres)
+        result["load_average_http_start"] = load_average()
         for workers in HTTP_WORKERS:
-            http = bench_http(load, postgres, workers)
-            result[f"ballots_per_s_http_{workers}"] = round(http.ballots_per_s, 1)
-            result[f"server_cpu_ms_per_ballot_http_{workers}"] = round(
-                http.server_cpu_ms_per_ballot, 2
-            )
+            result.update(http_keys(bench_http(load, postgres, workers), str(workers)))
+        result.update(http_keys(bench_http(load, postgres, 1, threads=4), "1_threads_4"))
+        result["load_average_http_end"] = load_average()
     print(json.dumps(marked(result)))
 
 

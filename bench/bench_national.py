@@ -19,11 +19,14 @@ Prints ONE JSON line with the keys of issue 13 and the projection for 61M voters
   take row locks (``SELECT … FOR UPDATE``) as the client sees it — round trip and,
   on a busy machine, CPU scheduling included.
 * ``ballots_per_s_http_{1,2}``: cast ballots per second over real HTTP to
-  gunicorn with 1 and 2 workers, every check on, one client thread per station;
-  ``server_cpu_ms_per_ballot_http_{1,2}`` and ``database_cpu_ms_per_ballot_http_{1,2}``
-  the CPU one ballot cost the gunicorn workers and the PostgreSQL backends
-  (``bench/station_load.py``): what the projection of cores divides by, since it
-  does not depend on what else the machine runs.
+  gunicorn with 1 and 2 sync workers (as deployed), every check on, one client
+  thread per station; ``server_cpu_ms_per_ballot_http_{1,2}`` and
+  ``database_cpu_ms_per_ballot_http_{1,2}`` the CPU one ballot cost the gunicorn
+  workers and the PostgreSQL backends (``bench/station_load.py``): what the
+  projection of cores divides by, since it does not depend on what else the
+  machine runs; ``client_cpu_ms_per_ballot_http_{1,2}`` and
+  ``server_cores_busy_http_{1,2}`` what the load generator took and how many
+  cores the workers kept busy.
 * ``verify_ballots_per_s_dask_{1,2}``: ``evote verify``'s ballot phase on a
   LocalCluster of 1 and 2 worker processes (the whole verify run timed).
 * ``verify_rss_mb_{small,large}``: peak RSS of the verifying process (one
@@ -52,7 +55,14 @@ from typing import Any
 from record_cache import code_version
 from sizes import marked, size
 from sqlalchemy import create_engine, event, text
-from station_load import StationLoad, bench_http, drop_schema, fresh_schema, load_average
+from station_load import (
+    StationLoad,
+    bench_http,
+    drop_schema,
+    fresh_schema,
+    http_keys,
+    load_average,
+)
 
 from ballot_server import intake
 from ballot_server.config import ServerConfig
@@ -229,14 +239,7 @@ def main() -> None:
             result[f"lock_statement_ms_per_ballot_{workers}"] = round(statement_ms, 3)
             result[f"lock_wait_ms_per_ballot_{workers}"] = round(waited_ms, 3)
         for workers in (1, 2):
-            figures = bench_http(load, base_url, workers)
-            result[f"ballots_per_s_http_{workers}"] = round(figures.ballots_per_s, 1)
-            result[f"server_cpu_ms_per_ballot_http_{workers}"] = round(
-                figures.server_cpu_ms_per_ballot, 2
-            )
-            result[f"database_cpu_ms_per_ballot_http_{workers}"] = round(
-                figures.database_cpu_ms_per_ballot, 2
-            )
+            result.update(http_keys(bench_http(load, base_url, workers), str(workers)))
     small, large = BALLOTS_SMALL, 4 * BALLOTS_SMALL
     small_root, large_root = record_of(small, 8), record_of(large, 8)
     result["ballots_small"], result["ballots_large"] = small, large

@@ -9,6 +9,18 @@ seconds the gunicorn workers and the PostgreSQL backends serving them spent
 during the timed phase: ``server_cpu_ms_per_ballot`` is what one ballot costs
 a server core with every check on, whatever the load, and is what the
 national projection divides by (``docs/scale.md``).
+
+gunicorn runs as deployed (``docs/server.md``: sync workers, one request at a
+time each). A worker with threads is not one core: every libsodium call (about
+400 per ballot) releases the GIL, so a second thread's Python runs beside the
+first one's C, and the GIL is handed between them at every call
+(``docs/performance.md`` has what that costs). ``bench_http(..., threads=4)``
+measures that shape for comparison.
+
+The load generator shares the machine: its bodies are encoded before the
+clock starts, and ``client_cpu_ms_per_ballot`` (this process's CPU in the
+timed phase) and ``server_cores_busy`` (the workers' CPU seconds per second)
+say how much of the machine it and the server took.
 """
 
 from __future__ import annotations
@@ -49,9 +61,6 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 STATIONS = 4
 BALLOTS_PER_STATION = size(60, 3)
 CHOICES = {"majlis": ["1101", "1102"], "experts": ["2203"]}
-HTTP_THREADS = 4
-"""gunicorn threads per worker process (the fault suite's server runs 4 too): a
-worker's core keeps verifying proofs while another request waits on the database."""
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -208,11 +217,25 @@ class HttpFigures:
     ballots_per_s: float
     server_cpu_ms_per_ballot: float
     database_cpu_ms_per_ballot: float
+    client_cpu_ms_per_ballot: float
+    server_cores_busy: float
 
 
-def bench_http(load: StationLoad, base_url: str, workers: int) -> HttpFigures:
-    """Cast ballots over HTTP to gunicorn with ``workers`` processes, every check
-    on, one client thread per station; the rate and the CPU each ballot cost."""
+def http_keys(figures: HttpFigures, suffix: str) -> dict[str, float]:
+    """The JSON keys of one HTTP run (``ballots_per_s_http_1`` …), rounded."""
+    return {
+        f"ballots_per_s_http_{suffix}": round(figures.ballots_per_s, 1),
+        f"server_cpu_ms_per_ballot_http_{suffix}": round(figures.server_cpu_ms_per_ballot, 2),
+        f"database_cpu_ms_per_ballot_http_{suffix}": round(figures.database_cpu_ms_per_ballot, 2),
+        f"client_cpu_ms_per_ballot_http_{suffix}": round(figures.client_cpu_ms_per_ballot, 2),
+        f"server_cores_busy_http_{suffix}": round(figures.server_cores_busy, 2),
+    }
+
+
+def bench_http(load: StationLoad, base_url: str, workers: int, threads: int = 1) -> HttpFigures:
+    """Cast ballots over HTTP to gunicorn with ``workers`` processes of ``threads``
+    threads (1: sync workers, as deployed), every check on, one client thread per
+    station; the rate and the CPU each ballot cost."""
     url, schema = fresh_schema(base_url)
     data_dir = Path(tempfile.mkdtemp(prefix="evote-bench-http-"))
     try:
@@ -235,7 +258,7 @@ def bench_http(load: StationLoad, base_url: str, workers: int) -> HttpFigures:
                 "-w",
                 str(workers),
                 "--threads",
-                str(HTTP_THREADS),
+                str(threads),
                 "-b",
                 f"127.0.0.1:{port}",
                 "--log-level",
@@ -266,35 +289,41 @@ def _drive(load: StationLoad, base: str, meter: _CpuMeter) -> HttpFigures:
                 raise
             time.sleep(0.2)
 
-    def post(request: Any) -> None:
-        body = json.dumps(request).encode()
+    def post(body: bytes) -> None:
         call = urllib.request.Request(
             base + protocol.PATH_CAST, body, {"Content-Type": "application/json"}
         )
         urllib.request.urlopen(call, timeout=60).read()
 
-    for terminal_id in load.plan:  # warm-up: every worker's pools and caches
-        post(load.plan[terminal_id][0])
-    barrier = threading.Barrier(len(load.plan) + 1)
+    bodies = {
+        terminal_id: [json.dumps(request).encode() for request in requests]
+        for terminal_id, requests in load.plan.items()
+    }
+    for terminal_id in bodies:  # warm-up: every worker's pools and caches
+        post(bodies[terminal_id][0])
+    barrier = threading.Barrier(len(bodies) + 1)
 
     def feed(terminal_id: str) -> None:
         barrier.wait()
-        for request in load.plan[terminal_id][1:]:
-            post(request)
+        for body in bodies[terminal_id][1:]:
+            post(body)
 
-    threads = [threading.Thread(target=feed, args=(t,)) for t in load.plan]
+    threads = [threading.Thread(target=feed, args=(t,)) for t in bodies]
     for thread in threads:
         thread.start()
     workers_before, backends_before = meter.read()
     barrier.wait()
-    begin = time.perf_counter()
+    begin, client_begin = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - begin
+    elapsed, client_s = time.perf_counter() - begin, time.process_time() - client_begin
     workers_after, backends_after = meter.read()
-    ballots = sum(len(requests) - 1 for requests in load.plan.values())
+    ballots = sum(len(requests) - 1 for requests in bodies.values())
+    server_s = _spent(workers_before, workers_after)
     return HttpFigures(
         ballots / elapsed,
-        1000 * _spent(workers_before, workers_after) / ballots,
+        1000 * server_s / ballots,
         1000 * _spent(backends_before, backends_after) / ballots,
+        1000 * client_s / ballots,
+        server_s / elapsed,
     )
