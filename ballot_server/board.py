@@ -19,7 +19,6 @@ from ballot_server.chains import GENESIS_HASH, ChainHead
 from ballot_server.errors import ServerError
 from ballot_server.models import BoardEntry, Station
 from ballot_server.state import ServerState
-from crypto.canonical import canonical_json
 from crypto.hashing import hash_bytes
 
 BOARD_DOMAIN = "evote/board-entry/v2"
@@ -49,7 +48,7 @@ def append(
     shard: ChainHead,
     *,
     kind: str,
-    payload: dict[str, Any],
+    payload_bytes: bytes,
     station_id: str,
     terminal_id: str,
     sequence: int,
@@ -57,9 +56,9 @@ def append(
     now: int,
 ) -> BoardEntry:
     """Append one entry to the station's shard in the caller's transaction; ``shard``
-    is the head the caller read with the station's row locked."""
+    is the head the caller read with the station's row locked, ``payload_bytes``
+    the canonical JSON of the entry's payload (the signed request)."""
     position = shard.length
-    payload_bytes = canonical_json(payload)
     digest = entry_hash(shard.head_hash, station_id, position, kind, payload_bytes)
     entry = BoardEntry(
         station_id=station_id,

@@ -46,7 +46,7 @@ from ballot_server.reports import reissue_closing_report
 from ballot_server.requests import verify_signed
 from ballot_server.state import ServerState, TerminalKey
 from crypto.ballot import verify_ballot, verify_challenge
-from crypto.canonical import canonical_json
+from crypto.canonical import canonical_json, canonical_member
 from crypto.errors import CryptoError, DecodingError, InvalidBallot, InvalidProof
 from evote.protocol import ACTION_CAST, BallotSubmission, TerminalRequest, parse_ballot_body
 from evote.provisional import KIND as PROVISIONAL_KIND
@@ -115,7 +115,11 @@ def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
     if request.timestamp > now + state.config.request_window_s:
         raise ServerError("stale_request", "timestamp in the future")
     try:
-        submission = parse_ballot_body(request.body, action)
+        submission = parse_ballot_body(
+            request.body,
+            action,
+            canonical_member(request.envelope.payload_bytes(), request.envelope.payload, "body"),
+        )
     except DecodingError as error:
         code = error.code if error.code in CATALOGUE else "malformed_request"
         raise ServerError(code, str(error)) from error
@@ -340,7 +344,7 @@ def _append(
             session,
             shard,
             kind=KIND_OF_ACTION[action],
-            payload=request.envelope.to_json(),
+            payload_bytes=request.envelope.canonical_bytes(),
             station_id=submission.station_id,
             terminal_id=terminal_key.terminal_id,
             sequence=submission.sequence,

@@ -363,6 +363,14 @@ def verify_challenge(
 
 def tracking_code(ballot: EncryptedBallot, previous: bytes) -> bytes:
     """H(previous tracking code ‖ canonical ballot): one chain per terminal."""
+    return tracking_code_of_bytes(ballot.canonical_bytes(), previous)
+
+
+def tracking_code_of_bytes(canonical_ballot: bytes, previous: bytes) -> bytes:
+    """``tracking_code`` from the ballot's canonical JSON, for a reader that holds
+    those bytes already (cut out of a signed request's): decoding a ballot is strict
+    (exact fields, canonical hex, reduced scalars), so the JSON of a decoded ballot
+    has exactly the canonical bytes of the ``to_json()`` it decodes to."""
     if not isinstance(previous, bytes) or len(previous) != 32:
         raise DecodingError("a tracking code is 32 bytes")
-    return hash_bytes(TRACKING_DOMAIN, previous, ballot.canonical_bytes())
+    return hash_bytes(TRACKING_DOMAIN, previous, canonical_ballot)

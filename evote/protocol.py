@@ -18,7 +18,8 @@ from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any
 
-from crypto.ballot import BallotSecrets, EncryptedBallot, tracking_code
+from crypto.ballot import BallotSecrets, EncryptedBallot, tracking_code, tracking_code_of_bytes
+from crypto.canonical import canonical_member
 from crypto.errors import DecodingError
 from crypto.hashing import hash_bytes
 from crypto.hexcodec import bytes_from_hex
@@ -547,8 +548,14 @@ class BallotSubmission:
     secrets: BallotSecrets | None
 
 
-def parse_ballot_body(body: dict[str, Any], action: str) -> BallotSubmission:
-    """Decode a cast/challenge body, validating every point and the tracking code."""
+def parse_ballot_body(
+    body: dict[str, Any], action: str, encoded_body: bytes | None = None
+) -> BallotSubmission:
+    """Decode a cast/challenge body, validating every point and the tracking code.
+
+    ``encoded_body``, when the caller has it (the canonical bytes of ``body``, cut
+    out of the signed request's), spares encoding the ballot again for its
+    tracking code."""
     keys = {
         "station_id",
         "sequence",
@@ -563,7 +570,12 @@ def parse_ballot_body(body: dict[str, Any], action: str) -> BallotSubmission:
     ballot = EncryptedBallot.from_json(data["ballot"])
     previous = bytes_from_hex(data["previous_tracking_code"], 32, "body.previous_tracking_code")
     code = bytes_from_hex(data["tracking_code"], 32, "body.tracking_code")
-    if tracking_code(ballot, previous) != code:
+    expected = (
+        tracking_code(ballot, previous)
+        if encoded_body is None
+        else tracking_code_of_bytes(canonical_member(encoded_body, data, "ballot"), previous)
+    )
+    if expected != code:
         raise DecodingError(
             "body.tracking_code does not match the ballot", code="tracking_code_mismatch"
         )

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from crypto.ballot import (
-    TRACKING_DOMAIN,
     BallotSecrets,
     ContestSpec,
     ElectionContext,
     EncryptedBallot,
+    tracking_code_of_bytes,
     verify_ballot,
     verify_challenge,
 )
@@ -240,12 +240,10 @@ def _check_entry(
     _require(ballot.ballot_style_id == style, "wrong ballot style", "bad_ballot_style")
     verify_ballot(context.election, context.specs[style], ballot)
     previous_code = bytes_from_hex(body["previous_tracking_code"], 32, "previous_tracking_code")
-    # crypto.ballot.tracking_code hashes ballot.canonical_bytes(); decoding is strict
-    # (exact fields, canonical hex and scalars), so those are exactly these bytes.
     ballot_bytes = canonical_member(
         canonical_member(request_bytes, request, "body"), body, "ballot"
     )
-    code = hash_bytes(TRACKING_DOMAIN, previous_code, ballot_bytes)
+    code = tracking_code_of_bytes(ballot_bytes, previous_code)
     _require(code.hex() == body["tracking_code"], "tracking code does not match", "bad_tracking")
     if kind == "challenged":
         secrets = BallotSecrets.from_json(body["secrets"])

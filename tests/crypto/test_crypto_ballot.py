@@ -20,6 +20,7 @@ from crypto.ballot import (
     EncryptedSelection,
     encrypt_ballot,
     tracking_code,
+    tracking_code_of_bytes,
     verify_ballot,
     verify_challenge,
 )
@@ -341,6 +342,15 @@ def test_encrypted_ballots_round_trip_through_canonical_json(
     decoded = EncryptedBallot.from_json(ballot.to_json())
     assert decoded == ballot
     assert decoded.canonical_bytes() == canonical_json(ballot.to_json())
+
+
+def test_the_tracking_code_from_the_ballots_bytes_is_the_ballots_tracking_code(
+    honest: tuple[EncryptedBallot, BallotSecrets],
+) -> None:
+    ballot, previous = honest[0], bytes(range(32))
+    encoded = canonical_json(ballot.to_json())
+    assert tracking_code_of_bytes(encoded, previous) == tracking_code(ballot, previous)
+    assert tracking_code_of_bytes(encoded, bytes(32)) != tracking_code(ballot, previous)
 
 
 @pytest.mark.parametrize(

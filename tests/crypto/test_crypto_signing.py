@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
+from crypto.canonical import canonical_json
 from crypto.errors import DecodingError, InvalidSignature
 from crypto.signing import SignedEnvelope, SigningKey, VerifyKey, signing_message
 
@@ -58,6 +60,23 @@ def test_a_tampered_payload_is_rejected(key: SigningKey, payload: dict[str, obje
     envelope = dataclasses.replace(key.sign("receipt", PAYLOAD), payload=payload)
     with pytest.raises(InvalidSignature):
         envelope.verify("receipt", key.public_key)
+
+
+def test_a_decoded_envelope_with_another_payload_is_rejected(key: SigningKey) -> None:
+    """The decoded payload's bytes are kept for ``verify``: a copy of the envelope
+    with another payload must not verify with the original's bytes."""
+    decoded = SignedEnvelope.from_json(key.sign("receipt", PAYLOAD).to_json())
+    assert decoded.verify("receipt", key.public_key) == PAYLOAD
+    tampered = dataclasses.replace(decoded, payload=PAYLOAD | {"sequence": 8})
+    with pytest.raises(InvalidSignature):
+        tampered.verify("receipt", key.public_key)
+
+
+def test_an_envelope_encodes_as_the_canonical_json_of_its_json(key: SigningKey) -> None:
+    signed = key.sign("receipt", PAYLOAD | {"list": [3, {"b": 1, "a": "\u00e9"}]})
+    decoded = SignedEnvelope.from_json(json.loads(json.dumps(signed.to_json())))
+    for envelope in (signed, decoded):
+        assert envelope.canonical_bytes() == canonical_json(envelope.to_json())
 
 
 def test_a_tampered_signature_is_rejected(key: SigningKey) -> None:
