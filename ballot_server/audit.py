@@ -29,6 +29,8 @@ EVENTS = {
     "card.revoked": "a card certificate was revoked",
     "terminal.registered": "HQ registered a terminal key to a station",
     "terminal.revoked": "HQ revoked a terminal: every request it signs is refused (reason)",
+    "authorization.voided_for_revoked": "a booth voided, for its voter, an authorization "
+    "a revoked terminal held (the voter's card recovered its release key)",
     "poll.opened": "an official opened a station's polls (zero report issued)",
     "poll.paused": "an official paused a station's polls",
     "poll.resumed": "an official resumed a station's polls",

@@ -87,7 +87,11 @@ def _insert_unless_there(column: Any, *others: Any) -> Any:
 _RECORD_NONCE = _insert_unless_there(InquiryNonce.digest, InquiryNonce.timestamp)
 _SPEND_CHALLENGE = _insert_unless_there(SpentChallenge.digest, SpentChallenge.expires_at)
 _CHECK_IN = _insert_unless_there(
-    CheckIn.national_code, CheckIn.station_id, CheckIn.checked_in_at, CheckIn.release_commitment
+    CheckIn.national_code,
+    CheckIn.station_id,
+    CheckIn.checked_in_at,
+    CheckIn.release_commitment,
+    CheckIn.release_escrow,
 )
 # A released voter checks in again (same station): exactly one of racing re-check-ins
 # finds the row still released.
@@ -101,6 +105,7 @@ _CHECK_IN_AGAIN = (
     .values(  # literals, not parameters: psycopg runs this statement's SQL text itself
         released=false(),
         release_commitment=bindparam("again_commitment"),
+        release_escrow=bindparam("again_escrow"),
         checked_in_at=bindparam("again_at"),
         authorizations=CheckIn.authorizations + literal_column("1"),
     )
@@ -114,6 +119,7 @@ def _again(check_in: dict[str, Any]) -> dict[str, Any]:
         "again_voter": check_in["national_code"],
         "again_station": check_in["station_id"],
         "again_commitment": check_in["release_commitment"],
+        "again_escrow": check_in["release_escrow"],
         "again_at": check_in["checked_in_at"],
     }
 
@@ -135,6 +141,7 @@ _VOTER = (
         CheckIn.station_id.label("checked_in_station"),
         CheckIn.checked_in_at,
         CheckIn.released,
+        CheckIn.release_escrow,
     )
     .select_from(RollEntry)
     .outerjoin(CheckIn, CheckIn.national_code == RollEntry.national_code)
@@ -286,7 +293,9 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
     request, terminal = verify_signed(gate, data, action)
     check_window(gate, request)
     try:
-        answer = parse_card_answer(request.body, set() if as_pass else {"release_key"})
+        answer = parse_card_answer(
+            request.body, set() if as_pass else {"release_key", "release_escrow"}
+        )
     except DecodingError as error:
         raise ServerError("malformed_request", str(error)) from error
     manifest = state.inquiry_manifest()
@@ -324,15 +333,24 @@ def check_in(state: ServerState, data: object, *, as_pass: bool = False) -> dict
             raise ServerError(refused)
         again = bool(voter.released) and voter.checked_in_station == station.station_id
         if voter.checked_in_station is not None and (as_pass or not again):
-            raise _already_voted(voter.checked_in_station, voter.checked_in_at)
+            raise _already_voted(
+                voter.checked_in_station,
+                voter.checked_in_at,
+                None
+                if voter.released or voter.checked_in_station != station.station_id
+                else voter.release_escrow,
+            )
         authorization_id = commitment = None
         if answer.release_key is not None:
-            authorization_id, commitment = protocol.release_derivation(answer.release_key)
+            authorization_id, commitment = protocol.release_derivation(
+                answer.release_key, terminal.terminal_id
+            )
         check_in_row = {
             "national_code": card.national_code,
             "station_id": station.station_id,
             "checked_in_at": replay.minute_floor(now),
             "release_commitment": commitment,
+            "release_escrow": answer.release_escrow if commitment is not None else None,
         }
         style = station.ballot_style_id
         pass_row: dict[str, Any] | None = None
@@ -516,10 +534,13 @@ def _revoked(connection: Connection, card_id: str) -> bool:
     return bool(connection.execute(_REVOKED, {"card_id": card_id}).scalar_one())
 
 
-def _already_voted(station_id: str, checked_in_at: int) -> ServerError:
-    return ServerError(
-        "already_voted", details={"station_id": station_id, "checked_in_at": checked_in_at}
-    )
+def _already_voted(station_id: str, checked_in_at: int, escrow: str | None = None) -> ServerError:
+    """The refusal; to the card that checked in and has not been released, also its
+    sealed release key (only that card opens it: ``evote/release_escrow.py``)."""
+    details: dict[str, Any] = {"station_id": station_id, "checked_in_at": checked_in_at}
+    if escrow is not None:
+        details["release_escrow"] = escrow
+    return ServerError("already_voted", details=details)
 
 
 def redeem_pass(state: ServerState, data: object) -> dict[str, Any]:
@@ -527,13 +548,15 @@ def redeem_pass(state: ServerState, data: object) -> dict[str, Any]:
     is counted at the redeeming terminal's station."""
     request, terminal = authenticate(state.inquiry_gate, data, protocol.ACTION_REDEEM_PASS)
     try:
-        return _redeem(state, request.body, terminal.station_id)
+        return _redeem(state, request.body, terminal.station_id, terminal.terminal_id)
     except ServerError as error:
         refusal_counts.add_one_apart(state, terminal.station_id, error.code)
         raise
 
 
-def _redeem(state: ServerState, body: dict[str, Any], station_id: str) -> dict[str, Any]:
+def _redeem(
+    state: ServerState, body: dict[str, Any], station_id: str, terminal_id: str
+) -> dict[str, Any]:
     try:
         redeem = parse_pass_body(body)
         payload = redeem.qr_pass.verify("qr-pass", state.config.keys.inquiry_public)
@@ -551,7 +574,7 @@ def _redeem(state: ServerState, body: dict[str, Any], station_id: str) -> dict[s
         raise ServerError("pass_expired")
     authorization_id = commitment = None
     if redeem.release_key is not None:
-        authorization_id, commitment = protocol.release_derivation(redeem.release_key)
+        authorization_id, commitment = protocol.release_derivation(redeem.release_key, terminal_id)
     with state.registry_engine.begin() as connection:
         poll_period = _open_period(connection.execute(_POLLS, {"station_id": station_id}).first())
         # Unredeemed, or released after its authorization was voided: one of racing

@@ -90,6 +90,7 @@ _LOCK_SHARD_WITH_TERMINAL = (
         Station.poll_state,
         Station.closed_at,
         Station.poll_version,
+        Terminal.revoked_at,
     )
     .join_from(Terminal, Station, Terminal.station_id == Station.station_id)
     .where(
@@ -291,6 +292,8 @@ def _append(
     ).one_or_none()
     if row is None:
         raise ServerError("unknown_terminal")
+    if row.revoked_at is not None:  # a worker's cached key may be older than the revocation
+        raise ServerError("terminal_revoked", terminal_key.terminal_id)
     shard = ChainHead(row.board_length, row.board_head)
     if (
         submission.sequence != row.last_sequence + 1

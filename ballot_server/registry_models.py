@@ -16,6 +16,8 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from evote.protocol import RELEASE_ESCROW_BYTES
+
 
 class RegistryBase(DeclarativeBase):
     pass
@@ -49,7 +51,9 @@ class CheckIn(RegistryBase):
     is a hash of the terminal's secret release key (the authorization id is another
     hash of it, so neither names the other), ``released`` says the latest
     authorization was voided, ``authorizations`` counts those issued to the voter
-    (closing reports count issued authorizations from it)."""
+    (closing reports count issued authorizations from it). ``release_escrow`` is the
+    release key sealed for the voter's card (``evote/release_escrow.py``): if the
+    terminal dies, the voter's card recovers it at another booth."""
 
     __tablename__ = "check_ins"
 
@@ -57,6 +61,7 @@ class CheckIn(RegistryBase):
     station_id: Mapped[str] = mapped_column(String(64), index=True)
     checked_in_at: Mapped[int] = mapped_column(BigInteger)
     release_commitment: Mapped[str | None] = mapped_column(String(64))
+    release_escrow: Mapped[str | None] = mapped_column(String(2 * RELEASE_ESCROW_BYTES))
     released: Mapped[bool] = mapped_column(Boolean, server_default=false())
     authorizations: Mapped[int] = mapped_column(Integer, server_default="1")
 

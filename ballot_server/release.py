@@ -40,8 +40,9 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ballot_server.audit import record_event
 from ballot_server.errors import ServerError
-from ballot_server.models import AuthorizationVoid, SpentAuthorization, Station
+from ballot_server.models import AuthorizationVoid, SpentAuthorization, Station, Terminal
 from ballot_server.polls import PollState
 from ballot_server.registry_models import CheckIn, IssuedPass
 from ballot_server.reports import reissue_closing_report
@@ -59,7 +60,7 @@ _RELEASE = (
         CheckIn.release_commitment == bindparam("commitment"),
         CheckIn.released.is_(False),
     )
-    .values(released=True, release_commitment=None)
+    .values(released=True, release_commitment=None, release_escrow=None)
 )
 # A QR pass whose authorization was voided may be redeemed again (``inquiry.redeem_pass``).
 _RELEASE_PASS = (
@@ -84,6 +85,8 @@ def void_authorization(state: ServerState, data: object) -> dict[str, Any]:
         raise ServerError("malformed_request", str(error)) from error
     if void.station_id != terminal.station_id:
         raise ServerError("wrong_station")
+    if void.holder_terminal_id == terminal.terminal_id:
+        raise ServerError("malformed_request", "a terminal voids its own authorizations plainly")
     now = state.now()
     payload = {
         "election_id": state.election().election_id,
@@ -98,6 +101,8 @@ def void_authorization(state: ServerState, data: object) -> dict[str, Any]:
     try:
         with state.sessions.begin() as session:
             connection = session.connection()
+            if void.holder_terminal_id is not None:
+                _voiding_for_revoked(session, state, void, terminal.terminal_id, now)
             connection.execute(
                 insert(SpentAuthorization),
                 {"authorization_id": void.authorization_id, "station_id": void.station_id},
@@ -125,6 +130,34 @@ def void_authorization(state: ServerState, data: object) -> dict[str, Any]:
     return {"void": envelope}
 
 
+def _voiding_for_revoked(
+    session: Session, state: ServerState, void: protocol.VoidRequest, terminal_id: str, now: int
+) -> None:
+    """A booth voids for the voter an authorization its holder can no longer spend: the
+    holder is a terminal of this station that HQ revoked, so no ballot it signs can be
+    appended any more (``intake._append`` reads the revocation under the terminal
+    row's lock). Audited with the void, in its transaction."""
+    holder = session.execute(
+        select(Terminal.station_id, Terminal.revoked_at).where(
+            Terminal.terminal_id == void.holder_terminal_id
+        )
+    ).one_or_none()
+    if holder is None or holder.station_id != void.station_id:
+        raise ServerError("wrong_station", f"{void.holder_terminal_id} is not of this station")
+    if holder.revoked_at is None:
+        raise ServerError("holder_not_revoked", str(void.holder_terminal_id))
+    record_event(
+        session,
+        state.config.keys.server,
+        "authorization.voided_for_revoked",
+        now,
+        authorization_id=void.authorization_id,
+        station_id=void.station_id,
+        holder_terminal_id=void.holder_terminal_id,
+        terminal_id=terminal_id,
+    )
+
+
 def release_check_in(state: ServerState, data: object) -> dict[str, Any]:
     """Release the check-in (or the QR pass) whose authorization the signed void names,
     given the release key it was derived from; ``{released: false}`` when none holds
@@ -135,15 +168,17 @@ def release_check_in(state: ServerState, data: object) -> dict[str, Any]:
         release = protocol.parse_release_body(request.body)
     except DecodingError as error:
         raise ServerError("malformed_request", str(error)) from error
-    authorization_id, commitment = protocol.release_derivation(release.release_key)
     try:
         payload = release.void.verify(protocol.VOID_KIND, state.config.keys.server_public)
     except CryptoError as error:
         raise ServerError("void_invalid", str(error)) from error
+    if not isinstance(payload, dict) or set(payload) != protocol.VOID_FIELDS:
+        raise ServerError("void_invalid", "fields")
+    # The void's own holder: the voiding terminal, or the revoked one it voided for.
+    holder = protocol.void_holder(payload)
+    authorization_id, commitment = protocol.release_derivation(release.release_key, holder)
     if (
-        not isinstance(payload, dict)
-        or set(payload) != protocol.VOID_FIELDS
-        or payload["authorization_id"] != authorization_id
+        payload["authorization_id"] != authorization_id
         or payload["station_id"] != terminal.station_id
         or payload["election_id"] != state.inquiry_manifest().election_id
     ):

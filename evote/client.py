@@ -249,18 +249,29 @@ class BallotServerClient:
         card_signature: bytes,
         challenge_id: str,
         release_key: bytes | None = None,
+        release_escrow: str | None = None,
     ) -> dict[str, Any]:
         """Check the voter in; ``{authorization: envelope, expires_at}``. With a release
         key the authorization's id derives from it, so it can be voided and the check-in
-        released even if this answer is lost (``protocol.release_derivation``)."""
+        released even if this answer is lost (``protocol.release_derivation``); with the
+        key sealed for the voter's card too, even if this terminal dies
+        (``evote/release_escrow.py``)."""
         body = protocol.card_answer_body(
-            challenge_id, card_certificate, card_signature, release_key
+            challenge_id, card_certificate, card_signature, release_key, release_escrow
         )
         return self._signed(protocol.PATH_CHECK_IN, protocol.ACTION_CHECK_IN, body)
 
-    def void(self, station_id: str, authorization_id: str, reason: str) -> dict[str, Any]:
-        """Void an unused authorization at the intake; ``{void: signed envelope}``."""
-        body = protocol.void_body(station_id, authorization_id, reason)
+    def void(
+        self,
+        station_id: str,
+        authorization_id: str,
+        reason: str,
+        holder: tuple[str, bytes] | None = None,
+    ) -> dict[str, Any]:
+        """Void an unused authorization at the intake; ``{void: signed envelope}``. With
+        ``holder`` (terminal id, ``protocol.authorization_key``): one a revoked terminal
+        of the station held."""
+        body = protocol.void_body(station_id, authorization_id, reason, holder)
         return self._signed(protocol.PATH_VOID, protocol.ACTION_VOID, body)
 
     def release(

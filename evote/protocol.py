@@ -74,8 +74,18 @@ ACTIONS = (
     ACTION_RELEASE,
 )
 # Why a terminal voids an authorization it will not use (docs/server.md, "No voter
-# locked out").
-VOID_REASONS = ("cancelled", "card_removed", "timeout", "answer_lost", "terminal_restart", "error")
+# locked out"); ``terminal_revoked``: another booth voids, for the voter, one that a
+# revoked terminal held (``evote/release_escrow.py``).
+REVOKED_HOLDER = "terminal_revoked"
+VOID_REASONS = (
+    "cancelled",
+    "card_removed",
+    "timeout",
+    "answer_lost",
+    "terminal_restart",
+    "error",
+    REVOKED_HOLDER,
+)
 POLL_ACTIONS = ("open", "pause", "resume", "close")
 MAX_SEQUENCE = 2**31 - 1  # sequences are 32-bit signed integers in the database
 
@@ -83,6 +93,9 @@ MAX_REQUEST_BYTES = 512 * 1024
 NONCE_BYTES = 16
 CHALLENGE_BYTES = 32
 RELEASE_KEY_BYTES = 16
+AUTHORIZATION_KEY_BYTES = 16
+# SecretBox nonce (24) + MAC (16) + release key (16) + terminal id (padded to MAX_ID_LENGTH)
+RELEASE_ESCROW_BYTES = 24 + 16 + RELEASE_KEY_BYTES + 64
 MAX_ID_LENGTH = 64
 MAX_CHALLENGE_ID_LENGTH = 128  # an inquiry challenge id is 80 hex digits (expiry, random, MAC)
 
@@ -206,6 +219,7 @@ class CardAnswer:
     certificate: SignedEnvelope
     card_signature: bytes
     release_key: bytes | None = None
+    release_escrow: str | None = None
 
 
 def card_answer_body(
@@ -213,8 +227,11 @@ def card_answer_body(
     card_certificate: dict[str, Any],
     card_signature: bytes,
     release_key: bytes | None = None,
+    release_escrow: str | None = None,
 ) -> dict[str, Any]:
-    """Body of check-in, issue-pass and (with ``action``) poll-action requests."""
+    """Body of check-in, issue-pass and (with ``action``) poll-action requests; a booth's
+    check-in adds its release key and the key sealed for the voter's card
+    (``evote/release_escrow.py``)."""
     body = {
         "challenge_id": challenge_id,
         "card_certificate": card_certificate,
@@ -222,6 +239,8 @@ def card_answer_body(
     }
     if release_key is not None:
         body["release_key"] = release_key.hex()
+    if release_escrow is not None:
+        body["release_escrow"] = release_escrow
     return body
 
 
@@ -232,7 +251,18 @@ def parse_card_answer(body: dict[str, Any], optional: Set[str] = frozenset()) ->
         certificate=_envelope(data["card_certificate"], "body.card_certificate"),
         card_signature=bytes_from_hex(data["card_signature"], 64, "body.card_signature"),
         release_key=_optional_release_key(data),
+        release_escrow=_optional_escrow(data),
     )
+
+
+def _optional_escrow(data: dict[str, Any]) -> str | None:
+    """A check-in's sealed release key (hex), when the terminal sent one: stored as
+    given, so checked for length and hex digits here."""
+    escrow = data.get("release_escrow")
+    if escrow is None:
+        return None
+    bytes_from_hex(escrow, RELEASE_ESCROW_BYTES, "body.release_escrow")
+    return str(escrow).lower()
 
 
 def _optional_release_key(data: dict[str, Any]) -> bytes | None:
@@ -246,17 +276,33 @@ def _optional_release_key(data: dict[str, Any]) -> bytes | None:
 # --- voids and releases (no voter locked out) -----------------------------------------------
 
 
-def release_derivation(release_key: bytes) -> tuple[str, str]:
+def authorization_key(release_key: bytes) -> bytes:
+    """The release key's public half: with the holder terminal's id it gives the
+    authorization's id (``authorization_id``), never the commitment."""
+    return hash_bytes("evote/authorization-key/v1", release_key, digest_size=16)
+
+
+def authorization_id(key: bytes, terminal_id: str) -> str:
+    """The id of the authorization the inquiry issued to ``terminal_id`` for a release
+    key whose ``authorization_key`` is ``key``: anyone shown the key can check which
+    terminal an authorization was issued to (a void for a revoked terminal shows it)."""
+    return hash_bytes("evote/authorization-id/v2", key, terminal_id, digest_size=16).hex()
+
+
+def release_derivation(release_key: bytes, terminal_id: str) -> tuple[str, str]:
     """``(authorization_id, release_commitment)`` of a terminal's secret release key.
 
     The inquiry gives the authorization this id and stores only the commitment beside
     the check-in; neither reveals the other without the key, which the terminal keeps
     until the authorization is cast (then forgets it) or voided (then shows it to
     release the check-in). The terminal knows the id before the answer comes, so it
-    can void an authorization whose answer it never received."""
-    authorization_id = hash_bytes("evote/authorization-id/v1", release_key, digest_size=16)
-    commitment = hash_bytes("evote/release-commitment/v1", release_key)
-    return authorization_id.hex(), commitment.hex()
+    can void an authorization whose answer it never received. Both bind the terminal
+    the check-in came from: a release names it (the void's holder), so a void of
+    another terminal's id releases nothing, and a void for a revoked holder shows
+    whose authorization it spent (``authorization_id``)."""
+    identifier_ = authorization_id(authorization_key(release_key), terminal_id)
+    commitment = hash_bytes("evote/release-commitment/v2", release_key, terminal_id)
+    return identifier_, commitment.hex()
 
 
 VOID_KIND = "authorization-void"
@@ -275,8 +321,18 @@ VOID_FIELDS = frozenset(
 terminal's own signed void request, so the record shows the terminal asked for it."""
 
 
-def void_body(station_id: str, authorization_id: str, reason: str) -> dict[str, Any]:
-    return {"station_id": station_id, "authorization_id": authorization_id, "reason": reason}
+def void_body(
+    station_id: str,
+    authorization_id: str,
+    reason: str,
+    holder: tuple[str, bytes] | None = None,
+) -> dict[str, Any]:
+    """A void request; ``holder`` (terminal id, ``authorization_key``) when the booth
+    voids for the voter an authorization a revoked terminal held."""
+    body = {"station_id": station_id, "authorization_id": authorization_id, "reason": reason}
+    if holder is not None:
+        body["holder_terminal_id"], body["authorization_key"] = holder[0], holder[1].hex()
+    return body
 
 
 @dataclass(frozen=True)
@@ -284,18 +340,46 @@ class VoidRequest:
     station_id: str
     authorization_id: str
     reason: str
+    holder_terminal_id: str | None = None  # only for ``REVOKED_HOLDER``
+
+
+HOLDER_FIELDS = frozenset({"holder_terminal_id", "authorization_key"})
 
 
 def parse_void_body(body: dict[str, Any]) -> VoidRequest:
-    data = _object(body, {"station_id", "authorization_id", "reason"}, set(), "body")
+    """A void request. One for a revoked holder names the holder and shows the key its
+    id derives from, so the server and the verifier can check it was that terminal's."""
+    data = _object(body, {"station_id", "authorization_id", "reason"}, HOLDER_FIELDS, "body")
     if data["reason"] not in VOID_REASONS:
         raise DecodingError(f"body.reason: expected one of {', '.join(VOID_REASONS)}")
     bytes_from_hex(data["authorization_id"], 16, "body.authorization_id")
+    holder = None
+    if (data["reason"] == REVOKED_HOLDER) != (set(data) >= HOLDER_FIELDS) or (
+        HOLDER_FIELDS & set(data) and not set(data) >= HOLDER_FIELDS
+    ):
+        raise DecodingError(f"body: a {REVOKED_HOLDER} void, and only it, names its holder")
+    if data["reason"] == REVOKED_HOLDER:
+        holder = identifier(data["holder_terminal_id"], "body.holder_terminal_id")
+        key = bytes_from_hex(
+            data["authorization_key"], AUTHORIZATION_KEY_BYTES, "body.authorization_key"
+        )
+        if authorization_id(key, holder) != data["authorization_id"]:
+            raise DecodingError("body.authorization_id: not the holder's authorization")
     return VoidRequest(
         identifier(data["station_id"], "body.station_id"),
         data["authorization_id"],
         data["reason"],
+        holder,
     )
+
+
+def void_holder(void_payload: dict[str, Any]) -> str:
+    """The terminal whose authorization a (verified) server-signed void spent: the
+    voiding terminal's own, or the revoked holder its request names."""
+    request = SignedEnvelope.from_json(void_payload["request"]).payload
+    body = request["body"] if isinstance(request, dict) else None
+    holder = body.get("holder_terminal_id") if isinstance(body, dict) else None
+    return str(holder if holder is not None else void_payload["terminal_id"])
 
 
 def release_body(national_code: str, release_key: bytes, void: dict[str, Any]) -> dict[str, Any]:

@@ -139,6 +139,12 @@ _ENTRIES = [
         "The authorization void is not valid for this release.",
     ),
     Refusal(
+        "holder_not_revoked",
+        409,
+        "دستگاهی که مجوز رأی را دارد هنوز لغو نشده است؛ به مسئولان شعبه اطلاع دهید.",
+        "The terminal holding the authorization has not been revoked; tell the officials.",
+    ),
+    Refusal(
         "authorization_after_close",
         409,
         "مجوز رأی پس از بسته شدن صندوق صادر شده است.",

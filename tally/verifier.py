@@ -387,7 +387,6 @@ class Verifier:
             )
         ]
         self._passed(DECLARATIONS_CHECK, check_declared_heads(declared, facts))
-        self._passed(VOIDS_CHECK, check_voids(record, terminals, server_key, facts, stations))
         self._passed(PERIODS_CHECK, check_poll_periods(facts, poll_openings(audit)))
         registry_key = self._key("registry_public_key")
         self._passed(
@@ -397,9 +396,11 @@ class Verifier:
             ),
         )
         hq_key = self._key("hq_public_key")
+        revoked_at = check_revocations(record, audit, terminals, hq_key, facts, received)
+        self._passed(REVOCATIONS_CHECK, len(revoked_at))
         self._passed(
-            REVOCATIONS_CHECK,
-            check_revocations(record, audit, terminals, hq_key, facts, received),
+            VOIDS_CHECK,
+            check_voids(record, terminals, server_key, facts, stations, revoked_at, audit),
         )
         closing = {s: signed_report(record, s, "closing", server_key) for s in stations}
         self._passed(

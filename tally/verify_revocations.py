@@ -43,8 +43,9 @@ def check_revocations(
     hq_key: VerifyKey,
     facts: Sequence[EntryFacts],
     received: dict[tuple[str, int], int],
-) -> int:
-    """Every revocation HQ's, of a registered terminal, audited; none followed by a ballot."""
+) -> dict[str, int]:
+    """Every revocation HQ's, of a registered terminal, audited; none followed by a
+    ballot. Answers when each terminal was revoked."""
     election_id = record.manifest.election_id
     revoked_at: dict[str, int] = {}
     published: dict[bytes, str] = {}
@@ -82,4 +83,4 @@ def check_revocations(
                 f"{deadline} (tracking code {item.tracking_code})",
                 "after_revocation",
             )
-    return len(revoked_at)
+    return revoked_at

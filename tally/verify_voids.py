@@ -6,6 +6,14 @@ for one: each void carries the terminal's signed request, so the server's key
 alone cannot invent voids (nor hide a ballot behind one). Every void names
 an authorization never cast, once; each station's closing report counts
 exactly its voids.
+
+A void *for a revoked terminal* (reason ``terminal_revoked``: another booth
+voided, for the voter, an authorization a dead booth held) shows the key the
+authorization's id derives from together with its holder, so anyone can check
+the authorization was that terminal's; the holder must be a terminal of the
+station that HQ revoked (``revocations.jsonl``, HQ-signed) no later than the
+void, and each such void has its audit event
+(``authorization.voided_for_revoked``).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from crypto.signing import VerifyKey
 from evote import protocol
 from tally.errors import VerificationFailure
 from tally.record import Record
+from tally.verify_audit import AUDIT_LOG, event_key, one_to_one
 from tally.verify_ballots import EntryFacts
 from tally.verify_board import same, signed_lines, signed_report
 from tally.verify_election import TerminalKey, terminal_request
@@ -25,6 +34,14 @@ from tally.verify_election import TerminalKey, terminal_request
 VOIDS: Final = "board/voids.jsonl"
 VOIDED_COUNT: Final = "authorizations_voided"
 CHECK: Final = "voided authorizations"
+FOR_REVOKED: Final = "authorization.voided_for_revoked"
+FOR_REVOKED_MATCHED_ON: Final = (
+    "authorization_id",
+    "station_id",
+    "holder_terminal_id",
+    "terminal_id",
+    "voided_at",
+)
 
 
 def _fail(location: str, message: str, code: str) -> VerificationFailure:
@@ -33,7 +50,7 @@ def _fail(location: str, message: str, code: str) -> VerificationFailure:
 
 def _check_void(
     payload: dict[str, Any], location: str, election_id: str, terminals: dict[str, TerminalKey]
-) -> None:
+) -> protocol.VoidRequest:
     if set(payload) != protocol.VOID_FIELDS or payload["election_id"] != election_id:
         raise _fail(
             location,
@@ -63,6 +80,28 @@ def _check_void(
         raise _fail(location, "the terminal asked for another void", "bad_void")
     if type(payload["voided_at"]) is not int:
         raise _fail(location, "voided_at is not an integer", "bad_void")
+    return asked
+
+
+def _check_holder_revoked(
+    payload: dict[str, Any],
+    holder_id: str,
+    location: str,
+    terminals: dict[str, TerminalKey],
+    revoked_at: dict[str, int],
+) -> None:
+    """The revoked terminal a void was made for: of the void's station, not the voiding
+    terminal, revoked by HQ no later than the void."""
+    holder = terminals.get(holder_id)
+    revoked = revoked_at.get(holder_id)
+    if holder is None or holder.station_id != payload["station_id"]:
+        raise _fail(location, f"{holder_id} is not a terminal of this station", "bad_void")
+    if holder_id == payload["terminal_id"] or revoked is None or revoked > payload["voided_at"]:
+        raise _fail(
+            location,
+            f"voided for terminal {holder_id}, which HQ had not revoked",
+            "void_for_unrevoked",
+        )
 
 
 def check_voids(
@@ -71,16 +110,25 @@ def check_voids(
     server_key: VerifyKey,
     facts: Sequence[EntryFacts],
     stations: Sequence[str],
+    revoked_at: dict[str, int],
+    audit: Sequence[dict[str, Any]],
 ) -> int:
     """Every void asked for by its terminal, of an authorization never cast, once, in
-    order; each closing report's ``authorizations_voided`` equal to its station's."""
+    order; each closing report's ``authorizations_voided`` equal to its station's;
+    every void for a revoked terminal as the module says."""
     election_id = record.manifest.election_id
     cast = {item.authorization_id: item.line for item in facts if item.kind == "ballot"}
     seen: set[str] = set()
     per_station: dict[str, int] = {}
     previous: tuple[int, str] = (0, "")
+    for_revoked: dict[bytes, str] = {}
     for location, payload in signed_lines(record, VOIDS, protocol.VOID_KIND, server_key):
-        _check_void(payload, location, election_id, terminals)
+        asked = _check_void(payload, location, election_id, terminals)
+        if asked.holder_terminal_id is not None:
+            holder_id = asked.holder_terminal_id
+            _check_holder_revoked(payload, holder_id, location, terminals, revoked_at)
+            fields = {**payload, "holder_terminal_id": holder_id}
+            for_revoked[event_key(fields, *FOR_REVOKED_MATCHED_ON)] = location
         authorization_id = payload["authorization_id"]
         order = (payload["voided_at"], authorization_id)
         if order < previous:
@@ -100,6 +148,14 @@ def check_voids(
         seen.add(authorization_id)
         station_id = payload["station_id"]
         per_station[station_id] = per_station.get(station_id, 0) + 1
+    announced = {
+        event_key({**entry["fields"], "voided_at": entry["at"]}, *FOR_REVOKED_MATCHED_ON): (
+            f"{AUDIT_LOG}:{entry['position'] + 1}"
+        )
+        for entry in audit
+        if entry["event_id"] == FOR_REVOKED and isinstance(entry["fields"], dict)
+    }
+    one_to_one(announced, for_revoked, "void for a revoked terminal")
     for station_id in sorted(set(per_station) - set(stations)):
         raise _fail(VOIDS, f"voids at {station_id}, which has no closing report", "voids_mismatch")
     for station_id in stations:

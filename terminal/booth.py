@@ -10,6 +10,7 @@ never both win: whichever takes the session lock first decides.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -22,7 +23,7 @@ from typing import Any
 from crypto.canonical import parse_json
 from crypto.errors import CryptoError
 from crypto.signing import SignedEnvelope
-from evote import provisional
+from evote import provisional, release_escrow
 from evote.client import BallotServerClient, ServerRefused, ServerUnreachable
 from evote.digits import ascii_digits
 from evote.manifest import Station
@@ -46,6 +47,7 @@ from terminal.journal import Journal
 from terminal.notices import Notice
 from terminal.offline_roll import OfflineRefused
 from terminal.offline_station import LinkMode, OfflineStation
+from terminal.recovery import recover_check_in
 from terminal.releases import Releaser
 from terminal.server_link import Election
 from terminal.session import CANCELLABLE, FINISHED, Event, Session, State
@@ -347,6 +349,23 @@ class Booth:
             raise TerminalError("no card holder in this session")
         if self.offline is not None and self.offline_mode:
             return {"authorization": self.offline.check_in(holder, self.authenticate).to_json()}
+        escrow_signature = functools.cache(
+            lambda: self.authenticate(release_escrow.card_message(self.election.election_id))
+        )
+        try:
+            return self._check_in_online(holder, escrow_signature)
+        except ServerRefused as refusal:
+            station_id = self.station.station_id
+            if not recover_check_in(
+                self.client, station_id, holder.national_code, refusal, escrow_signature
+            ):
+                raise
+        return self._check_in_online(holder, escrow_signature)
+
+    def _check_in_online(
+        self, holder: CardHolder, escrow_signature: Callable[[], bytes]
+    ) -> dict[str, Any]:
+        """One check-in at the inquiry, its release key journaled and sealed for the card."""
         challenge = self.client.inquiry_challenge()
         signature = self.card_answer(challenge)
         return self._holding_release(
@@ -355,6 +374,9 @@ class Booth:
                 signature,
                 str(challenge["challenge_id"]),
                 release_key=release_key,
+                release_escrow=release_escrow.seal(
+                    escrow_signature(), release_key, self.client.terminal_id
+                ),
             ),
             national_code=holder.national_code,
         )

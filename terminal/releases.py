@@ -60,7 +60,7 @@ class Releaser:
         the QR pass ``pass_id``) about to be sent, journaled first (a crash after sending
         must still be able to void what the answer carried)."""
         release_key = os.urandom(protocol.RELEASE_KEY_BYTES)
-        authorization_id, _ = protocol.release_derivation(release_key)
+        authorization_id, _ = protocol.release_derivation(release_key, self.client.terminal_id)
         with self._lock:
             self._in_flight.add(authorization_id)
         self.journal.hold_release(authorization_id, national_code, release_key, pass_id)

@@ -32,7 +32,7 @@ def _check_in(setup: Setup, terminal: str, card: Card, release_key: bytes) -> di
 
 def _give_up(client: BallotServerClient, card: Card, release_key: bytes) -> dict[str, Any]:
     """What the terminal does with an authorization it will not use: void, then release."""
-    authorization_id, _ = protocol.release_derivation(release_key)
+    authorization_id, _ = protocol.release_derivation(release_key, client.terminal_id)
     void = client.void("S-101", authorization_id, "cancelled")["void"]
     national_code = card.certificate["payload"]["national_code"]
     released: dict[str, Any] = client.release(national_code, release_key, void)
@@ -48,7 +48,7 @@ def test_a_voided_authorization_frees_the_voter_to_vote_once_and_the_station_rec
     card = setup.election.card(setup.election.eligible()[0])
     first_key, second_key = os.urandom(16), os.urandom(16)
     first = _check_in(setup, "T1", card, first_key)["authorization"]
-    assert first["payload"]["authorization_id"] == protocol.release_derivation(first_key)[0]
+    assert first["payload"]["authorization_id"] == protocol.release_derivation(first_key, "T1")[0]
     refused(lambda: _check_in(setup, "T2", card, os.urandom(16)), "already_voted")
     assert _give_up(booth, card, first_key) == {"released": True}
     assert _give_up(booth, card, first_key) == {"released": False}  # resent: nothing more
@@ -62,11 +62,11 @@ def test_a_voided_authorization_frees_the_voter_to_vote_once_and_the_station_rec
         "authorization_used",
     )
     receipt = booth.cast(setup.ballot("T1", second, 1, GENESIS_TRACKING_CODE))
-    refused(lambda: _give_up(booth, card, second_key), "authorization_used")
+    refused(lambda: _give_up(setup.terminals["T2"], card, second_key), "authorization_used")
     # A void made for a check-in whose answer never came (nothing was issued) is
     # counted apart from releases.
     stray = os.urandom(16)
-    booth.void("S-101", protocol.release_derivation(stray)[0], "answer_lost")
+    booth.void("S-101", protocol.release_derivation(stray, "T1")[0], "answer_lost")
     setup.poll("T1", "close")
     report = setup.poll_report("S-101")
     assert report["check_ins"] == 1 and report["authorizations_issued"] == 2
@@ -83,7 +83,7 @@ def test_a_release_needs_the_key_and_the_void_of_its_own_authorization(setup: Se
     key, other_key = os.urandom(16), os.urandom(16)
     _check_in(setup, "T1", voter, key)
     _check_in(setup, "T1", other, other_key)
-    other_void = booth.void("S-101", protocol.release_derivation(other_key)[0], "timeout")["void"]
+    other_void = booth.void("S-101", protocol.release_derivation(other_key, "T1")[0], "timeout")["void"]
     national_code = voter.certificate["payload"]["national_code"]
     # Another authorization's void, or a forged one, releases nothing.
     refused(lambda: booth.release(national_code, key, other_void), "void_invalid")
@@ -91,7 +91,7 @@ def test_a_release_needs_the_key_and_the_void_of_its_own_authorization(setup: Se
     forged["payload"] = {**other_void["payload"], "authorization_id": "00" * 16}
     refused(lambda: booth.release(national_code, key, forged), "void_invalid")
     # The right void with another voter's national code releases nothing either.
-    own_void = booth.void("S-101", protocol.release_derivation(key)[0], "timeout")["void"]
+    own_void = booth.void("S-101", protocol.release_derivation(key, "T1")[0], "timeout")["void"]
     other_code = other.certificate["payload"]["national_code"]
     assert booth.release(other_code, key, own_void) == {"released": False}
     refused(lambda: _check_in(setup, "T1", other, os.urandom(16)), "already_voted")
@@ -117,7 +117,8 @@ def test_one_ballot_per_voter_when_cast_and_void_race_for_one_authorization(
             _check_in(setup, "T1", card, key)["authorization"]
             for card, key in zip(voters, keys, strict=True)
         ]
-        # T1 casts all of them in order (one chain); T2 tries to give each up meanwhile.
+        # T1 casts all of them in order (one chain); a stale session of T1 tries to give
+        # each up meanwhile.
         barrier = threading.Barrier(2)
 
         def cast_all() -> int:
@@ -138,7 +139,7 @@ def test_one_ballot_per_voter_when_cast_and_void_race_for_one_authorization(
             again = 0
             for card, key in zip(voters, keys, strict=True):
                 try:
-                    released = _give_up(setup.terminals["T2"], card, key)
+                    released = _give_up(setup.terminals["T1"], card, key)
                 except ServerRefused as refusal:
                     assert refusal.code == "authorization_used"
                     continue
@@ -220,7 +221,7 @@ def _give_up_pass(
     client: BallotServerClient, qr_pass: dict[str, Any], release_key: bytes
 ) -> dict[str, Any]:
     """What a booth does with a pass's authorization it will not use: void, then release."""
-    authorization_id, _ = protocol.release_derivation(release_key)
+    authorization_id, _ = protocol.release_derivation(release_key, client.terminal_id)
     void = client.void("S-101", authorization_id, "timeout")["void"]
     released: dict[str, Any] = client.release_pass(qr_pass["payload"]["pass_id"], release_key, void)
     return released
@@ -239,10 +240,10 @@ def test_a_qr_pass_whose_authorization_was_voided_is_redeemed_again_and_casts_on
     pass_id = qr_pass["payload"]["pass_id"]
     first_key, second_key = os.urandom(16), os.urandom(16)
     first = booth.redeem_pass(qr_pass, first_key)["authorization"]
-    assert first["payload"]["authorization_id"] == protocol.release_derivation(first_key)[0]
+    assert first["payload"]["authorization_id"] == protocol.release_derivation(first_key, "T1")[0]
     refused(lambda: other_booth.redeem_pass(qr_pass, os.urandom(16)), "pass_used")
     # Another station's booth cannot release it; a void of another key releases nothing.
-    void = booth.void("S-101", protocol.release_derivation(first_key)[0], "timeout")["void"]
+    void = booth.void("S-101", protocol.release_derivation(first_key, "T1")[0], "timeout")["void"]
     refused(lambda: setup.terminals["T3"].release_pass(pass_id, first_key, void), "void_invalid")
     refused(lambda: booth.release_pass(pass_id, second_key, void), "void_invalid")
     assert booth.release_pass(pass_id, first_key, void) == {"released": True}
