@@ -184,13 +184,22 @@ def register_terminal_command(
 @DATA_DIR
 @click.argument("terminal_id")
 @click.option("--reason", required=True, help="Why (audited and exported with the record).")
-def revoke_terminal_command(data_dir: Path, terminal_id: str, reason: str) -> None:
+@click.option(
+    "--abandon-backlog",
+    is_flag=True,
+    help="Revoke although it declared ballots not yet delivered (its journal is lost).",
+)
+def revoke_terminal_command(
+    data_dir: Path, terminal_id: str, reason: str, abandon_backlog: bool
+) -> None:
     """Revoke a terminal: every request it signs is refused, by every server worker
     within seconds (docs/server.md, "Revoking a terminal")."""
     from ballot_server.setup import revoke_terminal
 
     try:
-        revoked_at = revoke_terminal(_state(data_dir), terminal_id, reason)
+        revoked_at = revoke_terminal(
+            _state(data_dir), terminal_id, reason, abandon_backlog=abandon_backlog
+        )
     except SetupError as error:
         _fail(str(error))
     click.echo(f"terminal {terminal_id} revoked at {revoked_at}")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ballot_server.audit import record_event
 from ballot_server.chains import GENESIS_HASH
+from ballot_server.declarations import backlog
 from ballot_server.errors import SetupError
 from ballot_server.keys import KeySet
 from ballot_server.models import AuditEntry, Election, Station, Terminal
@@ -332,11 +333,20 @@ def sync_inquiry(state: ServerState) -> int:
 MAX_REASON_LENGTH = 500
 
 
-def revoke_terminal(state: ServerState, terminal_id: str, reason: str) -> int:
+def revoke_terminal(
+    state: ServerState, terminal_id: str, reason: str, *, abandon_backlog: bool = False
+) -> int:
     """HQ revokes a terminal (stolen, tampered with, replaced): from then on every request
     it signs is refused ``terminal_revoked`` by the intake and the inquiry, by every
-    worker within ``config.terminal_cache_s``. Audited (``terminal.revoked``, with the
-    reason) and exported (``revocations.jsonl``). Returns the time of revocation."""
+    worker within ``config.terminal_cache_s``, and no ballot of it is appended (the
+    ballot transaction reads the revocation). Audited (``terminal.revoked``, with the
+    reason) and exported (``revocations.jsonl``). Returns the time of revocation.
+
+    Refused while the terminal has declared ballots the board does not hold yet:
+    they were journaled, perhaps receipted, and would be refused from then on.
+    ``abandon_backlog`` revokes all the same (the booth and its journal are gone for
+    good); the audit event then names the abandoned sequences, as the closing
+    report does."""
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON_LENGTH or not reason.isprintable():
         raise SetupError(f"reason: one printable line of 1..{MAX_REASON_LENGTH} characters")
@@ -353,6 +363,14 @@ def revoke_terminal(state: ServerState, terminal_id: str, reason: str) -> int:
             raise SetupError(
                 f"terminal {terminal_id!r} was revoked already at {terminal.revoked_at}"
             )
+        waiting = backlog([terminal])
+        if waiting and not abandon_backlog:
+            raise SetupError(
+                f"terminal {terminal_id!r} declared ballots the board does not hold yet "
+                f"(sequences {waiting[0]['first']}..{waiting[0]['last']}): deliver them "
+                "first, or revoke with --abandon-backlog if its journal is lost"
+            )
+        abandoned = {"abandoned_backlog": waiting[0]} if waiting else {}
         terminal.revoked_at = now
         terminal.revocation_reason = reason
         record_event(
@@ -363,6 +381,7 @@ def revoke_terminal(state: ServerState, terminal_id: str, reason: str) -> int:
             terminal_id=terminal_id,
             station_id=terminal.station_id,
             reason=reason,
+            **abandoned,
             revocation=hq.sign(
                 REVOCATION_KIND,
                 revocation_payload(

@@ -33,6 +33,7 @@ AUDIT_EVENTS: Final = frozenset(
         "card.revoked",
         "terminal.registered",
         "terminal.revoked",
+        "authorization.voided_for_revoked",
         "poll.opened",
         "poll.paused",
         "poll.resumed",

@@ -27,7 +27,12 @@ from evote import provisional, release_escrow
 from evote.client import BallotServerClient, ServerRefused, ServerUnreachable
 from evote.digits import ascii_digits
 from evote.manifest import Station
-from evote.protocol import MAX_DECLARED_REJECTED, JournalDeclaration, RejectedBallot
+from evote.protocol import (
+    CHALLENGE_BYTES,
+    MAX_DECLARED_REJECTED,
+    JournalDeclaration,
+    RejectedBallot,
+)
 from evote.provisional import ProvisionalError, read_grant
 from terminal.ballot import Choices, PreparedBallot, prepare_ballot, validate_choices
 from terminal.config import TerminalConfig
@@ -335,8 +340,13 @@ class Booth:
             self.refuse(Notice.of(error.code))
 
     def card_answer(self, challenge: dict[str, Any]) -> bytes:
-        """INTERNAL AUTHENTICATE over a server challenge (voter check-in or poll action)."""
-        return self.authenticate(bytes.fromhex(str(challenge["challenge"])))
+        """INTERNAL AUTHENTICATE over a server challenge (voter check-in or poll action).
+        Only a challenge's length: the card signs other messages too, and a server must
+        not obtain one of those (``evote/release_escrow.py``)."""
+        data = bytes.fromhex(str(challenge["challenge"]))
+        if len(data) != CHALLENGE_BYTES:
+            raise TerminalError("the server's challenge is not 32 bytes")
+        return self.authenticate(data)
 
     def authenticate(self, challenge: bytes) -> bytes:
         """INTERNAL AUTHENTICATE on the card in the reader (after its PIN)."""

@@ -12,15 +12,20 @@ casts and the other booth's recoveries leaves at most one ballot per voter.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from server_harness import Card, Election, Setup, make_setup
+from sqlalchemy import select
 from test_refusals import refused
 
 from ballot_server.config import ServerConfig
+from ballot_server.errors import SetupError
+from ballot_server.models import AuditEntry
 from ballot_server.setup import revoke_terminal
 from ballot_server.state import ServerState
 from crypto.ballot import GENESIS_TRACKING_CODE
@@ -240,5 +245,55 @@ def test_one_ballot_per_voter_when_revocation_races_late_casts_and_recoveries(
         assert report["authorizations_voided"] == voted_again
         assert report["authorizations_released"] == voted_again
         assert report["authorizations_unused"] == 0 and report["reconciled"] is True
+    finally:
+        setup.server.stop()
+
+
+def test_revoking_a_terminal_with_ballots_declared_but_not_delivered_needs_abandoning_them(
+    election: Election, database_urls: tuple[str, str]
+) -> None:
+    """Its journaled ballots may carry printed receipts: revoking would refuse them for
+    good, so HQ must say so (the booth's journal is lost); the audit event names them."""
+    setup, _ = make_setup(election, database_urls, terminal_cache_s=0.0)
+    try:
+        setup.poll("T1", "open")
+        voter = election.card(election.eligible()[12])
+        held, _ = _check_in(setup, "T1", voter)
+        body = setup.ballot("T1", held, 1, GENESIS_TRACKING_CODE)
+        journaled = setup.terminals["T1"].sign(protocol.ACTION_CAST, body)
+        head = (1, bytes.fromhex(body["tracking_code"]))
+        setup.terminals["T1"].status(protocol.JournalDeclaration(head, waiting=1))
+        hq_state = ServerState(ServerConfig(*database_urls, election.keys))
+        try:
+            with pytest.raises(SetupError, match=r"sequences 1\.\.1.*--abandon-backlog"):
+                revoke_terminal(hq_state, "T1", "stolen")
+            setup.terminals["T1"].submit_cast(journaled)  # delivered: nothing waits now
+            revoke_terminal(hq_state, "T1", "stolen")
+        finally:
+            hq_state.dispose()
+        # T2's booth had a ballot waiting when it was lost with its journal.
+        other = election.card(election.eligible()[13])
+        held, _ = _check_in(setup, "T2", other)
+        body = setup.ballot("T2", held, 1, GENESIS_TRACKING_CODE)
+        head = (1, bytes.fromhex(body["tracking_code"]))
+        setup.terminals["T2"].status(protocol.JournalDeclaration(head, waiting=1))
+        hq_state = ServerState(ServerConfig(*database_urls, election.keys))
+        try:
+            revoke_terminal(hq_state, "T2", "journal lost", abandon_backlog=True)
+            with hq_state.sessions() as session:
+                fields = [
+                    json.loads(row.fields)
+                    for row in session.execute(select(AuditEntry)).scalars()
+                    if row.event_id == "terminal.revoked"
+                ]
+        finally:
+            hq_state.dispose()
+        assert "abandoned_backlog" not in fields[0]
+        assert fields[1]["abandoned_backlog"] == {
+            "terminal_id": "T2",
+            "first": 1,
+            "last": 1,
+            "count": 1,
+        }
     finally:
         setup.server.stop()
