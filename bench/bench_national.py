@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from record_cache import code_version
-from sizes import marked, size
+from sizes import counts, marked, size
 from sqlalchemy import create_engine, event, text
 from station_load import (
     StationLoad,
@@ -233,7 +233,7 @@ def main() -> None:
     result: dict[str, Any] = {"bench": "national", "load_average_start": load_average()}
     if base_url:
         load = StationLoad.build(base_url)
-        for workers in (1, 2, 4):
+        for workers in counts((1, 2, 4), (1, 2)):
             rate, statement_ms, waited_ms = bench_appends(load, base_url, workers)
             result[f"appends_per_s_{workers}"] = round(rate, 1)
             result[f"lock_statement_ms_per_ballot_{workers}"] = round(statement_ms, 3)

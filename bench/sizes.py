@@ -18,6 +18,12 @@ def size(full: int, quick: int) -> int:
     return quick if QUICK else full
 
 
+def counts(full: tuple[int, ...], quick: tuple[int, ...]) -> tuple[int, ...]:
+    """The worker counts to measure: ``full``, or in quick mode the fewest that still
+    run every code path (one process and several)."""
+    return quick if QUICK else full
+
+
 def marked(line: dict[str, object]) -> dict[str, object]:
     """The benchmark's JSON line, marked when its figures come from quick mode."""
     return {**line, "quick": True} if QUICK else line

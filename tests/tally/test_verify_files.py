@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ from hypothesis import strategies as st
 from record_tampering import cli_verify, failure, one_fail_line, read_document, write_document
 from strategies import json_values
 
+from crypto.ballot import ContestSpec, ElectionContext, EncryptedBallot
 from crypto.canonical import MAX_DOCUMENT_BYTES, canonical_json
+from tally import verify_ballots
 from tally.errors import VerificationFailure
 from tally.record import CONSISTENCY, ENTRIES, RECEIPTS, RESULTS_JSON, ROOTS
 from tally.verifier import verify_record
@@ -121,6 +124,35 @@ def _mutate(data: st.DataObject, original: bytes, jsonl: bool) -> bytes:
     return b"\n".join(lines)
 
 
+@pytest.fixture(scope="module")
+def ballot_proofs_checked_once() -> Iterator[None]:
+    """Each ballot's proofs verified once for the whole fuzz, not once per example.
+
+    ``crypto.ballot.verify_ballot`` is pure (``crypto/`` holds no state), so a ballot
+    whose bytes, election and contests passed once passes again: the fuzz is about
+    what file contents do to the verifier, and a mutated ballot has other bytes and
+    is verified afresh. Failures are never remembered."""
+    passed: set[tuple[bytes, bytes, str, bytes]] = set()
+    verify = verify_ballots.verify_ballot
+
+    def once(
+        context: ElectionContext, contests: Sequence[ContestSpec], ballot: EncryptedBallot
+    ) -> None:
+        key = (
+            context.base_hash,
+            context.public_key.to_bytes(),
+            repr(list(contests)),
+            ballot.canonical_bytes(),
+        )
+        if key not in passed:
+            verify(context, contests, ballot)
+            passed.add(key)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(verify_ballots, "verify_ballot", once)
+        yield
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -128,7 +160,7 @@ def _mutate(data: st.DataObject, original: bytes, jsonl: bool) -> bytes:
 )
 @given(data=st.data())
 def test_no_content_of_any_record_file_makes_the_verifier_raise_anything_else(
-    pristine_record: Path, data: st.DataObject
+    pristine_record: Path, ballot_proofs_checked_once: None, data: st.DataObject
 ) -> None:
     relative = data.draw(st.sampled_from(_record_files(pristine_record)))
     original = (pristine_record / relative).read_bytes()

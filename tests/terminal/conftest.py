@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from kiosk_browser import launched_chromium  # noqa: E402
 from station_harness import DESK_ID, STATION_ID, StationHarness  # noqa: E402
 
 from ballot_server.setup import register_terminal  # noqa: E402
@@ -43,6 +45,12 @@ def kiosk(station: StationHarness, running: RunningTerminal) -> KioskClient:
     client = KioskClient(running.url)
     station.open_polls(client)
     return client
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium per test module (``kiosk_browser.chromium_page``)."""
+    yield from launched_chromium()
 
 
 @pytest.fixture

@@ -28,24 +28,31 @@ CHROMIUM_ARGS = [
 TOUCH_TARGET_PX = 70
 
 
-@contextmanager
-def chromium_page(profile: Path, width: int, height: int) -> Iterator[Any]:
-    """A fresh Chromium page with a ``width``×``height`` window (skips without Chromium)."""
+def launched_chromium() -> Iterator[Any]:
+    """Headless Chromium, launched once for a module's pages (a launch costs about a
+    second; a fresh context, a quarter of that). Skips without Chromium."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
     with playwright_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": width, "height": height},
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         try:
-            yield context.new_page()
+            yield browser
         finally:
-            context.close()
+            browser.close()
+
+
+@contextmanager
+def chromium_page(browser: Any, width: int, height: int) -> Iterator[Any]:
+    """A page with a ``width``×``height`` window in a fresh context of ``browser``: its
+    own cookies, storage and cache, as a fresh profile had."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def wait_screen(page: Any, state: str) -> None:

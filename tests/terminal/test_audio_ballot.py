@@ -77,6 +77,7 @@ def press_until(page: Any, key: str, target: str, limit: int = 30) -> None:
 
 @needs_espeak
 def test_a_vote_by_keypad_alone_with_audio_on_and_the_screen_dark(
+    chromium: Any,
     station: StationHarness,
     kiosk: KioskClient,
     running: RunningTerminal,
@@ -84,7 +85,7 @@ def test_a_vote_by_keypad_alone_with_audio_on_and_the_screen_dark(
     artifacts: Path,
 ) -> None:
     spoken: list[str] = []
-    with chromium_page(tmp_path / "profile", 800, 480) as page:
+    with chromium_page(chromium, 800, 480) as page:
 
         def heard(response: Any) -> None:
             if "/api/speech?" in response.url:

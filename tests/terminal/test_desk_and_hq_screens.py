@@ -71,15 +71,15 @@ def ascii_digits_in(text: str) -> set[str]:
 
 
 def test_an_official_checks_a_voter_in_on_the_desk_page_and_the_pass_ends_in_a_receipt(
+    chromium: Any,
     station: StationHarness,
     kiosk: KioskClient,
     desk: tuple[RunningDesk, ReaderSimulator, PrinterSimulator],
-    tmp_path: Path,
 ) -> None:
     SCREENS.mkdir(parents=True, exist_ok=True)
     running_desk, desk_reader, desk_printer = desk
     voter = station.next_voter()
-    with chromium_page(tmp_path / "profile", WIDTH, HEIGHT) as page:
+    with chromium_page(chromium, WIDTH, HEIGHT) as page:
         page.goto(running_desk.url)
         wait_screen(page, "idle")
         check_desk(page, "idle-fa")

@@ -67,10 +67,10 @@ def test_hq_sees_the_terminal_the_turnout_and_the_poll_state(
 
 @pytest.mark.browser
 def test_the_front_page_shows_each_station_and_switches_to_english(
-    station: StationHarness, kiosk: KioskClient, tmp_path: Path
+    chromium: Any, station: StationHarness, kiosk: KioskClient
 ) -> None:
     wait_until_seen(station)
-    with chromium_page(tmp_path / "profile", 1024, 600) as page:
+    with chromium_page(chromium, 1024, 600) as page:
         page.goto(f"{station.server_url}/")
         row = page.wait_for_selector(f'tr[data-station="{STATION_ID}"]')
         assert row is not None and "باز" in row.inner_text()

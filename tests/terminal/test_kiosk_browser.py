@@ -10,6 +10,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kiosk_browser import chromium_page, wait_screen
@@ -21,8 +22,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(tmp_path: Path) -> Iterator[object]:
-    with chromium_page(tmp_path / "chromium-profile", 800, 480) as browser_page:
+def page(chromium: Any) -> Iterator[object]:
+    with chromium_page(chromium, 800, 480) as browser_page:
         yield browser_page
 
 

@@ -9,7 +9,6 @@ and a PIN that is too short explained instead of ignored.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +26,8 @@ IN_DIALOG = "() => document.getElementById('dialog').contains(document.activeEle
 
 
 @pytest.fixture
-def page(kiosk: KioskClient, running: RunningTerminal, tmp_path: Path) -> Iterator[Any]:
-    with chromium_page(tmp_path / "profile", 800, 480) as browser_page:
+def page(chromium: Any, kiosk: KioskClient, running: RunningTerminal) -> Iterator[Any]:
+    with chromium_page(chromium, 800, 480) as browser_page:
         browser_page.goto(running.url)
         wait_screen(browser_page, "idle")
         yield browser_page

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kiosk_browser import chromium_page, wait_screen
@@ -43,10 +44,10 @@ class OfflineWalk(ScreenWalk):
     ids=["fa", "en", "fa-large", "en-large"],
 )
 def test_the_offline_banner_is_on_every_screen_of_a_provisional_vote_at_800x480(
+    chromium: Any,
     station: StationHarness,
     offline_terminal: RunningTerminal,  # noqa: F811
     artifacts: Path,
-    tmp_path: Path,
     english: bool,
     large: bool,
 ) -> None:
@@ -59,7 +60,7 @@ def test_the_offline_banner_is_on_every_screen_of_a_provisional_vote_at_800x480(
     assert officials_post(station, kiosk, "offline/enter")["notice"]["code"] == "offline_entered"  # type: ignore[index]
     language = "en" if english else "fa"
     folder = artifacts / "screens" / f"offline-800x480-{language}{'-large' if large else ''}"
-    with chromium_page(tmp_path / "profile", 800, 480) as page:
+    with chromium_page(chromium, 800, 480) as page:
         page.goto(offline_terminal.url)
         wait_screen(page, "idle")
         walk = OfflineWalk(page, folder)

@@ -138,10 +138,13 @@ def folder_name(width: int, height: int, english: bool, large: bool) -> str:
 
 
 def test_every_action_is_on_screen_at_800x480_in_both_languages_and_large_text(
-    station: StationHarness, running: RunningTerminal, artifacts: Path, tmp_path: Path
+    chromium: Any,
+    station: StationHarness,
+    running: RunningTerminal,
+    artifacts: Path,
 ) -> None:
     station.open_polls(KioskClient(running.url))
-    with chromium_page(tmp_path / "profile", 800, 480) as page:
+    with chromium_page(chromium, 800, 480) as page:
         page.goto(running.url)
         wait_screen(page, "idle")
         for index, (width, height, english, large) in enumerate(SETTINGS):
@@ -154,10 +157,13 @@ def test_every_action_is_on_screen_at_800x480_in_both_languages_and_large_text(
 
 
 def test_officials_and_refusals_fit_800x480(
-    station: StationHarness, running: RunningTerminal, artifacts: Path, tmp_path: Path
+    chromium: Any,
+    station: StationHarness,
+    running: RunningTerminal,
+    artifacts: Path,
 ) -> None:
     stranger = next(person for person in station.people if not person.on_roll)
-    with chromium_page(tmp_path / "profile", 800, 480) as page:
+    with chromium_page(chromium, 800, 480) as page:
         page.goto(running.url)
         for english, large in [(False, False), (True, True)]:
             walk = ScreenWalk(
