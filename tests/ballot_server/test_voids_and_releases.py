@@ -83,7 +83,9 @@ def test_a_release_needs_the_key_and_the_void_of_its_own_authorization(setup: Se
     key, other_key = os.urandom(16), os.urandom(16)
     _check_in(setup, "T1", voter, key)
     _check_in(setup, "T1", other, other_key)
-    other_void = booth.void("S-101", protocol.release_derivation(other_key, "T1")[0], "timeout")["void"]
+    other_void = booth.void("S-101", protocol.release_derivation(other_key, "T1")[0], "timeout")[
+        "void"
+    ]
     national_code = voter.certificate["payload"]["national_code"]
     # Another authorization's void, or a forged one, releases nothing.
     refused(lambda: booth.release(national_code, key, other_void), "void_invalid")
