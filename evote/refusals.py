@@ -141,8 +141,8 @@ _ENTRIES = [
     Refusal(
         "holder_not_revoked",
         409,
-        "دستگاهی که مجوز رأی را دارد هنوز لغو نشده است؛ به مسئولان شعبه اطلاع دهید.",
-        "The terminal holding the authorization has not been revoked; tell the officials.",
+        "دستگاهی که مجوز رأی را دارد هنوز باطل نشده است.",
+        "The terminal holding the authorization has not been revoked.",
     ),
     Refusal(
         "authorization_after_close",

@@ -7,9 +7,11 @@ and the ``already_voted`` refusal at the same station hands the sealed box back
 to the card that checked in. This booth has the card open it, and asks the intake
 to void that authorization for its revoked holder: the server refuses while HQ
 has not revoked the holder (``holder_not_revoked``: it may still deliver a ballot
-cast with it) and when a ballot spent it (``authorization_used``: the voter did
-vote). With the signed void the check-in is released, and the booth checks the
-voter in again (docs/server.md, "No voter locked out").
+cast with it, or be about to release the check-in itself) and when a ballot spent
+it (``authorization_used``: the voter did vote); either way the voter sees the
+``already_voted`` refusal as before. With the signed void the check-in is
+released, and the booth checks the voter in again (docs/server.md, "No voter
+locked out").
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ def recover_check_in(
     """True if the voter's check-in, held by a revoked terminal, is now released.
 
     False when ``refusal`` carries no sealed release, the box does not open with this
-    card, the holder is this terminal (its own releases are under way), or a ballot
-    spent the authorization. ``holder_not_revoked`` is raised: the voter is told to
-    ask the officials, who can have HQ revoke the dead terminal."""
+    card, the holder is this terminal (its own releases are under way), the holder is
+    not revoked (a live booth releases its own; a dead one is the officials' to report
+    to HQ), or a ballot spent the authorization."""
     escrow = refusal.details.get("release_escrow") if refusal.code == "already_voted" else None
     if not isinstance(escrow, str):
         return False
@@ -52,8 +54,6 @@ def recover_check_in(
         void = client.void(station_id, authorization_id, protocol.REVOKED_HOLDER, (holder, key))
         released = client.release(national_code, release_key, void["void"])
     except ServerRefused as refused:
-        if refused.code == "holder_not_revoked":
-            raise
         LOG.info("check-in held by %s not recovered: %s", holder, refused.code)
         return False
     return bool(released.get("released"))

@@ -4,8 +4,8 @@ Real processes (``fault_station.py``): gunicorn, two ``evote terminal run``
 booths of one station with simulated card readers and printers, a trustees'
 ceremony. Booth 0 checks a voter in and is SIGKILLed on the ballot screen, never
 to start again (its journal, the only other copy of the release key, is gone
-with it). At booth 1 the voter is told to see the officials
-(``holder_not_revoked``) until HQ revokes booth 0; then booth 1 recovers the
+with it). At booth 1 the voter is refused ``already_voted`` until HQ revokes
+booth 0 (the server refuses the void, ``holder_not_revoked``); then booth 1 recovers the
 check-in with the voter's card, and the voter votes, once. The polls close
 without an override, the closing report reconciles, and the exported, tallied
 record passes ``evote verify`` with the void for the revoked booth in it.
@@ -58,8 +58,8 @@ def test_a_voter_whose_booth_died_votes_at_another_once_hq_revoked_it(tmp_path: 
             view: dict[str, object] = kiosk.wait_for("ballot", "refused", timeout_s=30)
             return view
 
-        refused = try_at_the_other_booth()
-        assert refused["notice"]["code"] == "holder_not_revoked"  # type: ignore[index]
+        refused = try_at_the_other_booth()  # not until HQ revoked the dead booth
+        assert refused["notice"]["code"] == "already_voted"  # type: ignore[index]
         station.remove_card(other)
 
         hq = create_app(ServerConfig.for_data_dir(station.server_dir)).extensions["evote"]
