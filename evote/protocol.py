@@ -354,9 +354,8 @@ def parse_void_body(body: dict[str, Any]) -> VoidRequest:
         raise DecodingError(f"body.reason: expected one of {', '.join(VOID_REASONS)}")
     bytes_from_hex(data["authorization_id"], 16, "body.authorization_id")
     holder = None
-    if (data["reason"] == REVOKED_HOLDER) != (set(data) >= HOLDER_FIELDS) or (
-        HOLDER_FIELDS & set(data) and not set(data) >= HOLDER_FIELDS
-    ):
+    named = HOLDER_FIELDS & set(data)
+    if named != (HOLDER_FIELDS if data["reason"] == REVOKED_HOLDER else set()):
         raise DecodingError(f"body: a {REVOKED_HOLDER} void, and only it, names its holder")
     if data["reason"] == REVOKED_HOLDER:
         holder = identifier(data["holder_terminal_id"], "body.holder_terminal_id")
