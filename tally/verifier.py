@@ -73,7 +73,7 @@ from tally.verify_roots import check_consistency, check_roots_against_shards, lo
 from tally.verify_station_balance import check_station_balance
 from tally.verify_trustees import check_trustees
 from tally.verify_voids import CHECK as VOIDS_CHECK
-from tally.verify_voids import check_voids
+from tally.verify_voids import FOR_REVOKED_CHECK, check_revoked_holder_voids, check_voids
 
 CHUNK_LINES: Final = 25
 
@@ -387,6 +387,7 @@ class Verifier:
             )
         ]
         self._passed(DECLARATIONS_CHECK, check_declared_heads(declared, facts))
+        self._passed(VOIDS_CHECK, check_voids(record, terminals, server_key, facts, stations))
         self._passed(PERIODS_CHECK, check_poll_periods(facts, poll_openings(audit)))
         registry_key = self._key("registry_public_key")
         self._passed(
@@ -399,8 +400,8 @@ class Verifier:
         revoked_at = check_revocations(record, audit, terminals, hq_key, facts, received)
         self._passed(REVOCATIONS_CHECK, len(revoked_at))
         self._passed(
-            VOIDS_CHECK,
-            check_voids(record, terminals, server_key, facts, stations, revoked_at, audit),
+            FOR_REVOKED_CHECK,
+            check_revoked_holder_voids(record, terminals, server_key, revoked_at, audit),
         )
         closing = {s: signed_report(record, s, "closing", server_key) for s in stations}
         self._passed(

@@ -34,6 +34,7 @@ from tally.verify_election import TerminalKey, terminal_request
 VOIDS: Final = "board/voids.jsonl"
 VOIDED_COUNT: Final = "authorizations_voided"
 CHECK: Final = "voided authorizations"
+FOR_REVOKED_CHECK: Final = "voids for revoked terminals"
 FOR_REVOKED: Final = "authorization.voided_for_revoked"
 FOR_REVOKED_MATCHED_ON: Final = (
     "authorization_id",
@@ -110,25 +111,16 @@ def check_voids(
     server_key: VerifyKey,
     facts: Sequence[EntryFacts],
     stations: Sequence[str],
-    revoked_at: dict[str, int],
-    audit: Sequence[dict[str, Any]],
 ) -> int:
     """Every void asked for by its terminal, of an authorization never cast, once, in
-    order; each closing report's ``authorizations_voided`` equal to its station's;
-    every void for a revoked terminal as the module says."""
+    order; each closing report's ``authorizations_voided`` equal to its station's."""
     election_id = record.manifest.election_id
     cast = {item.authorization_id: item.line for item in facts if item.kind == "ballot"}
     seen: set[str] = set()
     per_station: dict[str, int] = {}
     previous: tuple[int, str] = (0, "")
-    for_revoked: dict[bytes, str] = {}
     for location, payload in signed_lines(record, VOIDS, protocol.VOID_KIND, server_key):
-        asked = _check_void(payload, location, election_id, terminals)
-        if asked.holder_terminal_id is not None:
-            holder_id = asked.holder_terminal_id
-            _check_holder_revoked(payload, holder_id, location, terminals, revoked_at)
-            fields = {**payload, "holder_terminal_id": holder_id}
-            for_revoked[event_key(fields, *FOR_REVOKED_MATCHED_ON)] = location
+        _check_void(payload, location, election_id, terminals)
         authorization_id = payload["authorization_id"]
         order = (payload["voided_at"], authorization_id)
         if order < previous:
@@ -148,14 +140,6 @@ def check_voids(
         seen.add(authorization_id)
         station_id = payload["station_id"]
         per_station[station_id] = per_station.get(station_id, 0) + 1
-    announced = {
-        event_key({**entry["fields"], "voided_at": entry["at"]}, *FOR_REVOKED_MATCHED_ON): (
-            f"{AUDIT_LOG}:{entry['position'] + 1}"
-        )
-        for entry in audit
-        if entry["event_id"] == FOR_REVOKED and isinstance(entry["fields"], dict)
-    }
-    one_to_one(announced, for_revoked, "void for a revoked terminal")
     for station_id in sorted(set(per_station) - set(stations)):
         raise _fail(VOIDS, f"voids at {station_id}, which has no closing report", "voids_mismatch")
     for station_id in stations:
@@ -168,3 +152,32 @@ def check_voids(
                 "voids_mismatch",
             )
     return len(seen)
+
+
+def check_revoked_holder_voids(
+    record: Record,
+    terminals: dict[str, TerminalKey],
+    server_key: VerifyKey,
+    revoked_at: dict[str, int],
+    audit: Sequence[dict[str, Any]],
+) -> int:
+    """Every void for a revoked terminal as the module says (after ``check_voids`` and
+    the revocations' own check): the holder revoked in time, each void with its audit
+    event and each event with its void. Answers how many there are."""
+    election_id = record.manifest.election_id
+    for_revoked: dict[bytes, str] = {}
+    for location, payload in signed_lines(record, VOIDS, protocol.VOID_KIND, server_key):
+        holder_id = _check_void(payload, location, election_id, terminals).holder_terminal_id
+        if holder_id is not None:
+            _check_holder_revoked(payload, holder_id, location, terminals, revoked_at)
+            fields = {**payload, "holder_terminal_id": holder_id}
+            for_revoked[event_key(fields, *FOR_REVOKED_MATCHED_ON)] = location
+    announced = {
+        event_key({**entry["fields"], "voided_at": entry["at"]}, *FOR_REVOKED_MATCHED_ON): (
+            f"{AUDIT_LOG}:{entry['position'] + 1}"
+        )
+        for entry in audit
+        if entry["event_id"] == FOR_REVOKED and isinstance(entry["fields"], dict)
+    }
+    one_to_one(announced, for_revoked, "void for a revoked terminal")
+    return len(for_revoked)

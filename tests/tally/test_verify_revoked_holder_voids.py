@@ -25,9 +25,9 @@ from tally.verify_voids import VOIDS
 
 def _void_for(
     keys: RecordKeys, root: Path, holder_id: str, authorization_id: str | None = None
-) -> None:
+) -> str:
     """Turn the first void into one its terminal made for ``holder_id``'s authorization,
-    signed by that terminal and by the server."""
+    signed by that terminal and by the server, the file kept in order; its location."""
     voids = read_lines(root, VOIDS)
     payload = voids[0]["payload"]
     key = os.urandom(protocol.AUTHORIZATION_KEY_BYTES)
@@ -48,7 +48,10 @@ def _void_for(
         "request": request,
     }
     voids[0] = keys.server.sign(protocol.VOID_KIND, forged).to_json()
+    voids.sort(key=lambda item: (item["payload"]["voided_at"], item["payload"]["authorization_id"]))
     write_lines(root, VOIDS, voids)
+    line = next(i for i, item in enumerate(voids, 1) if item["payload"] == forged)
+    return f"{VOIDS}:{line}"
 
 
 def _other_terminal(root: Path, voids_first: dict[str, Any]) -> str:
@@ -72,15 +75,15 @@ def test_a_void_for_a_terminal_hq_never_revoked_is_caught(
     record_copy: Path, record_keys: RecordKeys
 ) -> None:
     holder = _other_terminal(record_copy, read_lines(record_copy, VOIDS)[0]["payload"])
-    _void_for(record_keys, record_copy, holder)
+    location = _void_for(record_keys, record_copy, holder)
     found = _failure(record_copy)
-    assert (found.location, found.code) == (f"{VOIDS}:1", "void_for_unrevoked")
+    assert (found.location, found.code) == (location, "void_for_unrevoked")
 
 
 def test_a_void_whose_id_is_not_the_named_holders_is_caught(
     record_copy: Path, record_keys: RecordKeys
 ) -> None:
     holder = _other_terminal(record_copy, read_lines(record_copy, VOIDS)[0]["payload"])
-    _void_for(record_keys, record_copy, holder, authorization_id="cd" * 16)
+    location = _void_for(record_keys, record_copy, holder, authorization_id="cd" * 16)
     found = _failure(record_copy)
-    assert (found.location, found.code) == (f"{VOIDS}:1", "bad_void")
+    assert (found.location, found.code) == (location, "bad_void")
