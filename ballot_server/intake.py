@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from ballot_server import board, national
 from ballot_server.chains import ChainHead
 from ballot_server.db import pipelined
+from ballot_server.declarations import declared_at_close
 from ballot_server.errors import ServerError
 from ballot_server.models import (
     BoardEntry,
@@ -309,7 +310,7 @@ def _append(
     late = row.poll_state == PollState.CLOSED.value
     if row.poll_state != PollState.OPEN.value and not late:
         raise ServerError("polls_not_open", row.poll_state)
-    if late and (row.closed_at is None or request.timestamp >= row.closed_at):
+    if late and not _journaled_before_close(session, row.closed_at, request, submission):
         raise ServerError("polls_not_open", "signed after the close")
     # An opening at or after this version (after the close, if closed) cannot have
     # issued the authorization: the inquiry signs the version of the opening it saw.
@@ -364,6 +365,23 @@ def _append(
         )
         receipt = _receipt(state, session, entry, request)
     return entry, receipt, late
+
+
+def _journaled_before_close(
+    session: Session, closed_at: int | None, request: TerminalRequest, submission: BallotSubmission
+) -> bool:
+    """A ballot arriving after the close was cast before it, by its terminal's word:
+    signed no later than the close's second (whole seconds cannot order the two; the
+    authorization, checked next, proves the voter checked in before the close, so the
+    doubt goes to a ballot its voter may hold a receipt of), or within the journal head
+    the terminal declared in the very request that closed the station (its journal's
+    order, whatever its clock says)."""
+    if closed_at is None:
+        return False
+    if request.timestamp <= closed_at:
+        return True
+    declared = declared_at_close(session, submission.station_id, request.terminal_id)
+    return submission.sequence <= declared
 
 
 def _receipt(

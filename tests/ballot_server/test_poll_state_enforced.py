@@ -10,7 +10,7 @@ from server_harness import Card, Setup
 from test_refusals import refused
 
 from crypto.ballot import GENESIS_TRACKING_CODE
-from evote.protocol import build_terminal_request
+from evote.protocol import JournalDeclaration, build_terminal_request
 
 
 def _answer(setup: Setup, terminal: str, card: Card) -> tuple[dict[str, Any], bytes, str]:
@@ -93,7 +93,90 @@ def test_a_ballot_after_close_counts_only_if_signed_before_and_authorized_before
         "T1",
         "cast",
         setup.ballot("T1", genuine, 2, bytes.fromhex(receipt.tracking_code)),
-        now=setup.clock.now,
+        now=setup.clock.now + 1,  # the second after the close's
     )
     refused(lambda: client.submit_cast(after), "polls_not_open")
     assert setup.poll_report("S-101")["ballots_cast"] == 1
+
+
+def test_a_ballot_signed_in_the_second_of_the_close_is_taken_as_a_late_ballot(
+    setup: Setup,
+) -> None:
+    """Whole seconds cannot order a ballot and a close signed in one second: a ballot
+    whose authorization the inquiry issued before the close is taken like any ballot
+    journaled before the close and delivered after it, and the closing report is
+    reissued for the officials to countersign again. One stamped with a later opening
+    is still refused."""
+    setup.poll("T1", "open")
+    client = setup.terminals["T1"]
+    people = iter(setup.election.eligible())
+    authorization = setup.check_in("T1", setup.election.card(next(people)))["authorization"]
+    same_second = build_terminal_request(
+        client.signing_key,
+        "T1",
+        "cast",
+        setup.ballot("T1", authorization, 1, GENESIS_TRACKING_CODE),
+        now=setup.clock.now,
+    )
+    first = setup.poll("T1", "close")["report"]["payload"]
+    assert (first["closed_at"], first["ballots_cast"]) == (setup.clock.now, 0)
+    receipt = client.submit_cast(same_second)
+    assert receipt.sequence == 1
+    status = client.poll_status("S-101")
+    assert (status["closing_revision"], status["countersigned"]) == (2, False)
+    assert setup.poll_report("S-101")["ballots_cast"] == 1
+    assert setup.election.keys.inquiry_key is not None
+    stale = setup.election.keys.inquiry_key.sign(
+        "authorization",
+        {**authorization["payload"], "poll_period": 2, "authorization_id": os.urandom(16).hex()},
+    ).to_json()
+    in_the_close = build_terminal_request(
+        client.signing_key,
+        "T1",
+        "cast",
+        setup.ballot("T1", stale, 2, bytes.fromhex(receipt.tracking_code)),
+        now=setup.clock.now,
+    )
+    refused(lambda: client.submit_cast(in_the_close), "authorization_after_close")
+
+
+def test_a_ballot_the_closing_terminal_declared_counts_whatever_its_clock_says(
+    setup: Setup,
+) -> None:
+    """The request that closes the station declares the closing terminal's journal
+    head: a ballot within it was journaled before the close, even when the terminal's
+    clock runs ahead of the server's. Beyond it, or from another terminal, the
+    terminal's signed time still decides."""
+    setup.poll("T1", "open")
+    people = iter(setup.election.eligible())
+    ahead = setup.clock.now + 3
+
+    def signed(terminal: str, sequence: int, previous: bytes) -> dict[str, Any]:
+        card = setup.election.card(next(people))
+        body = setup.ballot(
+            terminal, setup.check_in(terminal, card)["authorization"], sequence, previous
+        )
+        key = setup.terminals[terminal].signing_key
+        return build_terminal_request(key, terminal, "cast", body, now=ahead)
+
+    journaled = signed("T1", 1, GENESIS_TRACKING_CODE)
+    beyond = signed("T1", 2, bytes.fromhex(journaled["payload"]["body"]["tracking_code"]))
+    other = signed("T2", 1, GENESIS_TRACKING_CODE)
+    client = setup.terminals["T1"]
+    card = setup.official()
+    challenge = client.official_challenge()
+    head = (1, bytes.fromhex(journaled["payload"]["body"]["tracking_code"]))
+    client.poll_action(
+        "close",
+        card.certificate,
+        card.sign(challenge["challenge"]),
+        challenge["challenge_id"],
+        JournalDeclaration(head, waiting=1),
+        override_backlog=True,
+        poll_version=challenge["poll_version"],
+    )
+    assert client.submit_cast(journaled).sequence == 1
+    refused(lambda: client.submit_cast(beyond), "polls_not_open")
+    refused(lambda: setup.terminals["T2"].submit_cast(other), "polls_not_open")
+    report = setup.poll_report("S-101")
+    assert (report["ballots_cast"], report["revision"], report["reconciled"]) == (1, 2, True)

@@ -72,11 +72,14 @@ class StationHarness:
     # With a key ceremony's trustees (whose secrets decrypt), the station's record can be
     # tallied and verified (``tally_and_verify``); without, trustees are generated bare.
     ceremony: CeremonyResult | None = None
+    # The server's clock stands still at this second while set (``server_time``);
+    # otherwise it is the machine's.
+    pinned_now: int | None = None
 
     def __post_init__(self) -> None:
         server_dir = self.root / "server"
         save_keys(server_dir / "keys", self.keys)
-        self.app = create_app(ServerConfig.for_data_dir(server_dir))
+        self.app = create_app(ServerConfig.for_data_dir(server_dir, clock=self.server_time))
         state = self.app.extensions["evote"]
         document = sample_manifest(ELECTION_DAY)
         self.manifest = Manifest.from_json(document)
@@ -110,6 +113,9 @@ class StationHarness:
         self._next_voter = 0
 
     # --- server -------------------------------------------------------------------
+
+    def server_time(self) -> int:
+        return int(time.time()) if self.pinned_now is None else self.pinned_now
 
     @property
     def server_url(self) -> str:
