@@ -119,6 +119,9 @@ class Booth:
         # The station's latest closing report lacks the officials' countersignature (the
         # server says so in every status answer after close): "countersign again".
         self.countersign_needed = False
+        # Called with the next status answer (``on_next_status``): what became of an
+        # officials' request whose answer was lost.
+        self._status_waiter: Callable[[dict[str, Any]], None] | None = None
         self.uplink: Uplink | None = None
         self.offline: OfflineStation | None = None
         self.releases = Releaser(journal, client, station.station_id)
@@ -215,7 +218,10 @@ class Booth:
 
     def refresh_polls(self) -> None:
         """Ask the server for the station's poll state (another terminal may have opened),
-        declaring this terminal's journal head on the way (signed; ``docs/server.md``)."""
+        declaring this terminal's journal head on the way (signed; ``docs/server.md``).
+        A waiter (``on_next_status``) gets the answer of a request sent after it came."""
+        with self.session.lock:
+            waiter = self._status_waiter
         try:
             answer = self.client.status(self.journal_declaration())
         except ServerUnreachable as error:
@@ -228,6 +234,16 @@ class Booth:
             self.uplink.note_contact(None)
         self.set_polls_state(str(answer.get("poll_state", self.polls_state)))
         self.set_countersign_needed(answer.get("countersigned") is False)
+        if waiter is not None:
+            with self.session.lock:
+                if self._status_waiter is waiter:
+                    self._status_waiter = None
+            waiter(answer)
+
+    def on_next_status(self, waiter: Callable[[dict[str, Any]], None]) -> None:
+        """Hand the next status answer the server gives to ``waiter`` (once)."""
+        with self.session.lock:
+            self._status_waiter = waiter
 
     # --- card and pass -------------------------------------------------------------
 

@@ -185,6 +185,25 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Polls closed, but the closing report is not countersigned ({reason}); "
         "press Countersign again.",
     ),
+    "close_outcome_unknown": (
+        "درخواست پایان رأی‌گیری فرستاده شد اما پاسخ سرور نرسید ({reason})؛ هنوز معلوم نیست "
+        "رأی‌گیری پایان یافته یا نه. دستگاه در حال پرسیدن از سرور است…",
+        "The close was sent but the server's answer did not arrive ({reason}): it is not "
+        "known yet whether the polls closed. The terminal is asking the server…",
+    ),
+    "close_not_done": (
+        "سرور می‌گوید رأی‌گیری {state} است: پایان رأی‌گیری انجام نشد؛ دوباره پایان دهید.",
+        "The server says the polls are {state}: the close did not take effect; close again.",
+    ),
+    "close_answer_lost": (
+        "پاسخ سرور به پایان رأی‌گیری نرسید و گزارش چاپ نشد",
+        "the server's answer to the close was lost and no report was printed",
+    ),
+    "polls_closed_confirmed": (
+        "سرور تأیید کرد: رأی‌گیری پایان یافته و گزارش پایانی امضا شده است (گزارش اینجا چاپ نشد)",
+        "The server confirms the polls are closed and the closing report is countersigned "
+        "(no report was printed here)",
+    ),
     "polls_state": ("وضعیت", "Polls"),
     "offline_banner": (
         "حالت برون‌خط: رأی موقت، پس از وصل شدن ارتباط بررسی و شمرده می‌شود",

@@ -56,6 +56,9 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
     try:
         challenge = booth.client.official_challenge()
         signature = booth.card_answer(challenge)
+    except (ServerRefused, ServerUnreachable, DeviceError) as error:
+        return _notice(booth, _failed(error))
+    try:
         answer = booth.client.poll_action(
             action,
             holder.certificate.to_json(),
@@ -65,7 +68,11 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
             override_backlog=override_backlog,
             poll_version=int(challenge["poll_version"]) if action == "close" else None,
         )
-    except (ServerRefused, ServerUnreachable, DeviceError) as error:
+    except ServerUnreachable as error:
+        if action == "close":
+            return _close_outcome_unknown(booth, error)
+        return _notice(booth, _failed(error))
+    except ServerRefused as error:
         return _notice(booth, _failed(error))
     booth.set_polls_state(str(answer.get("state", booth.polls_state)))
     unsigned = None
@@ -100,6 +107,43 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
     else:
         notice = Notice.succeeded(ACTION_DONE[action])
     return _notice(booth, notice)
+
+
+def _close_outcome_unknown(booth: Booth, error: ServerUnreachable) -> Notice:
+    """The close request went out and no usable answer came back: the server may have
+    closed the polls or not. Say so, and have the next status answer (asked for at
+    once) tell the officials which (``_close_outcome``)."""
+    notice = _notice(booth, Notice.of("close_outcome_unknown", reason=str(error)))
+    booth.on_next_status(lambda status: _close_outcome(booth, status))
+    if booth.uplink is not None:
+        booth.uplink.kick()
+    return notice
+
+
+def _close_outcome(booth: Booth, status: dict[str, Any]) -> None:
+    """Replace the "outcome unknown" notice, if the officials still have it, with what
+    the server's status says: closed and countersigned or not, or not closed."""
+    state = str(status.get("poll_state"))
+    if state != "closed":
+        words = {lang: text(f"state_{state}", lang) for lang in ("fa", "en")}
+        notice = Notice(
+            "close_not_done",
+            text("close_not_done", "fa", state=words["fa"]),
+            text("close_not_done", "en", state=words["en"]),
+        )
+    elif status.get("countersigned") is False:
+        lost = Notice.of("close_answer_lost")
+        notice = Notice(
+            "closed_not_countersigned",
+            text("closed_not_countersigned", "fa", reason=lost.fa),
+            text("closed_not_countersigned", "en", reason=lost.en),
+        )
+    else:
+        notice = Notice.succeeded("polls_closed_confirmed")
+    with booth.session.lock:
+        if booth.data.notice is not None and booth.data.notice.code == "close_outcome_unknown":
+            booth.data.notice = notice
+            booth.session.touch()
 
 
 def countersign(

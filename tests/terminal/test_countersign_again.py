@@ -6,8 +6,10 @@ request failing, the report reissued after the close by a ballot delivered late
 from a journal — leaves a record that fails ``evote verify`` (the insider
 guarantee: no station's count rests on the server's word alone). The server's
 status says so, the officials' screen offers "countersign again", and after it
-the record verifies. Real server, terminal, devices on ptys, a faulty link, the
-key ceremony's trustees tallying the exported record.
+the record verifies. A close whose answer was lost is shown as "outcome
+unknown" until the server's status says whether the polls closed. Real server,
+terminal, devices on ptys, a faulty link, the key ceremony's trustees tallying
+the exported record.
 """
 
 from __future__ import annotations
@@ -114,10 +116,44 @@ def test_a_close_whose_answer_was_lost_is_countersigned_again(
     _, kiosk = booth
     officials_screen(station, kiosk)
     link.inject("drop_answer", path_contains=protocol.PATH_POLL_ACTION)
+    for _ in range(1000):  # the status requests too, until the test lets them through
+        link.inject("reset", path_contains=protocol.PATH_TERMINAL_STATUS)
     view = kiosk.post("officials/close")
-    assert view["notice"]["code"] == "officials_unreachable"
     assert link.applied["drop_answer"] == 1
+    # The close may or may not have reached the server: the notice says so, never
+    # "nothing was done", and stays until the server's status tells.
+    notice = view["notice"]
+    assert (notice["code"], notice["ok"]) == ("close_outcome_unknown", False)
+    assert "not known yet whether the polls closed" in notice["en"]
+    assert "هنوز معلوم نیست" in notice["fa"]
+    wait_until(lambda: link.applied["reset"] >= 2, timeout_s=30)
+    assert kiosk.state()["notice"]["code"] == "close_outcome_unknown"
+    link.clear_faults()
+    officials_when(kiosk, polls_state="closed", countersign_needed=True)
+    wait_until(lambda: kiosk.state()["notice"]["code"] == "closed_not_countersigned", 30)
+    notice = kiosk.state()["notice"]
+    assert "answer to the close was lost" in notice["en"] and "Countersign again" in notice["en"]
     fails_until_countersigned_again(station, kiosk, tmp_path)
+
+
+def test_a_close_that_never_reached_the_server_is_shown_as_not_done(
+    station: StationHarness,
+    link: CuttableLink,
+    booth: tuple[RunningTerminal, KioskClient],
+) -> None:
+    _, kiosk = booth
+    officials_screen(station, kiosk)
+    link.inject("reset", path_contains=protocol.PATH_POLL_ACTION)
+    for _ in range(1000):
+        link.inject("reset", path_contains=protocol.PATH_TERMINAL_STATUS)
+    view = kiosk.post("officials/close")
+    assert view["notice"]["code"] == "close_outcome_unknown"
+    link.clear_faults()
+    wait_until(lambda: kiosk.state()["notice"]["code"] == "close_not_done", 30)
+    view = kiosk.state()
+    assert view["polls_state"] == "open" and not view["notice"]["ok"]
+    assert "the polls are open: the close did not take effect" in view["notice"]["en"]
+    assert station.hq_station()["poll_state"] == "open"
 
 
 def test_a_countersign_request_that_failed_is_countersigned_again(

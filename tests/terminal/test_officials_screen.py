@@ -26,6 +26,8 @@ from station_harness import STATION_ID, TERMINAL_ID, StationHarness
 
 from ballot_server.reports import reissue_closing_report
 from ballot_server.setup import revoke_terminal
+from evote import protocol
+from evote.link import CuttableLink
 from terminal.i18n import CATALOGUE
 from terminal.kiosk_client import KioskClient
 
@@ -163,6 +165,43 @@ def test_officials_countersign_again_a_closing_report_reissued_after_the_close_a
         assert page.locator("#countersign-needed").count() == 0
         assert page.evaluate("document.activeElement.tagName") == "H1"
         assert not actions_out_of_reach(page)
+
+
+def test_officials_see_a_close_whose_answer_was_lost_as_unknown_until_the_server_tells(
+    chromium: Any, station: StationHarness, tmp_path: Path
+) -> None:
+    """At 800×480: the close went out and its answer was lost, so the notice says the
+    outcome is not known and the terminal is asking (never "nothing was done"); once a
+    status answer comes, it shows the polls closed, not countersigned, with "countersign
+    again" in reach."""
+    link = CuttableLink("127.0.0.1", station.port, stall_s=5.0)
+    overrides = {"server_url": link.url, "server_timeout_s": 2.0, "uplink_idle_interval_s": 0.3}
+    try:
+        with officials_page(chromium, station, tmp_path, **overrides) as page:
+            page.click("#open-polls")
+            page.wait_for_selector('#notice[data-ok="true"]')
+            link.inject("drop_answer", path_contains=protocol.PATH_POLL_ACTION)
+            for _ in range(1000):  # no status answer either, until the link is healed
+                link.inject("reset", path_contains=protocol.PATH_TERMINAL_STATUS)
+            page.click("#close-polls")
+            page.click("#dialog button.danger")
+            page.locator('#notice[data-ok="false"]', has_text="هنوز معلوم نیست").wait_for()
+            assert "کاری انجام نشد" not in page.inner_text("#notice")
+            assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+            assert not actions_out_of_reach(page)
+            page.screenshot(path=str(SCREENS / "officials-close-unknown-fa.png"))
+            page.click("#toggle-language")
+            assert "not known yet whether the polls closed" in page.inner_text("#notice")
+            assert not actions_out_of_reach(page)
+            page.screenshot(path=str(SCREENS / "officials-close-unknown-en.png"))
+            link.clear_faults()
+            page.locator("#notice", has_text="answer to the close was lost").wait_for(timeout=20000)
+            page.wait_for_selector("#countersign-again")
+            assert inside_window(page, "#notice") and inside_window(page, "#countersign-needed")
+            assert not actions_out_of_reach(page)
+            page.screenshot(path=str(SCREENS / "officials-close-confirmed-en.png"))
+    finally:
+        link.close()
 
 
 KEPT_JS = """async () => {
