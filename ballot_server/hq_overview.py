@@ -3,6 +3,10 @@
 Turnout comes from ``turnout`` (check-ins in the registry, ballots on the board),
 refusals by reason from the inquiry's counts (``refusal_counts``: counts only),
 QR passes issued and redeemed from the inquiry's pass rows.
+A closed station's ``countersigned`` says whether officials countersigned its
+latest closing report (``closing_revision``: a report reissued after the close,
+by a late ballot or a void, needs it again); until they do, its record fails
+``evote verify`` (``not_countersigned``), so HQ sees which stations to call.
 A terminal's link comes from its newest signed journal declaration (sent with
 its status requests while idle, ``declarations.py``; a check-in desk sends one
 every few seconds, marked ``role: desk``): when it was made is when the
@@ -23,6 +27,7 @@ from sqlalchemy.orm import Session
 from ballot_server.models import BoardEntry, Terminal
 from ballot_server.refusal_counts import refusals_by_station
 from ballot_server.registry_models import IssuedPass
+from ballot_server.reports import closed_countersign_statuses
 from ballot_server.state import ServerState
 from ballot_server.turnout import turnout
 from evote.refusals import refusal
@@ -77,13 +82,20 @@ def overview(state: ServerState) -> dict[str, Any]:
     links = terminal_links(state)
     refusals = refusals_by_station(state)
     passes = passes_by_station(state)
+    with Session(state.engine) as session:
+        countersign = closed_countersign_statuses(session)
+    unsigned = {"closing_revision": None, "countersigned": None}
     for station in figures["stations"]:
+        station.update(countersign.get(station["station_id"], unsigned))
         station["terminals"] = links.get(station["station_id"], [])
         station["passes"] = passes.get(station["station_id"], {"issued": 0, "redeemed": 0})
         station["ballots_waiting"] = sum(t["waiting"] or 0 for t in station["terminals"])
         station["refusals"] = refusals.get(station["station_id"], {})
         station["refused"] = sum(station["refusals"].values())
     figures["total"]["refused"] = sum(s["refused"] for s in figures["stations"])
+    figures["total"]["not_countersigned"] = sum(
+        s["countersigned"] is False for s in figures["stations"]
+    )
     codes = sorted({code for counts in refusals.values() for code in counts})
     messages = {
         code: {"fa": refusal(code).message_fa, "en": refusal(code).message_en} for code in codes
@@ -99,8 +111,9 @@ def _seen(terminal: dict[str, Any], now: int) -> str:
 
 
 def turnout_table(figures: dict[str, Any]) -> list[str]:
-    """``evote server turnout``: one line per station, a total line, then each station's
-    QR passes and refusals by reason; plain text columns."""
+    """``evote server turnout``: one line per station, a total line, then the closed
+    stations whose latest closing report lacks a countersignature, each station's QR
+    passes and refusals by reason; plain text columns."""
     now = figures["generated_at"]
     header = ("station", "polls", "check-ins", "cast", "waiting", "refused", "terminals: last seen")
     rows = [
@@ -145,10 +158,16 @@ def turnout_table(figures: dict[str, Any]) -> list[str]:
         for station in figures["stations"]
         if station["passes"]["issued"]
     ]
+    uncountersigned = [
+        f"not countersigned: {station['station_id']} (closing report revision "
+        f"{station['closing_revision']})"
+        for station in figures["stations"]
+        if station["countersigned"] is False
+    ]
     reasons = [
         f"refused at {station['station_id']}: "
         + ", ".join(f"{code} {count}" for code, count in sorted(station["refusals"].items()))
         for station in figures["stations"]
         if station["refusals"]
     ]
-    return [line(header), *(line(row) for row in rows), *passes, *reasons]
+    return [line(header), *(line(row) for row in rows), *uncountersigned, *passes, *reasons]

@@ -1,6 +1,6 @@
-// HQ's front page: per station the poll state, turnout, each booth's and desk's last
-// contact, ballots waiting, QR passes and refusals by reason; refreshes itself every few
-// seconds. Persian first, an English toggle;
+// HQ's front page: per station the poll state (once closed, whether officials countersigned
+// its latest closing report), turnout, each booth's and desk's last contact, ballots
+// waiting, QR passes and refusals by reason; refreshes itself every few seconds. Persian first, an English toggle;
 // no remote assets (the server's Content-Security-Policy allows only its own files).
 "use strict";
 
@@ -34,6 +34,11 @@ const WORDS = {
   state_paused: ["متوقف", "paused"],
   state_closed: ["بسته", "closed"],
   state_not_opened: ["آغاز نشده", "not opened"],
+  not_countersigned: ["شعبه‌های بسته بی‌امضا", "Closed, not countersigned"],
+  report_countersigned: ["گزارش پایانی امضا شده", "closing report countersigned"],
+  report_not_countersigned: ["گزارش پایانی امضای مسئول ندارد", "closing report not countersigned"],
+  report_reissued_not_countersigned: ["گزارش پایانی دوباره صادر شد (نسخهٔ {n}) و امضای مسئول ندارد",
+    "closing report reissued (revision {n}), not countersigned"],
 };
 
 function digits(text) {
@@ -80,6 +85,17 @@ function refusalList(station) {
   }));
 }
 
+// A closed station's latest closing report: countersigned by its officials, or not yet
+// (its record fails verification until they countersign, again after a reissue).
+function countersignLine(station) {
+  if (station.countersigned === null || station.countersigned === undefined) return null;
+  if (station.countersigned) return el("span", { class: "countersign ok", text: w("report_countersigned") });
+  const text = station.closing_revision > 1
+    ? w("report_reissued_not_countersigned", { n: station.closing_revision })
+    : w("report_not_countersigned");
+  return el("span", { class: "countersign missing", "data-countersign": "missing", text });
+}
+
 const COLUMNS = ["station", "polls", "check_ins", "ballots_cast", "waiting", "refused", "terminals", "desks"];
 
 // Each column's cell for one station: [extra class, ...children].
@@ -88,7 +104,7 @@ function cells(station, now) {
   const desks = station.terminals.filter((terminal) => terminal.role === "desk");
   return {
     station: ["", station.name[lang] || station.name.fa, el("br"), el("bdi", { class: "muted", dir: "ltr", text: station.station_id })],
-    polls: [`state ${station.poll_state}`, w(`state_${station.poll_state}`)],
+    polls: [`state ${station.poll_state}`, w(`state_${station.poll_state}`), countersignLine(station)],
     check_ins: ["", digits(station.check_ins)],
     ballots_cast: ["", digits(station.ballots_cast)],
     waiting: [station.ballots_waiting ? "waiting" : "", digits(station.ballots_waiting)],
@@ -110,10 +126,12 @@ function render() {
   const now = data.generated_at;
   const total = data.total;
   document.getElementById("updated").textContent = `${w("updated")}: ${digits(new Date(now * 1000).toLocaleTimeString(lang === "fa" ? "fa-IR" : "en-GB"))}`;
+  const figures = [["check_ins", total.check_ins], ["ballots_cast", total.ballots_cast], ["on_roll", total.on_roll], ["turnout", null], ["refused", total.refused]];
+  // Shown once a closed station lacks its officials' countersignature, in the warning colour.
+  if (total.not_countersigned) figures.push(["not_countersigned", total.not_countersigned, "missing"]);
   document.getElementById("totals").replaceChildren(
-    ...[["check_ins", total.check_ins], ["ballots_cast", total.ballots_cast], ["on_roll", total.on_roll], ["turnout", null], ["refused", total.refused]]
-      .map(([key, value]) => el("div", { class: "figure", id: `total-${key}` }, w(key),
-        el("strong", { text: value === null ? percent(total.ballots_cast, total.on_roll) : digits(value) }))));
+    ...figures.map(([key, value, extra]) => el("div", { class: `figure ${extra || ""}`.trim(), id: `total-${key}` }, w(key),
+      el("strong", { text: value === null ? percent(total.ballots_cast, total.on_roll) : digits(value) }))));
   document.getElementById("head").replaceChildren(...COLUMNS.map((key) => el("th", { text: w(key) })));
   document.getElementById("rows").replaceChildren(...data.stations.map((station) => {
     const parts = cells(station, now);

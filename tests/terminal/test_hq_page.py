@@ -15,6 +15,7 @@ from kiosk_browser import chromium_page
 from station_harness import STATION_ID, TERMINAL_ID, StationHarness
 
 from ballot_server.cli import server
+from ballot_server.reports import reissue_closing_report
 from terminal.kiosk_client import KioskClient
 
 STATIC = Path(__file__).resolve().parents[2] / "ballot_server" / "static"
@@ -79,3 +80,48 @@ def test_the_front_page_shows_each_station_and_switches_to_english(
         assert page.evaluate("document.documentElement.dir") == "ltr"
         assert "open" in page.locator(f'tr[data-station="{STATION_ID}"]').inner_text()
         assert "Ballots cast" in page.inner_text("#totals")
+
+
+@pytest.mark.browser
+def test_hq_shows_a_closed_station_whose_closing_report_lacks_a_countersignature(
+    chromium: Any, station: StationHarness, kiosk: KioskClient, artifacts: Path
+) -> None:
+    """Closed and countersigned at the terminal, then reissued after the close (a late
+    ballot or a void does that): HQ's figures, its page (800×480, Persian digits) and
+    `evote server turnout` name the station until its officials countersign again."""
+    station.sign_in(kiosk, station.official)
+    kiosk.wait_for("officials")
+    assert kiosk.post("officials/close")["notice"]["code"] == "polls_closed_done"
+    station.reader.remove()
+    row = station.hq_station_when(lambda row: row["poll_state"] == "closed")
+    assert (row["countersigned"], row["closing_revision"]) == (True, 1)
+    reissue_closing_report(station.app.extensions["evote"], STATION_ID)
+    with urllib.request.urlopen(f"{station.server_url}/api/v1/hq", timeout=10) as response:
+        figures = json.loads(response.read())
+    row = next(s for s in figures["stations"] if s["station_id"] == STATION_ID)
+    assert (row["countersigned"], row["closing_revision"]) == (False, 2)
+    assert figures["total"]["not_countersigned"] == 1
+    assert all(s["countersigned"] is None for s in figures["stations"] if s is not row)
+
+    result = CliRunner().invoke(server, ["turnout", "--data-dir", str(station.root / "server")])
+    assert result.exit_code == 0, result.output
+    assert f"not countersigned: {STATION_ID} (closing report revision 2)" in result.output
+
+    screens = artifacts / "screens" / "hq-800x480"
+    screens.mkdir(parents=True, exist_ok=True)
+    with chromium_page(chromium, 800, 480) as page:
+        page.goto(f"{station.server_url}/")
+        missing = page.wait_for_selector(f'tr[data-station="{STATION_ID}"] [data-countersign]')
+        assert missing is not None and missing.inner_text() == (
+            "گزارش پایانی دوباره صادر شد (نسخهٔ ۲) و امضای مسئول ندارد"
+        )
+        assert page.inner_text("#total-not_countersigned").split()[-1] == "۱"
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 800
+        page.screenshot(path=str(screens / "hq-not-countersigned-fa.png"))
+        page.click("#toggle-language")
+        page.wait_for_selector("html[dir=ltr]")
+        cell = page.inner_text(f'tr[data-station="{STATION_ID}"] .col-polls')
+        assert "closing report reissued (revision 2), not countersigned" in cell
+        assert "Closed, not countersigned" in page.inner_text("#totals")
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 800
+        page.screenshot(path=str(screens / "hq-not-countersigned-en.png"))
