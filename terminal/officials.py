@@ -91,11 +91,7 @@ def poll_action(booth: Booth, action: str, *, override_backlog: bool = False) ->
             )
         )
     if unsigned is not None:
-        notice = Notice(
-            "closed_not_countersigned",
-            text("closed_not_countersigned", "fa", reason=unsigned.fa),
-            text("closed_not_countersigned", "en", reason=unsigned.en),
-        )
+        notice = _closed_not_countersigned(unsigned)
     elif problem:
         done = Notice.of(ACTION_DONE[action])
         reason = Notice.of(f"report_{problem}" if f"report_{problem}" in CATALOGUE else problem)
@@ -123,7 +119,7 @@ def _close_outcome_unknown(booth: Booth, error: ServerUnreachable) -> Notice:
 def _close_outcome(booth: Booth, status: dict[str, Any]) -> None:
     """Replace the "outcome unknown" notice, if the officials still have it, with what
     the server's status says: closed and countersigned or not, or not closed."""
-    state = str(status.get("poll_state"))
+    state = str(status.get("poll_state", booth.polls_state))
     if state != "closed":
         words = {lang: text(f"state_{state}", lang) for lang in ("fa", "en")}
         notice = Notice(
@@ -132,18 +128,23 @@ def _close_outcome(booth: Booth, status: dict[str, Any]) -> None:
             text("close_not_done", "en", state=words["en"]),
         )
     elif status.get("countersigned") is False:
-        lost = Notice.of("close_answer_lost")
-        notice = Notice(
-            "closed_not_countersigned",
-            text("closed_not_countersigned", "fa", reason=lost.fa),
-            text("closed_not_countersigned", "en", reason=lost.en),
-        )
+        notice = _closed_not_countersigned(Notice.of("close_answer_lost"))
     else:
         notice = Notice.succeeded("polls_closed_confirmed")
     with booth.session.lock:
         if booth.data.notice is not None and booth.data.notice.code == "close_outcome_unknown":
             booth.data.notice = notice
             booth.session.touch()
+
+
+def _closed_not_countersigned(reason: Notice) -> Notice:
+    """The polls are closed and the closing report lacks a countersignature, because of
+    ``reason``: the screen offers "countersign again"."""
+    return Notice(
+        "closed_not_countersigned",
+        text("closed_not_countersigned", "fa", reason=reason.fa),
+        text("closed_not_countersigned", "en", reason=reason.en),
+    )
 
 
 def countersign(
