@@ -9,7 +9,7 @@ to a voter. ``tests/ballot_server/test_schema.py`` checks both.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -195,6 +195,20 @@ class BoardRoot(Base):
     root_hash: Mapped[str] = mapped_column(String(64))
     envelope: Mapped[str] = mapped_column(Text)
     frontier: Mapped[str] = mapped_column(Text)
+
+
+class MerkleNode(Base):
+    """A perfect subtree of the national log: the node over leaves
+    ``[node_index·2^level, (node_index+1)·2^level)``, level 0 being the leaf hashes.
+
+    Stored as a root completes it and never changed after, so an inclusion or
+    consistency proof reads the O(log n) nodes it is made of, never the leaves."""
+
+    __tablename__ = "merkle_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    node_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    node_hash: Mapped[str] = mapped_column(String(64))
 
 
 class PublishedShard(Base):

@@ -9,8 +9,11 @@ root reads the stations' committed heads without locking their rows.
 
 Roots are published at every close of polls, before the record is exported,
 and after a ballot once ``root_interval_s`` has passed (by whichever worker
-gets the lock first; the others skip). Inclusion and consistency proofs are
-built from the leaf hashes on demand.
+gets the lock first; the others skip). Each root stores the perfect subtrees
+its new leaves complete (``merkle_nodes``, level 0 the leaf hashes) in its own
+transaction; an inclusion or consistency proof is a list of subtrees, each made
+of at most log₂ n + 1 perfect ones, so a proof reads at most 2·(log₂ n + 1)
+stored nodes in one query and never a leaf of the board.
 """
 
 from __future__ import annotations
@@ -18,16 +21,32 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ballot_server.audit import record_event
 from ballot_server.chains import advance_chain
 from ballot_server.errors import ServerError
-from ballot_server.models import BoardEntry, BoardRoot, Chain, PublishedShard, Station
+from ballot_server.models import (
+    BoardEntry,
+    BoardRoot,
+    Chain,
+    MerkleNode,
+    PublishedShard,
+    Station,
+)
 from ballot_server.state import ServerState
 from crypto.canonical import canonical_json
-from crypto.merkle import Frontier, consistency_proof, inclusion_proof, leaf_hash
+from crypto.merkle import (
+    Frontier,
+    PerfectSubtree,
+    Span,
+    consistency_path,
+    inclusion_path,
+    leaf_hash,
+    path_proof,
+    path_subtrees,
+)
 
 NATIONAL = "national"
 ROOT_KIND = "board-root"
@@ -67,7 +86,7 @@ def publish_root(state: ServerState, *, wait: bool = True) -> dict[str, Any] | N
             .where(Station.board_length > 0)
             .order_by(Station.station_id)
         ).all()
-        advanced = []
+        advanced, nodes = [], []
         for station_id, length, head in heads:
             start = published.get(station_id, 0)
             if length <= start:
@@ -84,7 +103,8 @@ def publish_root(state: ServerState, *, wait: bool = True) -> dict[str, Any] | N
             indices = []
             for position, digest in hashes:
                 indices.append({"station": station_id, "at": position, "index": frontier.size})
-                frontier.append(leaf_hash(bytes.fromhex(digest)))
+                for level, index, value in frontier.append(leaf_hash(bytes.fromhex(digest))):
+                    nodes.append({"level": level, "node_index": index, "node_hash": value.hex()})
             session.connection().execute(_SET_LOG_INDEX, indices)
             if station_id in published:
                 session.get_one(PublishedShard, station_id).length = length
@@ -93,6 +113,7 @@ def publish_root(state: ServerState, *, wait: bool = True) -> dict[str, Any] | N
             advanced.append({"station_id": station_id, "length": length, "head_hash": head})
         if not advanced:
             return None
+        session.execute(insert(MerkleNode), nodes)
         root_hash = frontier.root().hex()
         payload = {
             "tree_size": frontier.size,
@@ -128,14 +149,26 @@ def roots(state: ServerState) -> list[dict[str, Any]]:
         return [json.loads(envelope) for envelope in rows]
 
 
-def leaves(session: Session, tree_size: int) -> list[bytes]:
-    """The national log's first ``tree_size`` leaf hashes."""
-    digests = session.execute(
-        select(BoardEntry.entry_hash)
-        .where(BoardEntry.log_index < tree_size)
-        .order_by(BoardEntry.log_index)
-    ).scalars()
-    return [leaf_hash(bytes.fromhex(digest)) for digest in digests]
+def stored_subtrees(
+    session: Session, subtrees: list[PerfectSubtree]
+) -> dict[PerfectSubtree, bytes]:
+    """The stored hashes of ``subtrees`` (all inside the latest root), in one query."""
+    if not subtrees:
+        return {}
+    rows = session.execute(
+        select(MerkleNode.level, MerkleNode.node_index, MerkleNode.node_hash).where(
+            tuple_(MerkleNode.level, MerkleNode.node_index).in_(
+                [(part.level, part.index) for part in subtrees]
+            )
+        )
+    )
+    return {PerfectSubtree(level, index): bytes.fromhex(value) for level, index, value in rows}
+
+
+def stored_proof(session: Session, path: list[Span]) -> list[str]:
+    """The proof made of ``path``'s spans, from the stored nodes, as hex."""
+    nodes = stored_subtrees(session, path_subtrees(path))
+    return [node.hex() for node in path_proof(path, nodes)]
 
 
 def consistency(state: ServerState, first: int, second: int) -> dict[str, Any]:
@@ -149,8 +182,8 @@ def consistency(state: ServerState, first: int, second: int) -> dict[str, Any]:
         }
         if {first, second} - sizes or first > second:
             raise ServerError("not_found", "both sizes must be published roots, first ≤ second")
-        proof = consistency_proof(leaves(session, second), first)
-    return {"first": first, "second": second, "proof": [node.hex() for node in proof]}
+        proof = stored_proof(session, consistency_path(first, second))
+    return {"first": first, "second": second, "proof": proof}
 
 
 def inclusion(session: Session, log_index: int | None) -> dict[str, Any]:
@@ -159,9 +192,8 @@ def inclusion(session: Session, log_index: int | None) -> dict[str, Any]:
     latest = _latest(session)
     if log_index is None or latest is None:
         return {"log_index": None, "root": None, "inclusion_proof": None}
-    proof = inclusion_proof(leaves(session, latest.tree_size), log_index)
     return {
         "log_index": log_index,
         "root": json.loads(latest.envelope),
-        "inclusion_proof": [node.hex() for node in proof],
+        "inclusion_proof": stored_proof(session, inclusion_path(latest.tree_size, log_index)),
     }

@@ -8,10 +8,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from server_harness import STATION_OF_TERMINAL, Setup
-from sqlalchemy import inspect, select, text
+from sqlalchemy import insert, inspect, select, text
 
 from ballot_server import db
-from ballot_server.models import Base
+from ballot_server.models import Base, BoardEntry, BoardRoot, MerkleNode
 from ballot_server.registry_models import (
     CheckIn,
     InquiryNonce,
@@ -20,6 +20,8 @@ from ballot_server.registry_models import (
     SpentChallenge,
 )
 from crypto.ballot import GENESIS_TRACKING_CODE
+from crypto.canonical import canonical_json
+from crypto.merkle import Frontier, leaf_hash
 
 VOTER_COLUMNS = {"national_code", "name_fa", "name_en", "birth_date", "card_id"}
 BALLOT_COLUMNS = {"authorization_id", "pass_id", "tracking_code", "payload", "sequence"}
@@ -140,4 +142,95 @@ def test_the_sharded_board_migration_refuses_a_board_that_holds_entries(tmp_path
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM board_entries")).scalar_one() == 1
         assert "board_roots" not in inspect(connection).get_table_names()
+    engine.dispose()
+
+
+def _entry(station_id: str, position: int, log_index: int | None) -> dict[str, object]:
+    return {
+        "station_id": station_id,
+        "position": position,
+        "kind": "ballot",
+        "previous_hash": "0" * 64,
+        "entry_hash": leaf_hash(f"{station_id}/{position}".encode()).hex(),
+        "payload": "{}",
+        "log_index": log_index,
+        "terminal_id": f"T-{station_id}",
+        "sequence": position + 1,
+        "tracking_code": leaf_hash(f"code {station_id}/{position}".encode()).hex(),
+        "received_at": 0,
+    }
+
+
+def _election_under_way() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Two shards under three roots, each adding every station's new entries in
+    order of station (so log order is not the table's order), then entries no
+    root holds yet; the entries and the roots' rows."""
+    entries: list[dict[str, object]] = []
+    roots: list[dict[str, object]] = []
+    frontier = Frontier()
+    lengths = {"S-101": 0, "S-102": 0}
+    for grown in ({"S-101": 3, "S-102": 2}, {"S-101": 1}, {"S-101": 30, "S-102": 33}):
+        for station_id, count in grown.items():
+            for position in range(lengths[station_id], lengths[station_id] + count):
+                entries.append(_entry(station_id, position, frontier.size))
+                frontier.append(leaf_hash(bytes.fromhex(str(entries[-1]["entry_hash"]))))
+            lengths[station_id] += count
+        roots.append(
+            {
+                "tree_size": frontier.size,
+                "root_hash": frontier.root().hex(),
+                "envelope": "{}",
+                "frontier": canonical_json(frontier.to_json()).decode(),
+            }
+        )
+    entries += [_entry("S-102", lengths["S-102"] + extra, None) for extra in range(4)]
+    return entries, roots
+
+
+def _published_nodes(entries: list[dict[str, object]]) -> set[tuple[int, int, str]]:
+    """What publishing the entries' leaves in log order stores."""
+    in_log = sorted(
+        (int(str(e["log_index"])), str(e["entry_hash"]))
+        for e in entries
+        if e["log_index"] is not None
+    )
+    frontier = Frontier()
+    return {
+        (level, index, value.hex())
+        for _, digest in in_log
+        for level, index, value in frontier.append(leaf_hash(bytes.fromhex(digest)))
+    }
+
+
+def test_the_merkle_nodes_migration_stores_what_publishing_would(
+    database_urls: tuple[str, str],
+) -> None:
+    engine = db.make_engine(database_urls[0])
+    db.upgrade(engine, "main", "0007_main")
+    entries, roots = _election_under_way()
+    with engine.begin() as connection:
+        connection.execute(insert(BoardEntry.__table__), entries)
+        connection.execute(insert(BoardRoot.__table__), roots)
+    db.upgrade(engine, "main")
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(MerkleNode.level, MerkleNode.node_index, MerkleNode.node_hash)
+        ).all()
+    assert len(stored) == 2 * 69 - (69).bit_count()
+    assert set(stored) == _published_nodes(entries)
+    engine.dispose()
+
+
+def test_the_merkle_nodes_migration_refuses_leaves_that_miss_the_signed_root(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'ballot.sqlite'}")
+    db.upgrade(engine, "main", "0007_main")
+    entries, roots = _election_under_way()
+    entries[7]["entry_hash"] = "f" * 64
+    with engine.begin() as connection:
+        connection.execute(insert(BoardEntry.__table__), entries)
+        connection.execute(insert(BoardRoot.__table__), roots)
+    with pytest.raises(RuntimeError, match="do not give the signed root of 69"):
+        db.upgrade(engine, "main")
+    with engine.connect() as connection:
+        assert "merkle_nodes" not in inspect(connection).get_table_names()
     engine.dispose()

@@ -4,6 +4,7 @@ proofs, every honest proof verifies, and every altered one is refused."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,18 @@ from crypto.errors import InvalidMerkleProof
 from crypto.merkle import (
     EMPTY_ROOT,
     Frontier,
+    PerfectSubtree,
+    Span,
+    consistency_path,
     consistency_proof,
+    inclusion_path,
     inclusion_proof,
     leaf_hash,
+    node_hash,
+    path_proof,
+    path_subtrees,
+    perfect_root,
+    perfect_subtrees,
     root,
     verify_consistency,
     verify_inclusion,
@@ -28,6 +38,26 @@ VECTORS = json.loads(
 LEAVES = [leaf_hash(bytes.fromhex(data)) for data in VECTORS["leaves"]]
 ROOTS = [bytes.fromhex(value) for value in VECTORS["roots"]]
 MANY = [leaf_hash(index.to_bytes(4, "big")) for index in range(40)]
+SEVENTY = [leaf_hash(index.to_bytes(4, "big")) for index in range(70)]
+
+
+def _rfc_subtree(leaves: list[bytes], span: Span) -> bytes:
+    """MTH over a span by the RFC's own recursion: the oracle the stored-node
+    proofs are held to."""
+    start, end = span
+    if end - start == 1:
+        return leaves[start]
+    middle = start + (1 << ((end - start - 1).bit_length() - 1))
+    return node_hash(_rfc_subtree(leaves, (start, middle)), _rfc_subtree(leaves, (middle, end)))
+
+
+def _stored_nodes(leaves: list[bytes]) -> dict[PerfectSubtree, bytes]:
+    """What a log that keeps every node its frontier completes holds."""
+    frontier, nodes = Frontier(), {}
+    for leaf in leaves:
+        for level, index, value in frontier.append(leaf):
+            nodes[PerfectSubtree(level, index)] = value
+    return nodes
 
 
 def test_roots_of_every_size_match_the_reference_tree() -> None:
@@ -122,3 +152,50 @@ def test_frontier_root_equals_the_tree_hash_at_every_size(data: list[bytes]) -> 
         frontier.append(leaves[-1])
         assert frontier.root() == root(leaves)
     assert Frontier.from_json(frontier.to_json()) == frontier
+
+
+def test_frontier_completes_exactly_the_perfect_subtrees_of_the_leaves() -> None:
+    nodes = _stored_nodes(SEVENTY)
+    expected = {
+        PerfectSubtree(level, index): perfect_root(SEVENTY, PerfectSubtree(level, index))
+        for level in range(len(SEVENTY).bit_length())
+        for index in range(len(SEVENTY) >> level)
+    }
+    assert nodes == expected
+    assert nodes[PerfectSubtree(6, 0)] == root(SEVENTY[:64])
+
+
+def test_proofs_from_stored_nodes_equal_the_rfc_proofs_at_every_size_and_index() -> None:
+    nodes = _stored_nodes(SEVENTY)
+    for size in range(1, len(SEVENTY) + 1):
+        tree = SEVENTY[:size]
+        for index in range(size):
+            path = inclusion_path(size, index)
+            expected = [_rfc_subtree(tree, span) for span in path]
+            assert path_proof(path, nodes) == inclusion_proof(tree, index) == expected
+            verify_inclusion(tree[index], index, size, expected, root(tree))
+        for first in range(size + 1):
+            path = consistency_path(first, size)
+            expected = [_rfc_subtree(tree, span) for span in path]
+            assert path_proof(path, nodes) == consistency_proof(tree, first) == expected
+            verify_consistency(first, size, root(SEVENTY[:first]), root(tree), expected)
+
+
+@given(st.integers(min_value=1, max_value=1 << 40), st.data())
+def test_a_proof_needs_at_most_two_nodes_per_level(size: int, data: st.DataObject) -> None:
+    """log₂ n + 1 levels: the path's own spans, plus the perfect pieces of the one
+    right sibling that is not perfect, so ≤ 2·(log₂ n + 1) stored nodes."""
+    index = data.draw(st.integers(min_value=0, max_value=size - 1))
+    first = data.draw(st.integers(min_value=0, max_value=size))
+    for path in (inclusion_path(size, index), consistency_path(first, size)):
+        needed = path_subtrees(path)
+        assert len(needed) <= 2 * (math.log2(size) + 1)
+        assert all(part.end <= size for part in needed)
+        assert [part for span in path for part in perfect_subtrees(span)] == needed
+
+
+def test_a_span_that_is_no_rfc_subtree_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a subtree"):
+        perfect_subtrees((1, 3))
+    with pytest.raises(ValueError, match="not a range"):
+        perfect_subtrees((3, 3))
