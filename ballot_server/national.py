@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ballot_server.audit import record_event
@@ -152,13 +152,21 @@ def roots(state: ServerState) -> list[dict[str, Any]]:
 def stored_subtrees(
     session: Session, subtrees: list[PerfectSubtree]
 ) -> dict[PerfectSubtree, bytes]:
-    """The stored hashes of ``subtrees`` (all inside the latest root), in one query."""
+    """The stored hashes of ``subtrees`` (all inside the latest root), in one query
+    that seeks each level's nodes on the primary key (a row-value ``IN`` would make
+    SQLite scan the table)."""
     if not subtrees:
         return {}
+    by_level: dict[int, list[int]] = {}
+    for part in subtrees:
+        by_level.setdefault(part.level, []).append(part.index)
     rows = session.execute(
         select(MerkleNode.level, MerkleNode.node_index, MerkleNode.node_hash).where(
-            tuple_(MerkleNode.level, MerkleNode.node_index).in_(
-                [(part.level, part.index) for part in subtrees]
+            or_(
+                *(
+                    and_(MerkleNode.level == level, MerkleNode.node_index.in_(indices))
+                    for level, indices in by_level.items()
+                )
             )
         )
     )

@@ -58,7 +58,7 @@ def _write_lines(path: Path, values: Iterable[Any]) -> None:
 
 
 def _consistency_lines(session: Session) -> list[dict[str, Any]]:
-    """An RFC 9162 consistency proof from each root to the next."""
+    """An RFC 9162 consistency proof from each root to the next, from stored nodes."""
     sizes = list(
         session.execute(select(BoardRoot.tree_size).order_by(BoardRoot.tree_size)).scalars()
     )

@@ -9,7 +9,16 @@ from pathlib import Path
 import click
 
 BENCH_DIRECTORY = Path(__file__).resolve().parents[2] / "bench"
-NAMES = ("crypto", "intake", "devices", "terminal", "tally", "roll_snapshot", "national")
+NAMES = (
+    "crypto",
+    "intake",
+    "devices",
+    "terminal",
+    "tally",
+    "roll_snapshot",
+    "national",
+    "proofs",
+)
 
 
 @click.command()
