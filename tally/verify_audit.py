@@ -90,7 +90,7 @@ def check_audit_log(record: Record, server_key: VerifyKey) -> list[dict[str, Any
         position, event_id, at = entry["position"], entry["event_id"], entry["at"]
         if type(position) is not int or position != len(entries):
             raise _fail(location, f"position {position!r}, expected {len(entries)}", "bad_position")
-        if event_id not in AUDIT_EVENTS:
+        if not isinstance(event_id, str) or event_id not in AUDIT_EVENTS:
             raise _fail(location, f"event {event_id!r} is not in the catalogue", "unknown_event")
         if type(at) is not int:
             raise _fail(location, "at must be an integer (unix seconds)", "malformed_audit_entry")

@@ -345,6 +345,15 @@ def test_an_event_outside_the_catalogue_is_named(
     assert (failure.location, failure.code) == (f"{AUDIT_LOG}:1", "unknown_event")
 
 
+def test_an_event_id_that_is_not_a_string_is_outside_the_catalogue(record_copy: Path) -> None:
+    """(A list cannot be looked up in the catalogue: this once raised TypeError.)"""
+    entries = _audit(record_copy)
+    entries[2]["event_id"] = []
+    _write_audit(record_copy, entries)
+    failure = _failure(record_copy)
+    assert (failure.location, failure.code) == (f"{AUDIT_LOG}:3", "unknown_event")
+
+
 def test_the_verifier_knows_the_servers_audit_format() -> None:
     assert set(EVENTS) == AUDIT_EVENTS
     fields = {"station_id": "S-1", "count": 3}
