@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ballot_server.models import PollReport, Terminal
+from ballot_server.models import Terminal
 from crypto.canonical import canonical_json
 from crypto.signing import SignedEnvelope
-from evote.protocol import DECLARATION_FIELDS, JournalDeclaration, parse_poll_action
+from evote.protocol import DECLARATION_FIELDS, JournalDeclaration
 
 
 def record_declaration(
@@ -111,14 +111,14 @@ def backlog(terminals: list[Terminal]) -> list[dict[str, Any]]:
     return result
 
 
-def declared_at_close(session: Session, station_id: str, terminal_id: str) -> int:
-    """The journal sequence ``terminal_id`` declared in the request that closed
-    ``station_id`` (kept in its closing report; 0 when another terminal closed it, or
-    none did): the terminal had journaled those ballots when it signed the close,
-    whatever its clock said."""
-    stored = session.get(PollReport, (station_id, "closing"))
-    closed_by = None if stored is None else json.loads(stored.envelope)["payload"].get("closed_by")
-    if closed_by is None or closed_by["payload"]["terminal_id"] != terminal_id:
-        return 0
-    declaration = parse_poll_action(closed_by["payload"]["body"]).declaration
-    return 0 if declaration is None else declaration.journal_head[0]
+def hold_declared_at_close(session: Session, station_id: str) -> None:
+    """Keep, as the station closes, what each of its terminals had declared: a ballot
+    within it was journaled before the close, so it is a late ballot of the closed
+    period even when its terminal's clock put it after the close (``intake.py``). A
+    declaration received after the close proves nothing of the kind and does not move
+    it; the next close takes it anew."""
+    session.execute(
+        update(Terminal)
+        .where(Terminal.station_id == station_id)
+        .values(sequence_at_close=Terminal.declared_sequence)
+    )

@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 from ballot_server import board, national
 from ballot_server.chains import ChainHead
 from ballot_server.db import pipelined
-from ballot_server.declarations import declared_at_close
 from ballot_server.errors import ServerError
 from ballot_server.models import (
     BoardEntry,
@@ -92,6 +91,7 @@ _LOCK_SHARD_WITH_TERMINAL = (
         Station.closed_at,
         Station.poll_version,
         Terminal.revoked_at,
+        Terminal.sequence_at_close,
     )
     .join_from(Terminal, Station, Terminal.station_id == Station.station_id)
     .where(
@@ -310,7 +310,9 @@ def _append(
     late = row.poll_state == PollState.CLOSED.value
     if row.poll_state != PollState.OPEN.value and not late:
         raise ServerError("polls_not_open", row.poll_state)
-    if late and not _journaled_before_close(session, row.closed_at, request, submission):
+    if late and not _journaled_before_close(
+        row.closed_at, row.sequence_at_close, request.timestamp, submission.sequence
+    ):
         raise ServerError("polls_not_open", "signed after the close")
     # An opening at or after this version (after the close, if closed) cannot have
     # issued the authorization: the inquiry signs the version of the opening it saw.
@@ -368,20 +370,20 @@ def _append(
 
 
 def _journaled_before_close(
-    session: Session, closed_at: int | None, request: TerminalRequest, submission: BallotSubmission
+    closed_at: int | None, sequence_at_close: int | None, timestamp: int, sequence: int
 ) -> bool:
     """A ballot arriving after the close was cast before it, by its terminal's word:
     signed no later than the close's second (whole seconds cannot order the two; the
     authorization, checked next, proves the voter checked in before the close, so the
     doubt goes to a ballot its voter may hold a receipt of), or within the journal head
-    the terminal declared in the very request that closed the station (its journal's
-    order, whatever its clock says)."""
+    the terminal had declared to the server when the station closed — in a status
+    request or in the close itself (its journal's order, whatever its clock says: a
+    terminal whose clock runs ahead must not lose a receipted ballot)."""
     if closed_at is None:
         return False
-    if request.timestamp <= closed_at:
+    if timestamp <= closed_at:
         return True
-    declared = declared_at_close(session, submission.station_id, request.terminal_id)
-    return submission.sequence <= declared
+    return sequence_at_close is not None and sequence <= sequence_at_close
 
 
 def _receipt(

@@ -75,6 +75,9 @@ class Terminal(Base):
     declared_chain_head: Mapped[str | None] = mapped_column(String(64))
     # The terminal's signed request that declared them (``declarations.py``).
     declaration: Mapped[str | None] = mapped_column(Text)
+    # The journal sequence it had declared when its station last closed: ballots up to
+    # it were journaled before the close, whatever the terminal's clock says.
+    sequence_at_close: Mapped[int | None] = mapped_column(Integer)
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
     revocation_reason: Mapped[str | None] = mapped_column(String(500))
 

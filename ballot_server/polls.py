@@ -25,7 +25,7 @@ from ballot_server import national, reports
 from ballot_server.audit import record_event
 from ballot_server.cards import verify_card
 from ballot_server.db import skip_commit_flush
-from ballot_server.declarations import backlog, record_declaration
+from ballot_server.declarations import backlog, hold_declared_at_close, record_declaration
 from ballot_server.errors import ServerError
 from ballot_server.models import OfficialChallenge, Station, Terminal
 from ballot_server.registry_models import InquiryStation
@@ -254,6 +254,7 @@ def transition(
         station.opened_at = now
     elif action == "close":
         station.closed_at = now
+        hold_declared_at_close(session, station_id)
         report = reports.closing_report(state, session, station, now, ended, closed_by=closed_by)
     station.poll_state = new.value
     record_event(

@@ -145,8 +145,8 @@ def test_a_ballot_the_closing_terminal_declared_counts_whatever_its_clock_says(
 ) -> None:
     """The request that closes the station declares the closing terminal's journal
     head: a ballot within it was journaled before the close, even when the terminal's
-    clock runs ahead of the server's. Beyond it, or from another terminal, the
-    terminal's signed time still decides."""
+    clock runs ahead of the server's. Beyond it, or from another terminal that never
+    declared it, the terminal's signed time still decides."""
     setup.poll("T1", "open")
     people = iter(setup.election.eligible())
     ahead = setup.clock.now + 3
@@ -180,3 +180,50 @@ def test_a_ballot_the_closing_terminal_declared_counts_whatever_its_clock_says(
     refused(lambda: setup.terminals["T2"].submit_cast(other), "polls_not_open")
     report = setup.poll_report("S-101")
     assert (report["ballots_cast"], report["revision"], report["reconciled"]) == (1, 2, True)
+
+
+def test_a_ballot_another_terminal_declared_before_the_close_counts_whatever_its_clock_says(
+    setup: Setup,
+) -> None:
+    """T2's clock runs half a minute ahead. It journals a ballot, declares it in a
+    signed status request, and its link drops before delivering it; officials close
+    at T1 over the backlog. The ballot arrives after the close, signed "after" it by
+    T2's clock, yet T2 had told the server it was journaled before the close: its
+    voter holds a receipt, so it is a late ballot and the report is reissued. A ballot
+    T2 journaled after that declaration is refused, even once T2 declares it after
+    the close (a declaration received after the close proves nothing)."""
+    setup.poll("T1", "open")
+    people = iter(setup.election.eligible())
+    terminal = setup.terminals["T2"]
+    ahead = setup.clock.now + 30
+
+    def signed(sequence: int, previous: bytes) -> tuple[dict[str, Any], bytes]:
+        card = setup.election.card(next(people))
+        authorization = setup.check_in("T2", card)["authorization"]
+        body = setup.ballot("T2", authorization, sequence, previous)
+        request = build_terminal_request(terminal.signing_key, "T2", "cast", body, now=ahead)
+        return request, bytes.fromhex(body["tracking_code"])
+
+    declared, first_code = signed(1, GENESIS_TRACKING_CODE)
+    terminal.status(JournalDeclaration((1, first_code), waiting=1))
+    undeclared, second_code = signed(2, first_code)
+    card = setup.official()
+    closer = setup.terminals["T1"]
+    challenge = closer.official_challenge()
+    closer.poll_action(
+        "close",
+        card.certificate,
+        card.sign(challenge["challenge"]),
+        challenge["challenge_id"],
+        JournalDeclaration((0, GENESIS_TRACKING_CODE), waiting=0),
+        override_backlog=True,
+        poll_version=challenge["poll_version"],
+    )
+    terminal.status(JournalDeclaration((2, second_code), waiting=2))
+    assert terminal.submit_cast(declared).sequence == 1
+    refused(lambda: terminal.submit_cast(undeclared), "polls_not_open")
+    report = setup.poll_report("S-101")
+    # Reissued twice after the close: for T2's new declaration, then for its late ballot.
+    assert (report["ballots_cast"], report["revision"]) == (1, 3)
+    (t2,) = [item for item in report["terminals"] if item["terminal_id"] == "T2"]
+    assert t2["missing_sequences"] == {"first": 2, "last": 2, "count": 1}
