@@ -29,7 +29,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ballot_server import board, national
+from ballot_server import board
 from ballot_server.chains import ChainHead
 from ballot_server.db import pipelined
 from ballot_server.errors import ServerError
@@ -162,8 +162,6 @@ def submit(state: ServerState, data: object, action: str) -> dict[str, Any]:
         return stored
     if late:
         reissue_closing_report(state, terminal.station_id)
-    if state.root_due():
-        national.publish_root(state, wait=False)
     return answer
 
 

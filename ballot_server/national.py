@@ -8,20 +8,26 @@ anything (the "national" chain row): a ballot never waits for a root, and a
 root reads the stations' committed heads without locking their rows.
 
 Roots are published at every close of polls, before the record is exported,
-and after a ballot once ``root_interval_s`` has passed (by whichever worker
-gets the lock first; the others skip). Each root stores the perfect subtrees
-its new leaves complete (``merkle_nodes``, level 0 the leaf hashes) in its own
-transaction; an inclusion or consistency proof is a list of subtrees, each made
-of at most log₂ n + 1 perfect ones, so a proof reads at most 2·(log₂ n + 1)
+and after a ballot's answer has been sent once ``root_interval_s`` has passed
+(by whichever worker gets the lock first; the others skip). Publishing reads
+the new entries in one query and writes their log indexes, the shards'
+published lengths and the stored nodes in a few batched statements, whatever
+the number of stations (``docs/scale.md`` has its time at the national peak).
+Each root stores the perfect subtrees its new leaves complete
+(``merkle_nodes``, level 0 the leaf hashes) in its own transaction; an
+inclusion or consistency proof is a list of subtrees, each made of at most
+log₂ n + 1 perfect ones, so a proof reads at most 2·(log₂ n + 1)
 stored nodes in one query and never a leaf of the board.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ballot_server.audit import record_event
@@ -48,13 +54,23 @@ from crypto.merkle import (
     path_subtrees,
 )
 
+LOG = logging.getLogger(__name__)
 NATIONAL = "national"
 ROOT_KIND = "board-root"
 _LOCK = select(Chain.length).where(Chain.name == NATIONAL)
 _SET_LOG_INDEX = (
     update(BoardEntry)
-    .where(BoardEntry.station_id == bindparam("station"), BoardEntry.position == bindparam("at"))
-    .values(log_index=bindparam("index"))
+    .where(
+        BoardEntry.station_id == bindparam("station"),
+        BoardEntry.position >= bindparam("start"),
+        BoardEntry.position < bindparam("end"),
+    )
+    .values(log_index=BoardEntry.position + bindparam("shift"))
+)
+_SET_PUBLISHED = (
+    update(PublishedShard)
+    .where(PublishedShard.station_id == bindparam("station"))
+    .values(length=bindparam("length"))
 )
 
 
@@ -62,6 +78,55 @@ def _latest(session: Session) -> BoardRoot | None:
     return session.execute(
         select(BoardRoot).order_by(BoardRoot.tree_size.desc()).limit(1)
     ).scalar_one_or_none()
+
+
+def _unpublished(session: Session) -> dict[str, list[tuple[int, str]]]:
+    """Every entry no root holds yet, by station, in shard order: one query, on the
+    index of ``log_index`` (NULL until a root takes the entry), whatever the number
+    of stations that advanced — a root at the national peak covers some 250,000
+    entries of 50,000 stations, and a query per station cost seconds of round trips."""
+    pending: dict[str, list[tuple[int, str]]] = {}
+    rows = session.execute(
+        select(BoardEntry.station_id, BoardEntry.position, BoardEntry.entry_hash)
+        .where(BoardEntry.log_index.is_(None))
+        .order_by(BoardEntry.station_id, BoardEntry.position)
+    )
+    for station_id, position, digest in rows:
+        pending.setdefault(station_id, []).append((position, digest))
+    return pending
+
+
+def _append_leaves(
+    frontier: Frontier, entries: list[tuple[int, str]], start: int, end: int
+) -> list[dict[str, Any]]:
+    """Append a shard's entries ``start``..``end`` (of its unpublished ones) to the
+    log; the perfect subtrees they complete, as ``merkle_nodes`` rows."""
+    nodes = []
+    for position, digest in entries:
+        if start <= position < end:
+            for level, index, value in frontier.append(leaf_hash(bytes.fromhex(digest))):
+                nodes.append({"level": level, "node_index": index, "node_hash": value.hex()})
+    return nodes
+
+
+def _record_published(
+    connection: Connection, advanced: list[dict[str, Any]], published: dict[str, int]
+) -> None:
+    """The new published length of every shard that advanced (updated or inserted)."""
+    grown = [
+        {"station": shard["station_id"], "length": shard["length"]}
+        for shard in advanced
+        if shard["station_id"] in published
+    ]
+    new = [
+        {"station_id": shard["station_id"], "length": shard["length"]}
+        for shard in advanced
+        if shard["station_id"] not in published
+    ]
+    if grown:
+        connection.execute(_SET_PUBLISHED, grown)
+    if new:
+        connection.execute(insert(PublishedShard), new)
 
 
 def publish_root(state: ServerState, *, wait: bool = True) -> dict[str, Any] | None:
@@ -75,45 +140,34 @@ def publish_root(state: ServerState, *, wait: bool = True) -> dict[str, Any] | N
             return None
         latest = _latest(session)
         frontier = Frontier() if latest is None else Frontier.from_json(json.loads(latest.frontier))
-        published: dict[str, int] = {
-            station_id: length
-            for station_id, length in session.execute(
-                select(PublishedShard.station_id, PublishedShard.length)
-            )
-        }
+        published: dict[str, int] = dict(
+            session.execute(select(PublishedShard.station_id, PublishedShard.length)).all()
+        )
         heads = session.execute(
             select(Station.station_id, Station.board_length, Station.board_head)
             .where(Station.board_length > 0)
             .order_by(Station.station_id)
         ).all()
-        advanced, nodes = [], []
-        for station_id, length, head in heads:
-            start = published.get(station_id, 0)
-            if length <= start:
-                continue
-            hashes = session.execute(
-                select(BoardEntry.position, BoardEntry.entry_hash)
-                .where(
-                    BoardEntry.station_id == station_id,
-                    BoardEntry.position >= start,
-                    BoardEntry.position < length,
-                )
-                .order_by(BoardEntry.position)
-            ).all()
-            indices = []
-            for position, digest in hashes:
-                indices.append({"station": station_id, "at": position, "index": frontier.size})
-                for level, index, value in frontier.append(leaf_hash(bytes.fromhex(digest))):
-                    nodes.append({"level": level, "node_index": index, "node_hash": value.hex()})
-            session.connection().execute(_SET_LOG_INDEX, indices)
-            if station_id in published:
-                session.get_one(PublishedShard, station_id).length = length
-            else:
-                session.add(PublishedShard(station_id=station_id, length=length))
-            advanced.append({"station_id": station_id, "length": length, "head_hash": head})
+        advanced: list[dict[str, Any]] = [
+            {"station_id": station_id, "length": length, "head_hash": head}
+            for station_id, length, head in heads
+            if length > published.get(station_id, 0)
+        ]
         if not advanced:
             return None
-        session.execute(insert(MerkleNode), nodes)
+        pending = _unpublished(session)
+        ranges: list[dict[str, Any]] = []
+        nodes: list[dict[str, Any]] = []
+        for shard in advanced:
+            station_id, end = shard["station_id"], shard["length"]
+            start = published.get(station_id, 0)
+            shift = frontier.size - start
+            ranges.append({"station": station_id, "start": start, "end": end, "shift": shift})
+            nodes += _append_leaves(frontier, pending.get(station_id, []), start, end)
+        connection = session.connection()
+        connection.execute(_SET_LOG_INDEX, ranges)
+        _record_published(connection, advanced, published)
+        connection.execute(insert(MerkleNode), nodes)
         root_hash = frontier.root().hex()
         payload = {
             "tree_size": frontier.size,
@@ -140,6 +194,21 @@ def publish_root(state: ServerState, *, wait: bool = True) -> dict[str, Any] | N
         )
         advance_chain(session, NATIONAL, frontier.size, root_hash)
     return envelope
+
+
+def publish_when_due(state: ServerState) -> None:
+    """The periodic root, once this worker's interval has passed, run after a
+    ballot's answer has gone out (``blueprints/intake.py``): a root at the national
+    peak takes seconds (``docs/scale.md``), longer than a terminal waits for its
+    answer, and the ballot it follows is already on the board. A database failure
+    is logged and left to the next interval (the next root covers these entries
+    too); it must not reach the terminal as a refusal of a stored ballot."""
+    if not state.root_due():
+        return
+    try:
+        publish_root(state, wait=False)
+    except SQLAlchemyError:
+        LOG.exception("publishing the national root failed; the next interval retries")
 
 
 def roots(state: ServerState) -> list[dict[str, Any]]:

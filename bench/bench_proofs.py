@@ -11,7 +11,18 @@ proof's spans; also at 61 million, where nothing is synthesized).
 ``leaf_read_ms_N`` times the proof as it was built before stored nodes (every
 leaf hash read in log order, the proof computed from the leaves: ``N + 2``
 rows). SQLite always; PostgreSQL (``_pg``) with EVOTE_BENCH_DATABASE_URL or
-EVOTE_TEST_DATABASE_URL. Prints one JSON line.
+EVOTE_TEST_DATABASE_URL.
+
+Publishing a root at the national peak: ``publish_root_s`` is the time of one
+``national.publish_root`` (read every advanced shard's new entries, give them
+their log indexes, hash them into the tree, store the perfect subtrees they
+complete, sign) over ``publish_leaves`` new entries spread over
+``publish_stations`` stations, in the proportion of a root at the peak: 4,236
+ballots/s for ``root_interval_s`` (60 s) over ``PEAK_STATIONS`` stations is
+about five new entries per station. ``publish_root_s_peak`` scales the time
+linearly to the peak's 254,000 entries over 50,000 stations (both grow
+together); it must stay well below the interval, since the next root waits
+for it (ballots never do). Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -29,15 +40,27 @@ from types import SimpleNamespace
 from typing import Any
 
 from sizes import marked, size
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 from station_load import drop_schema, fresh_schema
 
-from ballot_server import board, db
-from ballot_server.models import BoardEntry, BoardRoot, MerkleNode
+from ballot_server import board, db, national
+from ballot_server.config import ServerConfig
+from ballot_server.keys import KeySet
+from ballot_server.models import BoardEntry, BoardRoot, MerkleNode, Station
+from ballot_server.setup import create_election, sign_manifest
+from ballot_server.state import ServerState
 from crypto.canonical import canonical_json
 from crypto.merkle import Frontier, inclusion_path, inclusion_proof, leaf_hash, path_subtrees
+from crypto.threshold import generate_trustee
+from evote.manifest import Manifest
+from tally.testing import synthetic_manifest
 
 SIZES = (size(600, 600), size(100_000, 2_000))
+PEAK_BALLOTS_PER_S = 61_000_000 / (12 * 3600) * 3
+ROOT_INTERVAL_S = 60
+PEAK_STATIONS = 50_000
+PUBLISH_STATIONS = size(5_000, 4)
+PEAK_LEAVES = round(PEAK_BALLOTS_PER_S * ROOT_INTERVAL_S)
 NATIONAL = 61_000_000
 LOOKUPS = size(200, 20)
 LEAF_READ_LOOKUPS = size(5, 2)
@@ -144,6 +167,61 @@ def _measure(engine: Engine, leaves: int, suffix: str, rng: random.Random) -> di
     return figures
 
 
+def _add_entries(state: ServerState, stations: list[str], first: int, count: int) -> int:
+    """``count`` more entries on every station's shard (positions ``first``..), as
+    intake leaves them: no log index yet, the stations' heads moved on."""
+    entries = [
+        {
+            **_entry(number * ENTRIES_PER_STATION + position),
+            "station_id": station_id,
+            "position": position,
+            "log_index": None,
+        }
+        for number, station_id in enumerate(stations)
+        for position in range(first, first + count)
+    ]
+    with state.engine.begin() as connection:
+        for start in range(0, len(entries), BATCH):
+            connection.execute(insert(BoardEntry.__table__), entries[start : start + BATCH])
+        connection.execute(update(Station).values(board_length=first + count, board_head="0" * 64))
+    return len(entries)
+
+
+def _publish_seconds(url: str) -> tuple[float, int]:
+    """A root over the new entries of ``PUBLISH_STATIONS`` stations, about five each,
+    after a first root over as many (so the log already holds entries, and every
+    shard's published length is updated rather than inserted): (seconds, leaves)."""
+    keys = KeySet.generate()
+    document = synthetic_manifest(PUBLISH_STATIONS)
+    manifest = Manifest.from_json(document)
+    trustees = [generate_trustee(i, 2, manifest.manifest_hash)[1] for i in (1, 2, 3)]
+    state = ServerState(ServerConfig(url, url, keys, root_interval_s=10**9))
+    try:
+        assert keys.hq is not None
+        create_election(state, sign_manifest(keys.hq, document), trustees)
+        stations = [station.station_id for station in manifest.stations]
+        per_station = round(PEAK_LEAVES / PEAK_STATIONS)
+        first = _add_entries(state, stations, 0, per_station)
+        assert national.publish_root(state) is not None
+        leaves = _add_entries(state, stations, per_station, per_station)
+        began = time.perf_counter()
+        envelope = national.publish_root(state)
+        elapsed = time.perf_counter() - began
+        assert envelope is not None and envelope["payload"]["tree_size"] == first + leaves
+        return elapsed, leaves
+    finally:
+        state.dispose()
+
+
+def _publish_figures(url: str, suffix: str) -> dict[str, Any]:
+    seconds, leaves = _publish_seconds(url)
+    return {
+        f"publish_leaves{suffix}": leaves,
+        f"publish_root_s{suffix}": round(seconds, 2),
+        f"publish_root_s_peak{suffix}": round(seconds * PEAK_LEAVES / leaves, 1),
+    }
+
+
 def main() -> None:
     rng = random.Random(1404)
     line: dict[str, Any] = {"bench": "proofs"}
@@ -162,6 +240,16 @@ def main() -> None:
                 line.update(_measure(db.make_engine(url), leaves, "_pg", rng))
             finally:
                 drop_schema(base_url, schema)
+    line["publish_stations"] = PUBLISH_STATIONS
+    line["peak_leaves_per_root"] = PEAK_LEAVES
+    with tempfile.TemporaryDirectory() as directory:
+        line.update(_publish_figures(f"sqlite:///{Path(directory) / 'ballot.sqlite'}", ""))
+    if base_url:
+        url, schema = fresh_schema(base_url)
+        try:
+            line.update(_publish_figures(url, "_pg"))
+        finally:
+            drop_schema(base_url, schema)
     print(json.dumps(marked(line)))
 
 

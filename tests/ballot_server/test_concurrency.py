@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -226,5 +227,40 @@ def test_a_ballot_never_waits_on_another_stations_lock_nor_on_a_root(
             blocker.rollback()
             blocker.close()
         assert national.publish_root(setup.state) is not None
+    finally:
+        setup.server.stop()
+
+
+def test_the_ballot_that_makes_a_root_due_is_answered_before_the_root_is_published(
+    election: Election, postgres_urls: tuple[str, str]
+) -> None:
+    """A root at the national peak takes seconds to publish, longer than a terminal
+    waits for its answer. Another transaction holds the table of stored nodes, as a
+    slow publish would keep its worker inside it: the ballot that makes a root due
+    still gets its receipt while that is held, and the root follows once it is
+    released, covering that ballot."""
+    setup, _ = make_setup(election, postgres_urls, root_interval_s=0)
+    try:
+        setup.poll("T1", "open")
+        authorization = setup.check_in("T1", election.card(next(iter(election.eligible()))))[
+            "authorization"
+        ]
+        blocker = setup.state.engine.connect()
+        try:
+            blocker.execute(text("LOCK TABLE merkle_nodes IN EXCLUSIVE MODE"))
+            receipt = setup.terminals["T1"].cast(
+                setup.ballot("T1", authorization, 1, GENESIS_TRACKING_CODE)
+            )
+            assert (receipt.station_id, receipt.board_position) == ("S-101", 0)
+            assert national.roots(setup.state) == []
+        finally:
+            blocker.rollback()
+            blocker.close()
+        deadline = time.monotonic() + 30
+        while not national.roots(setup.state):
+            assert time.monotonic() < deadline, "no root after the lock was released"
+            time.sleep(0.01)
+        [root] = national.roots(setup.state)
+        assert root["payload"]["tree_size"] == 1
     finally:
         setup.server.stop()

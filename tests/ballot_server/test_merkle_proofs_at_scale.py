@@ -184,3 +184,23 @@ def test_publishing_stores_every_perfect_subtree_and_nothing_else(setup: Setup) 
         for level, index, value in frontier.append(leaf)
     }
     assert stored == expected and len(stored) == 2 * 70 - (70).bit_count()
+
+
+def test_publishing_a_root_costs_the_same_statements_however_many_stations_advanced(
+    setup: Setup,
+) -> None:
+    """A root at the national peak covers some 50,000 stations: publishing reads the
+    new entries in one query on the log-index key (never a walk of the board) and
+    writes them in batches, so its statements do not grow with the number of
+    stations that advanced."""
+    engine = setup.state.engine
+    _grow_to(setup, (2,))
+    counts = []
+    for added in (1, 2):  # one station advanced, then both
+        _append_entries(setup, added)
+        with _statements(engine) as statements:
+            assert national.publish_root(setup.state) is not None
+        counts.append(len(statements))
+        reads = [(s, p) for s, p in statements if s.lstrip().upper().startswith("SELECT")]
+        assert _logs_scanned(engine, reads) == []
+    assert counts[0] == counts[1]
