@@ -5,7 +5,8 @@ Prints ONE JSON line with the keys of issue 13 and the projection for 61M voters
 (``docs/scale.md`` explains the formula):
 
 * ``appends_per_s_{1,2,4}``: cast ballots per second from 1, 2 and 4 server
-  processes on one PostgreSQL database, each process feeding its own station
+  processes on one PostgreSQL database while all of them are appending
+  (``steady_rate``), each process feeding its own station
   through the intake's service call (terminal signature, parsing with point
   validation, authorization, the transaction and its durable commit, the signed
   receipt) with ``verify_ballot`` replaced by a no-op *in this benchmark's
@@ -14,7 +15,8 @@ Prints ONE JSON line with the keys of issue 13 and the projection for 61M voters
 * ``lock_wait_ms_per_ballot_4``: time each ballot's database session spends
   waiting for a lock with 4 workers, measured by PostgreSQL itself: a monitor
   samples ``pg_stat_activity`` every ``SAMPLE_S`` and counts the benchmark's
-  backends whose ``wait_event_type`` is ``Lock``; samples × interval ÷ ballots.
+  backends whose ``wait_event_type`` is ``Lock``, each count times the time since
+  the previous sample, summed and divided by the ballots.
   ``lock_statement_ms_per_ballot_{1,4}`` is the time inside the statements that
   take row locks (``SELECT … FOR UPDATE``) as the client sees it — round trip and,
   on a busy machine, CPU scheduling included.
@@ -28,10 +30,18 @@ Prints ONE JSON line with the keys of issue 13 and the projection for 61M voters
   ``server_cores_busy_http_{1,2}`` what the load generator took and how many
   cores the workers kept busy.
 * ``verify_ballots_per_s_dask_{1,2}``: ``evote verify``'s ballot phase on a
-  LocalCluster of 1 and 2 worker processes (the whole verify run timed).
+  LocalCluster of 1 and 2 worker processes over the larger record (the whole
+  phase timed, the parent's scan and merge included), after a warm-up run over
+  the smaller one (imports and caches on the workers).
 * ``verify_rss_mb_{small,large}``: peak RSS of the verifying process (one
   process, no cluster) on records of ``ballots_small`` and ``ballots_large``
   ballots.
+
+* ``scalarmult_us_start``, ``_end``: this machine's speed, as the cost of the
+  operation that dominates every figure above (a libsodium variable-base scalar
+  multiplication, best of ``SPEED_ROUNDS`` rounds), read before and after: CPU
+  figures measured on a core twice as slow are twice as large, and the cores the
+  projection names are cores of this speed.
 
 Records are real (encrypted ballots, every proof) and cached in the temporary
 directory under a key that includes a hash of the code that writes them. Needs
@@ -49,6 +59,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +79,7 @@ from ballot_server import intake
 from ballot_server.config import ServerConfig
 from ballot_server.keys import KeySet
 from ballot_server.state import ServerState
+from crypto.group import base_mul, random_scalar
 from evote import protocol
 from evote.manifest import Manifest
 from tally.ceremony import run_ceremony
@@ -77,8 +89,11 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 VOTERS = 61_000_000
 POLLING_DAY_S = 12 * 3600
 PEAK_FACTOR = 3
-SAMPLE_S = 0.002
-BALLOTS_SMALL = size(250, 4)
+SAMPLE_S = 0.005
+APPENDS_PER_STATION = size(400, 3)
+SPEED_ROUNDS = 5
+SPEED_MULTIPLICATIONS = size(1000, 10)
+BALLOTS_SMALL = size(500, 4)
 
 
 # --- intake ---------------------------------------------------------------------
@@ -105,9 +120,33 @@ def _intake_worker(url: str, keys: KeySet, requests: list[Any], ready: Any, out:
     locked["s"] = 0.0
     ready.wait()
     begin = time.perf_counter()
+    finished = []
     for request in requests[1:]:
         intake.submit(state, request, protocol.ACTION_CAST)
-    out.put((time.perf_counter() - begin, locked["s"], len(requests) - 1))
+        finished.append(time.perf_counter())
+    out.put(Appended(begin, finished, locked["s"]))
+
+
+@dataclass(frozen=True)
+class Appended:
+    """One intake process's run: when it started and when each of its ballots was
+    appended (``time.perf_counter``, the system-wide monotonic clock on Linux, so
+    comparable across processes), and its time inside locking statements."""
+
+    begin: float
+    finished: list[float]
+    locked_s: float
+
+
+def steady_rate(runs: list[Appended]) -> float:
+    """Ballots/s while every process was appending: from the last start to the first
+    process's last ballot. Counting to the last process's end instead would time a
+    tail in which fewer processes run than the figure is named after (on 2 cores
+    one straggler of 4 leaves a core idle)."""
+    begin = max(run.begin for run in runs)
+    end = min(run.finished[-1] for run in runs)
+    appended = sum(1 for run in runs for at in run.finished if begin < at <= end)
+    return appended / (end - begin)
 
 
 def bench_appends(load: StationLoad, base_url: str, workers: int) -> tuple[float, float, float]:
@@ -126,26 +165,29 @@ def bench_appends(load: StationLoad, base_url: str, workers: int) -> tuple[float
             process.start()
         monitor = _LockMonitor(base_url, schema)
         ready.wait()
-        begin = time.perf_counter()
-        results = [out.get() for _ in processes]
-        elapsed = time.perf_counter() - begin
+        runs: list[Appended] = [out.get() for _ in processes]
         waited_s = monitor.stop()
         for process in processes:
             process.join()
-        ballots = sum(count for _, _, count in results)
-        statement_ms = 1000 * sum(lock for _, lock, _ in results) / ballots
-        return ballots / elapsed, statement_ms, 1000 * waited_s / ballots
+        ballots = sum(len(run.finished) for run in runs)
+        statement_ms = 1000 * sum(run.locked_s for run in runs) / ballots
+        return steady_rate(runs), statement_ms, 1000 * waited_s / ballots
     finally:
         drop_schema(base_url, schema)
 
 
 class _LockMonitor:
-    """Samples pg_stat_activity for the benchmark's backends waiting on a lock."""
+    """Samples pg_stat_activity for the benchmark's backends waiting on a lock.
+
+    Each sample stands for the time since the one before (the query's own time
+    included), so the estimate does not shrink when sampling is slow; sampling
+    every ``SAMPLE_S`` keeps the monitor's own CPU (a query each time, on the cores
+    the workers need) to a few per cent of one core."""
 
     def __init__(self, base_url: str, application_name: str) -> None:
         self.engine = create_engine(base_url)
         self.name = application_name
-        self.waiting_samples = 0
+        self.waited_s = 0.0
         self.running = True
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -156,8 +198,12 @@ class _LockMonitor:
             "WHERE application_name = :name AND wait_event_type = 'Lock'"
         )
         with self.engine.connect() as connection:
+            previous = time.perf_counter()
             while self.running:
-                self.waiting_samples += connection.execute(query, {"name": self.name}).scalar_one()
+                waiting = connection.execute(query, {"name": self.name}).scalar_one()
+                now = time.perf_counter()
+                self.waited_s += waiting * (now - previous)
+                previous = now
                 time.sleep(SAMPLE_S)
 
     def stop(self) -> float:
@@ -165,7 +211,19 @@ class _LockMonitor:
         self.running = False
         self.thread.join()
         self.engine.dispose()
-        return self.waiting_samples * SAMPLE_S
+        return self.waited_s
+
+
+def scalarmult_us() -> float:
+    """Microseconds per variable-base scalar multiplication, best of several rounds."""
+    point, scalar = base_mul(random_scalar()), random_scalar()
+    best = float("inf")
+    for _ in range(SPEED_ROUNDS):
+        begin = time.perf_counter()
+        for _ in range(SPEED_MULTIPLICATIONS):
+            scalar * point
+        best = min(best, (time.perf_counter() - begin) / SPEED_MULTIPLICATIONS)
+    return round(best * 1e6, 1)
 
 
 # --- verification ------------------------------------------------------------------
@@ -198,14 +256,14 @@ def _ballot_phase_rate(root: Path, ballots: int, scheduler: str | None) -> float
     return ballots / (time.perf_counter() - begin)
 
 
-def bench_verify(root: Path, ballots: int, workers: int) -> float:
+def bench_verify(warm_up: tuple[Path, int], timed: tuple[Path, int], workers: int) -> float:
     from distributed import LocalCluster
 
     with LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
-        _ballot_phase_rate(root, ballots, cluster.scheduler_address)  # warm-up: imports on workers
-        return _ballot_phase_rate(root, ballots, cluster.scheduler_address)
+        _ballot_phase_rate(*warm_up, cluster.scheduler_address)
+        return _ballot_phase_rate(*timed, cluster.scheduler_address)
 
 
 def peak_rss_mb(root: Path) -> float:
@@ -230,9 +288,13 @@ def main() -> None:
     base_url = os.environ.get("EVOTE_BENCH_DATABASE_URL") or os.environ.get(
         "EVOTE_TEST_DATABASE_URL"
     )
-    result: dict[str, Any] = {"bench": "national", "load_average_start": load_average()}
+    result: dict[str, Any] = {
+        "bench": "national",
+        "load_average_start": load_average(),
+        "scalarmult_us_start": scalarmult_us(),
+    }
     if base_url:
-        load = StationLoad.build(base_url)
+        load = StationLoad.build(base_url, APPENDS_PER_STATION)
         for workers in counts((1, 2, 4), (1, 2)):
             rate, statement_ms, waited_ms = bench_appends(load, base_url, workers)
             result[f"appends_per_s_{workers}"] = round(rate, 1)
@@ -247,7 +309,7 @@ def main() -> None:
     result["verify_rss_mb_large"] = peak_rss_mb(large_root)
     for workers in (1, 2):
         result[f"verify_ballots_per_s_dask_{workers}"] = round(
-            bench_verify(large_root, large, workers), 1
+            bench_verify((small_root, small), (large_root, large), workers), 1
         )
     peak_per_s = VOTERS / POLLING_DAY_S * PEAK_FACTOR
     result["peak_ballots_per_s"] = round(peak_per_s)
@@ -261,6 +323,7 @@ def main() -> None:
     result["cores_verify_1h"] = round(VOTERS / 3600 / verify_per_core)
     result["code_version"] = code_version()
     result["load_average_end"] = load_average()
+    result["scalarmult_us_end"] = scalarmult_us()
     print(json.dumps(marked(result)))
 
 

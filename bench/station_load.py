@@ -79,7 +79,7 @@ class StationLoad:
     plan: dict[str, list[Any]]
 
     @classmethod
-    def build(cls, base_url: str) -> StationLoad:
+    def build(cls, base_url: str, ballots_per_station: int = BALLOTS_PER_STATION) -> StationLoad:
         keys = KeySet.generate()
         document = synthetic_manifest(STATIONS)
         manifest = Manifest.from_json(document)
@@ -90,7 +90,7 @@ class StationLoad:
         try:
             state = ServerState(ServerConfig(url, url, keys, root_interval_s=10**9))
             load.set_up(state)
-            load.plan.update(load._requests(state))
+            load.plan.update(load._requests(state, ballots_per_station))
             state.engine.dispose()
         finally:
             drop_schema(base_url, schema)
@@ -106,7 +106,7 @@ class StationLoad:
         for number in range(STATIONS):
             open_polls(state, f"S-{number + 1:03d}")
 
-    def _requests(self, state: ServerState) -> dict[str, list[Any]]:
+    def _requests(self, state: ServerState, ballots_per_station: int) -> dict[str, list[Any]]:
         """Signed cast requests, each terminal (station) its own chain."""
         info = state.election()
         specs = info.specs("tehran-1")
@@ -114,7 +114,7 @@ class StationLoad:
         for number, (terminal_id, key) in enumerate(sorted(self.terminals.items())):
             station = f"S-{number + 1:03d}"
             previous, requests = GENESIS_TRACKING_CODE, []
-            for sequence in range(1, BALLOTS_PER_STATION + 1):
+            for sequence in range(1, ballots_per_station + 1):
                 authorization = self.keys.inquiry.sign(
                     "authorization",
                     {
