@@ -22,9 +22,10 @@ from strategies import json_values
 
 from crypto.ballot import ContestSpec, ElectionContext, EncryptedBallot
 from crypto.canonical import MAX_DOCUMENT_BYTES, canonical_json
+from tally import record as record_module
 from tally import verify_ballots
-from tally.errors import VerificationFailure
-from tally.record import CONSISTENCY, ENTRIES, RECEIPTS, RESULTS_JSON, ROOTS
+from tally.errors import RecordError, VerificationFailure
+from tally.record import CONSISTENCY, ENTRIES, RECEIPTS, RESULTS_JSON, ROOTS, Record
 from tally.verifier import verify_record
 from tally.verify_audit import AUDIT_LOG
 
@@ -69,6 +70,21 @@ def test_a_line_longer_than_any_document_is_named(record_copy: Path) -> None:
     (record_copy / ENTRIES).write_bytes(b"\n".join(lines))
     found = failure(record_copy)
     assert (found.location, found.code) == (f"{ENTRIES}:2", "oversized_line")
+
+
+def test_a_file_larger_than_the_limit_is_refused_and_one_at_the_limit_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read in parts, the limit still holds to the byte."""
+    monkeypatch.setattr(record_module, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(record_module, "READ_PART_BYTES", 7)
+    (tmp_path / "at-limit.json").write_bytes(b"x" * 100)
+    (tmp_path / "over-limit.json").write_bytes(b"x" * 101)
+    record = Record(tmp_path)
+    assert record.read_bytes("at-limit.json") == b"x" * 100
+    with pytest.raises(RecordError) as raised:
+        record.read_bytes("over-limit.json")
+    assert (raised.value.location, raised.value.code) == ("over-limit.json", "oversized_file")
 
 
 @pytest.mark.parametrize(
