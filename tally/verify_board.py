@@ -1,20 +1,25 @@
 """Sequential checks over the whole board, on the facts the ballot workers returned.
 
-These need every entry at once (shard chains, uniqueness, receipts, poll
-reports) but no group operations, so they run in the parent process; the
-national roots over the shards are checked in ``verify_roots.py``.
-Each raises VerificationFailure naming the file and line of the first problem.
+These need every entry (shard chains, uniqueness, receipts, poll reports)
+but no group operations, so they run in the parent process, reading the
+facts back from the ``EntryStore`` they were spilled to: streamed in line
+order with state per station or terminal, or looked up by line, never all
+held at once. The national roots over the shards are checked in
+``verify_roots.py``. Each raises VerificationFailure naming the file and line
+of the first problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from crypto.ballot import GENESIS_TRACKING_CODE
 from crypto.canonical import parse_json
 from crypto.errors import CryptoError
 from crypto.signing import SignedEnvelope, VerifyKey
+from tally.entry_store import EntryStore
 from tally.errors import VerificationFailure
 from tally.record import ENTRIES, RECEIPTS, Record
 from tally.repeats import RepeatFinder
@@ -42,13 +47,34 @@ def same(left: Any, right: Any) -> bool:
     return type(left) is type(right) and left == right
 
 
-def check_shard_chains(facts: Sequence[EntryFacts]) -> dict[tuple[str, int], EntryFacts]:
+@dataclass
+class Shards:
+    """Where each station's shard lies on the board, once its chain is checked: a run
+    of lines from its first, one per position. Finds an entry by (station, position)
+    with no index of the entries."""
+
+    first_lines: dict[str, int] = field(default_factory=dict)
+    lengths: dict[str, int] = field(default_factory=dict)
+
+    def line(self, station_id: str, position: int) -> int | None:
+        """The board line of the station's entry at ``position``, None if it has none."""
+        if not 0 <= position < self.lengths.get(station_id, 0):
+            return None
+        return self.first_lines[station_id] + position
+
+    def lines(self, station_id: str) -> tuple[int, int] | None:
+        """The first and last board lines of the station's shard, None if it has none."""
+        last = self.line(station_id, self.lengths.get(station_id, 0) - 1)
+        return None if last is None else (self.first_lines[station_id], last)
+
+
+def check_shard_chains(facts: Iterable[EntryFacts]) -> Shards:
     """Stations' shards one after another in order of station id; within each,
     positions 0..n-1, each entry linked to the previous one's hash.
 
-    Returns every entry by (station, position), for the roots and the receipts.
+    Returns where each shard lies, for the roots and the receipts.
     """
-    by_position: dict[tuple[str, int], EntryFacts] = {}
+    shards = Shards()
     station, previous, expected_position = "", _ZERO_HASH, 0
     for item in facts:
         location = f"{ENTRIES}:{item.line}"
@@ -61,6 +87,7 @@ def check_shard_chains(facts: Sequence[EntryFacts]) -> dict[tuple[str, int], Ent
                     "bad_shard_order",
                 )
             station, previous, expected_position = item.station_id, _ZERO_HASH, 0
+            shards.first_lines[station] = item.line
         if item.position != expected_position:
             raise _fail(
                 "board shards",
@@ -77,12 +104,12 @@ def check_shard_chains(facts: Sequence[EntryFacts]) -> dict[tuple[str, int], Ent
                 f" (tracking code {item.tracking_code})",
                 "broken_chain",
             )
-        by_position[(station, item.position)] = item
         previous, expected_position = item.entry_hash, expected_position + 1
-    return by_position
+        shards.lengths[station] = expected_position
+    return shards
 
 
-def check_terminal_chains(facts: Sequence[EntryFacts]) -> dict[str, EntryFacts]:
+def check_terminal_chains(facts: Iterable[EntryFacts]) -> dict[str, EntryFacts]:
     """Per terminal: sequences 1, 2, 3… and each tracking code chained to the one before.
 
     Returns each terminal's last entry (its chain head) for the closing reports.
@@ -119,25 +146,35 @@ def check_terminal_chains(facts: Sequence[EntryFacts]) -> dict[str, EntryFacts]:
     return heads
 
 
-def check_authorizations(facts: Sequence[EntryFacts]) -> int:
-    """At most one cast ballot per authorization (challenged ones may share it)."""
-    seen: dict[str, int] = {}
-    for item in facts:
-        if item.kind != "ballot":
-            continue
-        if item.authorization_id in seen:
-            raise _entry_fail(
-                "one ballot per authorization",
-                item,
-                f"authorization {item.authorization_id} already used at line "
-                f"{seen[item.authorization_id]}",
-                "authorization_reused",
-            )
-        seen[item.authorization_id] = item.line
-    return len(seen)
+def check_authorizations(store: EntryStore) -> int:
+    """At most one cast ballot per authorization (challenged ones may share it).
+
+    Reads the cast ballots by authorization id (an index on disk, not a set in
+    memory); the failure names the earliest line that reuses an authorization
+    and the line that used it first, as a pass in line order would.
+    """
+    reuse: tuple[int, str, int] | None = None
+    authorizations, current, first_line, repeated = 0, None, 0, False
+    for authorization_id, line in store.cast_authorizations():
+        if authorization_id != current:
+            authorizations += 1
+            current, first_line, repeated = authorization_id, line, False
+        elif not repeated:
+            repeated = True
+            if reuse is None or line < reuse[0]:
+                reuse = (line, authorization_id, first_line)
+    if reuse is not None:
+        line, authorization_id, first_line = reuse
+        raise _entry_fail(
+            "one ballot per authorization",
+            store.at_line(line),
+            f"authorization {authorization_id} already used at line {first_line}",
+            "authorization_reused",
+        )
+    return authorizations
 
 
-def check_unique_ciphertexts(facts: Sequence[EntryFacts], alphas: RepeatFinder) -> int:
+def check_unique_ciphertexts(store: EntryStore, alphas: RepeatFinder) -> int:
     """No ciphertext alpha twice on the board, cast or challenged.
 
     An honest terminal draws a fresh nonce for every ciphertext, so a repeated
@@ -150,7 +187,7 @@ def check_unique_ciphertexts(facts: Sequence[EntryFacts], alphas: RepeatFinder) 
     if found is None:
         return alphas.count
     alpha, first, line = found
-    item = facts[line - 1]
+    item = store.at_line(line)
     if first == line:
         raise _entry_fail(
             "unique ciphertexts",
@@ -182,22 +219,25 @@ def signed_lines(
 
 def check_receipts(
     record: Record,
-    entries: dict[tuple[str, int], EntryFacts],
+    store: EntryStore,
+    shards: Shards,
     server_key: VerifyKey,
     election_id: str,
-) -> dict[tuple[str, int], int]:
+) -> int:
     """Exactly one server-signed receipt per cast ballot, matching its entry.
 
     The server stamps ``received_at`` while it holds the station's shard, so
-    the times never decrease along a shard. Returns each cast entry's
-    ``received_at`` by (station, position) for the poll-report checks.
+    the times never decrease along a shard. Stores each cast entry's
+    ``received_at`` for the poll-report and revocation checks
+    (``EntryStore.with_received``); answers how many receipts there are.
     """
-    received: dict[tuple[str, int], int] = {}
+    received = 0
     for location, receipt in signed_lines(record, RECEIPTS, "receipt", server_key):
         station, at = receipt.get("station_id"), receipt.get("board_position")
         position = f"{station}/{at}"
         valid = type(station) is str and type(at) is int
-        item = entries.get((station, at)) if valid else None
+        line = shards.line(station, at) if valid else None
+        item = None if line is None else store.at_line(line)
         if item is None or item.kind != "ballot":
             raise _fail(
                 "receipts",
@@ -220,32 +260,30 @@ def check_receipts(
                 f"does not match the ballot at position {position}",
                 "receipt_mismatch",
             )
-        key = (item.station_id, item.position)
-        if key in received:
+        received_at = receipt.get("received_at")
+        if not store.receive(item.line, received_at if type(received_at) is int else None):
             raise _fail(
                 "receipts", location, f"second receipt for position {position}", "duplicate_receipt"
             )
-        received_at = receipt.get("received_at")
         if type(received_at) is not int:
             raise _fail("receipts", location, "received_at is not an integer", "receipt_mismatch")
-        received[key] = received_at
+        received += 1
     latest: dict[str, tuple[int, int]] = {}
-    for item in entries.values():
+    for item, at in store.with_received():
         if item.kind != "ballot":
             continue
-        key = (item.station_id, item.position)
-        if key not in received:
+        if at is None:
             raise _entry_fail("receipts", item, "cast ballot without a receipt", "missing_receipt")
         before, before_position = latest.get(item.station_id, (0, -1))
-        if received[key] < before:
+        if at < before:
             raise _entry_fail(
                 "receipts",
                 item,
-                f"received at {received[key]}, before the ballot at position "
+                f"received at {at}, before the ballot at position "
                 f"{item.station_id}/{before_position} ({before})",
                 "time_reversed",
             )
-        latest[item.station_id] = (received[key], item.position)
+        latest[item.station_id] = (at, item.position)
     return received
 
 
@@ -301,8 +339,7 @@ def check_poll_reports(
     stations: Sequence[str],
     heads: dict[str, EntryFacts],
     server_key: VerifyKey,
-    facts: Sequence[EntryFacts],
-    received: dict[tuple[str, int], int],
+    received: Iterable[tuple[EntryFacts, int | None]],
 ) -> int:
     """Ballots only while polls were open: after the opening, up to the closing report.
 
@@ -310,11 +347,15 @@ def check_poll_reports(
     opened, and none of its ballots was received before it opened. (A
     ballot may carry a later second than the close: the close reads the
     clock before it waits for the station's lock; its counts are still checked.)
+    ``received`` is every entry in line order with its receipt's time, if any.
     """
     floors: dict[str, int] = {}
     opened_at: dict[str, int] = {}
+    posted: dict[str, set[str]] = {}
+    for terminal_id, last_entry in heads.items():
+        posted.setdefault(last_entry.station_id, set()).add(terminal_id)
     for station_id in stations:
-        terminals = {t for t, head in heads.items() if head.station_id == station_id}
+        terminals = posted.get(station_id, set())
         opening = signed_report(record, station_id, "opening", server_key)
         closing = signed_report(record, station_id, "closing", server_key)
         location = f"reports/{station_id}-closing.json"
@@ -348,12 +389,11 @@ def check_poll_reports(
                     f"{item['last_sequence']}, the board has {last} (or chain heads differ)",
                     "closing_mismatch",
                 )
-    for entry in facts:
+    for entry, at in received:
         if entry.sequence <= floors.get(entry.terminal_id, 0):
             raise _entry_fail(
                 "poll reports", entry, "ballot from before the polls opened", "before_opening"
             )
-        at = received.get((entry.station_id, entry.position))
         if at is not None and at < opened_at[entry.station_id]:
             raise _entry_fail(
                 "poll reports",

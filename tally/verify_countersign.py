@@ -16,7 +16,7 @@ from before an HQ reopen is not one of the last close) and the report's revision
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from crypto.canonical import canonical_json
@@ -24,10 +24,10 @@ from crypto.errors import CryptoError
 from crypto.hexcodec import bytes_from_hex
 from crypto.signing import SignedEnvelope, VerifyKey
 from evote.countersign import COUNTERSIGNED, countersign_message, other_report
+from tally.entry_store import EntryStore
 from tally.errors import VerificationFailure
 from tally.record import Record
-from tally.verify_ballots import EntryFacts
-from tally.verify_board import signed_report
+from tally.verify_board import Shards, signed_report
 
 CHECK: Final = "officials' countersignatures"
 COUNTERSIGN_FIELDS: Final = frozenset({"counts", "challenge", "card_certificate", "card_signature"})
@@ -52,16 +52,14 @@ def _official_key(value: Any, station_id: str, registry_key: VerifyKey, location
 
 
 def _board_counts(
-    report: dict[str, Any], facts: Sequence[EntryFacts], identity: dict[str, Any]
+    report: dict[str, Any],
+    per_terminal: Mapping[str, Mapping[str, int]],
+    identity: dict[str, Any],
 ) -> dict[str, Any]:
-    """The counts an honest close signs, from the board (ballots), the report's
-    check-ins and voids, and ``identity`` (which report: poll version and revision)."""
+    """The counts an honest close signs, from the board (``per_terminal``: the
+    station's entries of each kind by terminal), the report's check-ins and voids,
+    and ``identity`` (which report: poll version and revision)."""
     station_id = report["station_id"]
-    per_terminal: dict[str, dict[str, int]] = {}
-    for item in facts:
-        if item.station_id == station_id:
-            counts = per_terminal.setdefault(item.terminal_id, {"ballot": 0, "challenged": 0})
-            counts[item.kind] += 1
     terminals = [
         {
             "terminal_id": item.get("terminal_id"),
@@ -86,7 +84,8 @@ def _board_counts(
 def check_countersignatures(
     record: Record,
     stations: Sequence[str],
-    facts: Sequence[EntryFacts],
+    store: EntryStore,
+    shards: Shards,
     registry_key: VerifyKey,
     server_key: VerifyKey,
     closed_versions: dict[str, int],
@@ -118,7 +117,9 @@ def check_countersignatures(
         stale = other_report(signed["counts"], identity)
         if stale is not None:
             raise _fail(f"{location}.counts", stale, "countersign_stale")
-        expected = _board_counts(report, facts, identity)
+        lines = shards.lines(station_id)
+        per_terminal = store.kinds_by_terminal(*lines) if lines else {}
+        expected = _board_counts(report, per_terminal, identity)
         if canonical_json(signed["counts"]) != canonical_json(expected):
             wrong = next(
                 (

@@ -14,7 +14,7 @@ but the server speaks for where the closing terminal's chain ends.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -107,7 +107,7 @@ def declared_heads(
     return heads
 
 
-def check_declared_heads(heads: Sequence[DeclaredHead], facts: Sequence[EntryFacts]) -> int:
+def check_declared_heads(heads: Sequence[DeclaredHead], facts: Iterable[EntryFacts]) -> int:
     """Every declared head is on the board: the terminal's ballot at that sequence has
     that tracking code (the terminal chains, checked before, then vouch for all earlier
     ones). One pass over the facts, a dictionary lookup each."""

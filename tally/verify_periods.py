@@ -11,7 +11,7 @@ reached. One dictionary lookup per ballot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from tally.errors import VerificationFailure
@@ -68,7 +68,7 @@ def _fail(item: EntryFacts, message: str, code: str) -> VerificationFailure:
     )
 
 
-def check_poll_periods(facts: Sequence[EntryFacts], openings: dict[str, set[int]]) -> int:
+def check_poll_periods(facts: Iterable[EntryFacts], openings: dict[str, set[int]]) -> int:
     """Each online authorization names an opening of its station (provisional ones
     carry no period: they were issued with no server)."""
     checked = 0

@@ -13,7 +13,7 @@ does not publish.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from evote.resolution import Decision
 from tally.errors import VerificationFailure
@@ -23,11 +23,14 @@ from tally.verify_ballots import EntryFacts
 CHECK = "provisional resolution"
 
 
-def check_provisional(facts: Sequence[EntryFacts], decisions: Sequence[Decision]) -> int:
+def check_provisional(facts: Iterable[EntryFacts], decisions: Sequence[Decision]) -> int:
     """How many provisional ballots were decided; VerificationFailure at the first gap."""
     by_place = {(d.station_id, d.board_position): d for d in decisions}
-    provisional = [item for item in facts if item.kind == "ballot" and item.provisional]
-    for item in provisional:
+    provisional = 0
+    for item in facts:
+        if item.kind != "ballot" or not item.provisional:
+            continue
+        provisional += 1
         place = f"{item.station_id} position {item.position}"
         decision = by_place.pop((item.station_id, item.position), None)
         location = f"{ENTRIES}:{item.line}"
@@ -54,4 +57,4 @@ def check_provisional(facts: Sequence[EntryFacts], decisions: Sequence[Decision]
             "which holds no provisional cast ballot",
             code="provisional_stray_decision",
         )
-    return len(provisional)
+    return provisional

@@ -12,7 +12,7 @@ the seconds every worker may still hold the key in its cache.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from crypto.signing import VerifyKey
@@ -41,11 +41,11 @@ def check_revocations(
     audit: Sequence[dict[str, Any]],
     terminals: dict[str, TerminalKey],
     hq_key: VerifyKey,
-    facts: Sequence[EntryFacts],
-    received: dict[tuple[str, int], int],
+    received: Iterable[tuple[EntryFacts, int | None]],
 ) -> dict[str, int]:
     """Every revocation HQ's, of a registered terminal, audited; none followed by a
-    ballot. Answers when each terminal was revoked."""
+    ballot (``received``: every entry in line order with its receipt's time, if any).
+    Answers when each terminal was revoked."""
     election_id = record.manifest.election_id
     revoked_at: dict[str, int] = {}
     published: dict[bytes, str] = {}
@@ -73,8 +73,7 @@ def check_revocations(
             fields = {**entry["fields"], "revoked_at": entry["at"]}
             announced[event_key(fields, *MATCHED_ON)] = f"{AUDIT_LOG}:{entry['position'] + 1}"
     one_to_one(announced, published, "terminal revocation")
-    for item in facts:
-        at = received.get((item.station_id, item.position))
+    for item, at in received:
         deadline = revoked_at.get(item.terminal_id)
         if at is not None and deadline is not None and at > deadline + CACHE_MARGIN_S:
             raise _fail(

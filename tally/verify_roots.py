@@ -10,22 +10,29 @@ that is shorter, or whose entry at that length hashes differently, has lost a
 ballot or been rewritten under a signed root. Rebuilding every root from the
 entries and finding the last one covering every entry proves each entry's
 inclusion (stronger than checking one inclusion proof per entry, and cheaper).
+
+A root names every station that advanced since the one before: one a minute
+over a polling day, at tens of thousands of stations, names tens of millions
+of shards in all, as many as the board has entries within a small factor. So
+the roots are read from the record again for each pass, one at a time, never
+held together; the entry hashes come from the ``EntryStore``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from crypto.canonical import parse_json
 from crypto.errors import CryptoError
 from crypto.merkle import Frontier, leaf_hash, verify_consistency
 from crypto.signing import VerifyKey
+from tally.entry_store import EntryStore
 from tally.errors import VerificationFailure
 from tally.record import CONSISTENCY, ENTRIES, ROOTS, Record
-from tally.verify_ballots import EntryFacts
-from tally.verify_board import signed_lines
+from tally.verify_board import Shards, signed_lines
 
 ROOT_KIND = "board-root"
 CHECK = "national roots"
@@ -55,18 +62,34 @@ def _root(location: str, payload: Any) -> Root:
     return Root(location, size, digest, shards)
 
 
-def load_roots(record: Record, server_key: VerifyKey) -> list[Root]:
-    """Every signed root, in order, each larger than the last."""
-    roots: list[Root] = []
-    for location, payload in signed_lines(record, ROOTS, ROOT_KIND, server_key):
-        root = _root(location, payload)
-        if roots and root.tree_size <= roots[-1].tree_size:
-            raise _fail(location, "a root no larger than the one before", "bad_root_order")
-        roots.append(root)
+@dataclass(frozen=True)
+class SignedRoots:
+    """Every signed root, in order, each larger than the last: read from the record
+    at each iteration."""
+
+    record: Record
+    server_key: VerifyKey
+
+    def __iter__(self) -> Iterator[Root]:
+        previous: int | None = None
+        for location, payload in signed_lines(self.record, ROOTS, ROOT_KIND, self.server_key):
+            root = _root(location, payload)
+            if previous is not None and root.tree_size <= previous:
+                raise _fail(location, "a root no larger than the one before", "bad_root_order")
+            previous = root.tree_size
+            yield root
+
+
+def load_roots(record: Record, server_key: VerifyKey) -> SignedRoots:
+    """The signed roots, every one checked (signature, form, order) before any is
+    used: a bad root is named before an inconsistency between earlier ones."""
+    roots = SignedRoots(record, server_key)
+    for _ in roots:
+        pass  # each root is checked as it is read
     return roots
 
 
-def check_consistency(record: Record, roots: list[Root]) -> int:
+def check_consistency(record: Record, roots: Iterable[Root]) -> int:
     """Each root extends the one before it (RFC 9162 §2.1.4.2)."""
     proofs: dict[tuple[int, int], tuple[str, list[bytes]]] = {}
     for line, text in record.lines(CONSISTENCY):
@@ -79,7 +102,9 @@ def check_consistency(record: Record, roots: list[Root]) -> int:
             raise _fail(
                 location, f"not a consistency proof ({error})", "malformed_proof"
             ) from error
-    for before, after in zip(roots, roots[1:], strict=False):
+    pairs = 0
+    for before, after in pairwise(roots):
+        pairs += 1
         found = proofs.get((before.tree_size, after.tree_size))
         if found is None:
             raise _fail(
@@ -97,14 +122,10 @@ def check_consistency(record: Record, roots: list[Root]) -> int:
                 f"not consistent with the root of {before.tree_size} at {before.location}: {error}",
                 "inconsistent_roots",
             ) from error
-    return max(len(roots) - 1, 0)
+    return pairs
 
 
-def check_roots_against_shards(
-    roots: list[Root],
-    entries: Mapping[tuple[str, int], EntryFacts],
-    shard_lengths: Mapping[str, int],
-) -> int:
+def check_roots_against_shards(roots: Iterable[Root], store: EntryStore, shards: Shards) -> int:
     """Rebuild every root from the shards; the last must hold every entry."""
     frontier = Frontier()
     published: dict[str, int] = {}
@@ -126,23 +147,26 @@ def check_roots_against_shards(
                 raise _fail(
                     root.location, f"station {station}: shard does not advance", "malformed_root"
                 )
-            last = entries.get((station, length - 1))
-            if last is None or length > shard_lengths.get(station, 0):
+            last_line = shards.line(station, length - 1)
+            if last_line is None:
                 raise _fail(
                     root.location,
                     f"station {station}: the root signs {length} entries, the shard holds "
-                    f"{shard_lengths.get(station, 0)} (a ballot missing from the shard)",
+                    f"{shards.lengths.get(station, 0)} (a ballot missing from the shard)",
                     "shard_head_mismatch",
                 )
-            if last.entry_hash != head:
+            # The leaves this root adds for the station: one station's entries since
+            # its previous root (a minute of them), read in one query with the head.
+            added = list(store.entry_hashes(shards.first_lines[station] + start, last_line))
+            if added[-1] != head:
                 raise _fail(
                     root.location,
-                    f"station {station}: the shard's entry {length - 1} ({ENTRIES}:{last.line}) "
+                    f"station {station}: the shard's entry {length - 1} ({ENTRIES}:{last_line}) "
                     "is not the head this root signed (the shard changed under the root)",
                     "shard_head_mismatch",
                 )
-            for position in range(start, length):
-                frontier.append(leaf_hash(bytes.fromhex(entries[(station, position)].entry_hash)))
+            for entry_hash in added:
+                frontier.append(leaf_hash(bytes.fromhex(entry_hash)))
             published[station] = length
         if frontier.size != root.tree_size or frontier.root() != root.root_hash:
             raise _fail(
@@ -150,9 +174,9 @@ def check_roots_against_shards(
                 f"the entries it names give another tree ({frontier.size} leaves)",
                 "root_mismatch",
             )
-    for station, length in sorted(shard_lengths.items()):
+    for station, length in sorted(shards.lengths.items()):
         if published.get(station, 0) != length:
-            first = entries[(station, published.get(station, 0))]
+            first = store.at_line(shards.first_lines[station] + published.get(station, 0))
             raise _fail(
                 f"{ENTRIES}:{first.line}",
                 f"station {station}: entries from position {first.position} are in no signed root",

@@ -20,7 +20,7 @@ the terminals' signatures: the registry's check-ins are not published.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from evote.resolution import Decision
@@ -51,14 +51,17 @@ def _counts(report: Mapping[str, Any], location: str) -> dict[str, int]:
 
 def check_station_balance(
     closing_reports: Mapping[str, Mapping[str, Any]],
-    facts: Sequence[EntryFacts],
+    facts: Iterable[EntryFacts],
     decisions: Sequence[Decision],
 ) -> int:
     """How many stations balance; VerificationFailure (one line) at the first that does not."""
-    cast = Counter(item.station_id for item in facts if item.kind == "ballot")
-    provisional = Counter(
-        item.station_id for item in facts if item.kind == "ballot" and item.provisional
-    )
+    cast: Counter[str] = Counter()
+    provisional: Counter[str] = Counter()
+    for item in facts:
+        if item.kind == "ballot":
+            cast[item.station_id] += 1
+            if item.provisional:
+                provisional[item.station_id] += 1
     excluded = Counter(decision.station_id for decision in decisions if not decision.counted)
     for station_id, report in sorted(closing_reports.items()):
         location = f"reports/{station_id}-closing.json"

@@ -18,7 +18,7 @@ void, and each such void has its audit event
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from crypto.errors import CryptoError
@@ -27,7 +27,6 @@ from evote import protocol
 from tally.errors import VerificationFailure
 from tally.record import Record
 from tally.verify_audit import AUDIT_LOG, event_key, one_to_one
-from tally.verify_ballots import EntryFacts
 from tally.verify_board import same, signed_lines, signed_report
 from tally.verify_election import TerminalKey, terminal_request
 
@@ -109,13 +108,13 @@ def check_voids(
     record: Record,
     terminals: dict[str, TerminalKey],
     server_key: VerifyKey,
-    facts: Sequence[EntryFacts],
+    cast_line: Callable[[str], int | None],
     stations: Sequence[str],
 ) -> int:
     """Every void asked for by its terminal, of an authorization never cast, once, in
-    order; each closing report's ``authorizations_voided`` equal to its station's."""
+    order; each closing report's ``authorizations_voided`` equal to its station's.
+    ``cast_line`` finds the board line of the ballot cast with an authorization."""
     election_id = record.manifest.election_id
-    cast = {item.authorization_id: item.line for item in facts if item.kind == "ballot"}
     seen: set[str] = set()
     per_station: dict[str, int] = {}
     previous: tuple[int, str] = (0, "")
@@ -129,11 +128,12 @@ def check_voids(
             raise _fail(
                 location, f"authorization {authorization_id} voided twice", "duplicate_void"
             )
-        if authorization_id in cast:
+        cast_at = cast_line(authorization_id)
+        if cast_at is not None:
             raise _fail(
                 location,
                 f"authorization {authorization_id} is voided, yet the ballot at "
-                f"board/entries.jsonl:{cast[authorization_id]} was cast with it",
+                f"board/entries.jsonl:{cast_at} was cast with it",
                 "void_of_cast_ballot",
             )
         previous = order

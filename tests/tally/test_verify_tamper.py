@@ -492,6 +492,55 @@ def test_receipts_received_out_of_board_order_are_caught(
     assert payload["tracking_code"] in found.detail
 
 
+def test_a_receipt_given_twice_is_named_at_its_second_line(record_copy: Path) -> None:
+    receipts = read_lines(record_copy, RECEIPTS)
+    write_lines(record_copy, RECEIPTS, [*receipts, receipts[1]])
+    found = _failure(record_copy)
+    assert (found.check, found.location, found.code) == (
+        "receipts",
+        f"{RECEIPTS}:{len(receipts) + 1}",
+        "duplicate_receipt",
+    )
+
+
+@pytest.mark.parametrize(
+    ("duplicate", "code"), [(False, "receipt_mismatch"), (True, "duplicate_receipt")]
+)
+def test_a_receipt_time_that_is_no_integer_is_caught_after_a_second_receipt(
+    record_copy: Path, record_keys: RecordKeys, duplicate: bool, code: str
+) -> None:
+    receipts = read_lines(record_copy, RECEIPTS)
+    payload = {**receipts[1]["payload"], "received_at": "soon"}
+    forged = record_keys.server.sign("receipt", payload).to_json()
+    if duplicate:
+        receipts.append(forged)
+    else:
+        receipts[1] = forged
+    write_lines(record_copy, RECEIPTS, receipts)
+    found = _failure(record_copy)
+    line = len(receipts) if duplicate else 2
+    assert (found.check, found.location, found.code) == ("receipts", f"{RECEIPTS}:{line}", code)
+
+
+def test_a_cast_ballot_without_its_receipt_is_named_by_its_board_line(record_copy: Path) -> None:
+    receipts = read_lines(record_copy, RECEIPTS)
+    dropped = receipts.pop(2)["payload"]
+    write_lines(record_copy, RECEIPTS, receipts)
+    found = _failure(record_copy)
+    line = next(
+        number
+        for number, text in enumerate(_lines(record_copy), start=1)
+        if json.loads(text)["payload"]["payload"]["body"]["tracking_code"]
+        == dropped["tracking_code"]
+    )
+    assert (found.check, found.location, found.code) == (
+        "receipts",
+        f"{ENTRIES}:{line}",
+        "missing_receipt",
+    )
+    assert dropped["tracking_code"] in found.detail
+
+
 def test_a_failing_ballot_is_named_by_its_tracking_code(record_copy: Path) -> None:
     lines = _lines(record_copy)
     code = json.loads(lines[2])["payload"]["payload"]["body"]["tracking_code"]

@@ -1,0 +1,155 @@
+"""Every board entry's facts on disk, for the checks over the whole board.
+
+The per-entry checks return one ``EntryFacts`` per entry, and the board-wide
+checks (shard and terminal chains, one ballot per authorization, receipts,
+poll reports, the roots rebuilt from the shards…) need all of them: held in a
+list (with dicts by position, receipt and authorization) they took 1.4 KB per
+entry at the checks' peak in the verifier's process, 84 GB for 61 million
+ballots (``docs/scale.md``). Instead they go into an SQLite table in a temporary
+directory as the chunk results arrive, keyed by their line (the board's
+order), and each check reads them back the way it needs them: streamed in
+line order, looked up by line or a line range (a station's shard is a run of
+lines once its chain is checked, ``verify_board.Shards``), or, for one cast
+ballot per authorization, through an index by authorization id. The
+process's memory is SQLite's page cache (``CACHE_KIB``) and one row at a time,
+whatever the record's size; the disk holds about 420 bytes per entry with its
+index until the run ends (the spilled alphas, ``repeats.py``, take 800 per
+ballot).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+from tally.verify_ballots import EntryFacts
+
+CACHE_KIB: Final = 8192
+"""SQLite's page cache: what the store holds in memory at most."""
+_FIELDS: Final = EntryFacts._fields
+"""The table's columns, in the order ``EntryFacts`` takes them; then ``received_at``."""
+_PROVISIONAL: Final = _FIELDS.index("provisional")
+_COLUMNS: Final = ", ".join(_FIELDS)
+_SCHEMA: Final = (
+    "CREATE TABLE entries (line INTEGER PRIMARY KEY, "
+    + ", ".join(f"{name} NOT NULL" for name in _FIELDS[1:] if name != "poll_period")
+    + ", poll_period, received_at)"
+)
+_CAST_INDEX: Final = (
+    "CREATE INDEX IF NOT EXISTS cast_authorizations ON entries (authorization_id)"
+    " WHERE kind = 'ballot'"
+)
+
+
+def _facts(row: Sequence[Any]) -> EntryFacts:
+    """A row of ``_COLUMNS`` as the facts it was stored from (SQLite has no booleans)."""
+    return EntryFacts._make(
+        (*row[:_PROVISIONAL], row[_PROVISIONAL] == 1, *row[_PROVISIONAL + 1 : len(_FIELDS)])
+    )
+
+
+class EntryStore:
+    """The facts of every entry checked so far, added in line order."""
+
+    def __init__(self) -> None:
+        self._directory = tempfile.TemporaryDirectory(prefix="evote-entries-")
+        self._connection = sqlite3.connect(
+            Path(self._directory.name) / "entries.sqlite", isolation_level=None
+        )
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{CACHE_KIB}"):
+            self._connection.execute(f"PRAGMA {pragma}")
+        self._connection.execute(_SCHEMA)
+        # One transaction for the whole run: nothing here outlives it, so no commit
+        # needs to reach the disk; SQLite spills pages beyond its cache to the file.
+        self._connection.execute("BEGIN")
+        self.count = 0
+
+    def __enter__(self) -> EntryStore:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._connection.close()
+        self._directory.cleanup()
+
+    def add(self, facts: Sequence[EntryFacts]) -> None:
+        """The next entries' facts (chunks must come in line order)."""
+        self._connection.executemany(
+            f"INSERT INTO entries ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})",
+            facts,
+        )
+        self.count += len(facts)
+
+    def in_line_order(self) -> Iterator[EntryFacts]:
+        for row in self._connection.execute(f"SELECT {_COLUMNS} FROM entries ORDER BY line"):
+            yield _facts(row)
+
+    def with_received(self) -> Iterator[tuple[EntryFacts, int | None]]:
+        """Every entry in line order with the ``received_at`` its receipt gave (``receive``)."""
+        query = f"SELECT {_COLUMNS}, received_at FROM entries ORDER BY line"
+        for row in self._connection.execute(query):
+            yield _facts(row), row[-1]
+
+    def at_line(self, line: int) -> EntryFacts:
+        """The entry at a line known to be stored (from a shard or an index)."""
+        query = f"SELECT {_COLUMNS} FROM entries WHERE line = ?"
+        row = self._connection.execute(query, (line,)).fetchone()
+        if row is None:
+            raise KeyError(f"no entry stored at line {line}")
+        return _facts(row)
+
+    def entry_hashes(self, first_line: int, last_line: int) -> Iterator[str]:
+        """The entry hashes of lines ``first_line``..``last_line``, in order."""
+        query = "SELECT entry_hash FROM entries WHERE line BETWEEN ? AND ? ORDER BY line"
+        for (entry_hash,) in self._connection.execute(query, (first_line, last_line)):
+            yield entry_hash
+
+    def kinds_by_terminal(self, first_line: int, last_line: int) -> dict[str, dict[str, int]]:
+        """How many entries of each kind each terminal has among these lines."""
+        counts: dict[str, dict[str, int]] = {}
+        query = (
+            "SELECT terminal_id, kind, COUNT(*) FROM entries WHERE line BETWEEN ? AND ?"
+            " GROUP BY terminal_id, kind"
+        )
+        for terminal_id, kind, count in self._connection.execute(query, (first_line, last_line)):
+            counts.setdefault(terminal_id, {})[kind] = count
+        return counts
+
+    def receive(self, line: int, received_at: int | None) -> bool:
+        """Record the receipt of the entry at ``line``: False if one was recorded before.
+
+        A receipt whose time is not an integer is recorded as None: it fails its check
+        at once, so no later receipt of the same entry is ever asked about.
+        """
+        cursor = self._connection.execute(
+            "UPDATE entries SET received_at = ? WHERE line = ? AND received_at IS NULL",
+            (received_at, line),
+        )
+        return cursor.rowcount == 1
+
+    def cast_authorizations(self) -> Iterator[tuple[str, int]]:
+        """(authorization id, line) of every cast ballot, by authorization id then line."""
+        self._connection.execute(_CAST_INDEX)
+        query = (
+            "SELECT authorization_id, line FROM entries INDEXED BY cast_authorizations"
+            " WHERE kind = 'ballot' ORDER BY authorization_id, line"
+        )
+        yield from self._connection.execute(query)
+
+    def cast_line(self, authorization_id: str) -> int | None:
+        """The line of the cast ballot that used ``authorization_id``, if one did."""
+        self._connection.execute(_CAST_INDEX)
+        query = (
+            "SELECT MAX(line) FROM entries INDEXED BY cast_authorizations"
+            " WHERE kind = 'ballot' AND authorization_id = ?"
+        )
+        line: int | None = self._connection.execute(query, (authorization_id,)).fetchone()[0]
+        return line
