@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import copy
 from datetime import date
+from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
-from pyzbar.pyzbar import decode
+from pyzbar.pyzbar import ZBarSymbol, decode
 
 from crypto.ballot import GENESIS_TRACKING_CODE, ElectionContext
 from crypto.group import base_mul, random_scalar
@@ -135,6 +136,12 @@ def test_the_dots_below_persian_letters_are_printed(text: str) -> None:
     assert ink(render_receipt(document)) == reference_ink(line, text)
 
 
+def _qr_codes(image: Image.Image) -> list[Any]:
+    """The QR codes zbar finds; only those: blurred receipt text sometimes reads as a
+    one-dimensional barcode (a slip printed one QR, and nothing else was asked of it)."""
+    return list(decode(image, symbols=[ZBarSymbol.QRCODE]))
+
+
 def test_the_challenge_slip_qr_is_short_and_decodes_after_blur() -> None:
     manifest = long_named_manifest()
     prepared = prepared_ballot(manifest)
@@ -143,7 +150,7 @@ def test_the_challenge_slip_qr_is_short_and_decodes_after_blur() -> None:
     )
     image = render_receipt(document).convert("L")
     for radius in (1.0, 1.5, 2.0):
-        symbols = decode(image.filter(ImageFilter.GaussianBlur(radius)))
+        symbols = _qr_codes(image.filter(ImageFilter.GaussianBlur(radius)))
         assert len(symbols) == 1, f"no QR after a blur of {radius} dots"
         text = symbols[0].data.decode("ascii")
         assert text.startswith(CHECK_URL.upper() + "/EVC2:") and len(text) <= 160
@@ -156,4 +163,4 @@ def test_a_qr_too_big_for_six_dots_a_module_is_printed_smaller_not_refused() -> 
     payload = "HTTPS://A-RATHER-LONG-BOARD-ADDRESS.ELECTION.EXAMPLE/CHECK/EVC2:" + "AB" * 60
     image = render_receipt(ReceiptDocument("qr", (QrBlock(payload, 6, "H"),)))
     assert image.width == RECEIPT_WIDTH_DOTS
-    assert [symbol.data.decode() for symbol in decode(image.convert("L"))] == [payload]
+    assert [symbol.data.decode() for symbol in _qr_codes(image.convert("L"))] == [payload]
