@@ -33,6 +33,11 @@ Prints ONE JSON line with the keys of issue 13 and the projection for 61M voters
   LocalCluster of 1 and 2 worker processes over the larger record (the whole
   phase timed, the parent's scan and merge included), after a warm-up run over
   the smaller one (imports and caches on the workers).
+* ``verify_board_us_per_entry``: the board-wide checks (chains, receipts,
+  roots, reports: ``Verifier.check_board_phase``) per entry, one process, the
+  smaller record; they run once in the verifying process whatever the cluster,
+  so ``verify_board_hours_61m`` (61M entries at that rate) bounds a national
+  verification's time from below, however many cores check the ballots.
 * ``verify_rss_mb_{small,large}``: peak RSS of the verifying process (one
   process, no cluster) on records of ``ballots_small`` and ``ballots_large``
   ballots.
@@ -266,6 +271,14 @@ def bench_verify(warm_up: tuple[Path, int], timed: tuple[Path, int], workers: in
         return _ballot_phase_rate(*timed, cluster.scheduler_address)
 
 
+def board_us_per_entry(root: Path) -> float:
+    """The board-wide checks' time per entry, in one process after the entry checks."""
+    from tally.verifier import Verifier
+
+    entries, seconds = Verifier(root).check_board_phase()
+    return round(1e6 * seconds / entries, 1)
+
+
 def peak_rss_mb(root: Path) -> float:
     """Peak RSS of a fresh process that runs the ballot phase over ``root``."""
     script = (
@@ -321,6 +334,8 @@ def main() -> None:
     )
     verify_per_core = result["verify_ballots_per_s_dask_1"]
     result["cores_verify_1h"] = round(VOTERS / 3600 / verify_per_core)
+    board_us = result["verify_board_us_per_entry"] = board_us_per_entry(small_root)
+    result["verify_board_hours_61m"] = round(VOTERS * board_us / 3.6e9, 2)
     result["code_version"] = code_version()
     result["load_average_end"] = load_average()
     result["scalarmult_us_end"] = scalarmult_us()
