@@ -9,8 +9,10 @@ PostgreSQL tests use ``EVOTE_TEST_DATABASE_URL`` and a fresh schema per test
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from ballot_server import national
 from ballot_server.config import ServerConfig
 from ballot_server.keys import KeySet
 from ballot_server.runner import RunningServer, start_server
@@ -28,6 +31,7 @@ from ballot_server.setup import (
     register_terminal,
     sign_manifest,
 )
+from ballot_server.state import ServerState
 from crypto.ballot import encrypt_ballot
 from crypto.signing import SigningKey
 from crypto.threshold import TrusteePublicKeys, generate_trustee
@@ -256,3 +260,27 @@ def sqlite_setup(election: Election, tmp_path: Path) -> Iterator[Setup]:
         yield built
     finally:
         built.server.stop()
+
+
+def wait_for_roots(state: ServerState, count: int) -> list[dict[str, Any]]:
+    """The signed roots, once there are ``count``: a worker publishes the periodic
+    root after it has answered the ballot that made it due."""
+    deadline = time.monotonic() + 30
+    while len(found := national.roots(state)) < count:
+        assert time.monotonic() < deadline, f"no root number {count} after 30 s"
+        time.sleep(0.01)
+    return found
+
+
+@contextmanager
+def held(setup: Setup, *statements: str) -> Iterator[None]:
+    """Another transaction running ``statements`` (locks, typically) and holding
+    what they took until the block ends; then it rolls back."""
+    blocker = setup.state.engine.connect()
+    try:
+        for statement in statements:
+            blocker.execute(text(statement))
+        yield
+    finally:
+        blocker.rollback()
+        blocker.close()

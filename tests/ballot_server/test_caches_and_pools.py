@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from server_harness import ELECTION_DATE, Election, make_setup
+from server_harness import ELECTION_DATE, Election, make_setup, wait_for_roots
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ballot_server import db, national
+from ballot_server import db
 from ballot_server.audit import audit_lines
 from ballot_server.config import ServerConfig
 from ballot_server.keys import KeySet
@@ -95,14 +95,6 @@ def test_a_pooled_postgres_connection_that_died_while_idle_is_replaced(
         killer.dispose()
 
 
-def _wait_for_roots(state: ServerState, count: int) -> None:
-    """Until ``count`` roots are signed: the worker publishes after answering."""
-    deadline = time.monotonic() + 30
-    while len(national.roots(state)) < count:
-        assert time.monotonic() < deadline, f"no root number {count} after 30 s"
-        time.sleep(0.01)
-
-
 def test_roots_published_during_intake_sign_every_shard_head_consistently(
     election: Election, database_urls: tuple[str, str]
 ) -> None:
@@ -126,7 +118,7 @@ def test_roots_published_during_intake_sign_every_shard_head_consistently(
             assert receipt.board_position == sequence - 1
             previous[terminal] = bytes.fromhex(receipt.tracking_code)
             codes.append(receipt.tracking_code)
-            _wait_for_roots(setup.state, len(codes))
+            wait_for_roots(setup.state, len(codes))
         client = setup.terminals["T1"]
         server_key = election.keys.server.public_key
         roots = [

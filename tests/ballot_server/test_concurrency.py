@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from server_harness import Card, Election, Setup, make_setup
-from sqlalchemy import text
+from server_harness import Card, Election, Setup, held, make_setup, wait_for_roots
 from test_bad_input import post
 
 from ballot_server import national
@@ -213,19 +211,17 @@ def test_a_ballot_never_waits_on_another_stations_lock_nor_on_a_root(
             setup.poll(terminal, "open")
         voters = iter(election.eligible())
         authorization = setup.check_in("T3", election.card(next(voters)))["authorization"]
-        blocker = setup.state.engine.connect()
-        try:
-            blocker.execute(text("SET lock_timeout = '30s'"))
-            blocker.execute(text("SELECT 1 FROM stations WHERE station_id = 'S-101' FOR UPDATE"))
-            blocker.execute(text("SELECT 1 FROM chains WHERE name = 'national' FOR UPDATE"))
+        with held(
+            setup,
+            "SET lock_timeout = '30s'",
+            "SELECT 1 FROM stations WHERE station_id = 'S-101' FOR UPDATE",
+            "SELECT 1 FROM chains WHERE name = 'national' FOR UPDATE",
+        ):
             receipt = setup.terminals["T3"].cast(
                 setup.ballot("T3", authorization, 1, GENESIS_TRACKING_CODE)
             )
             assert (receipt.station_id, receipt.board_position) == ("S-102", 0)
             assert national.roots(setup.state) == []
-        finally:
-            blocker.rollback()
-            blocker.close()
         assert national.publish_root(setup.state) is not None
     finally:
         setup.server.stop()
@@ -245,22 +241,13 @@ def test_the_ballot_that_makes_a_root_due_is_answered_before_the_root_is_publish
         authorization = setup.check_in("T1", election.card(next(iter(election.eligible()))))[
             "authorization"
         ]
-        blocker = setup.state.engine.connect()
-        try:
-            blocker.execute(text("LOCK TABLE merkle_nodes IN EXCLUSIVE MODE"))
+        with held(setup, "LOCK TABLE merkle_nodes IN EXCLUSIVE MODE"):
             receipt = setup.terminals["T1"].cast(
                 setup.ballot("T1", authorization, 1, GENESIS_TRACKING_CODE)
             )
             assert (receipt.station_id, receipt.board_position) == ("S-101", 0)
             assert national.roots(setup.state) == []
-        finally:
-            blocker.rollback()
-            blocker.close()
-        deadline = time.monotonic() + 30
-        while not national.roots(setup.state):
-            assert time.monotonic() < deadline, "no root after the lock was released"
-            time.sleep(0.01)
-        [root] = national.roots(setup.state)
+        [root] = wait_for_roots(setup.state, 1)
         assert root["payload"]["tree_size"] == 1
     finally:
         setup.server.stop()
