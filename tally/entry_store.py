@@ -40,8 +40,7 @@ _SCHEMA: Final = (
     + ", poll_period, received_at)"
 )
 _CAST_INDEX: Final = (
-    "CREATE INDEX IF NOT EXISTS cast_authorizations ON entries (authorization_id)"
-    " WHERE kind = 'ballot'"
+    "CREATE INDEX cast_authorizations ON entries (authorization_id) WHERE kind = 'ballot'"
 )
 
 
@@ -67,6 +66,7 @@ class EntryStore:
         # needs to reach the disk; SQLite spills pages beyond its cache to the file.
         self._connection.execute("BEGIN")
         self.count = 0
+        self._casts_indexed = False
 
     def __enter__(self) -> EntryStore:
         return self
@@ -135,9 +135,16 @@ class EntryStore:
         )
         return cursor.rowcount == 1
 
+    def _index_casts(self) -> None:
+        """The index by authorization id, built once, after the last entry is added
+        (cheaper than keeping it up to date through every insert)."""
+        if not self._casts_indexed:
+            self._connection.execute(_CAST_INDEX)
+            self._casts_indexed = True
+
     def cast_authorizations(self) -> Iterator[tuple[str, int]]:
         """(authorization id, line) of every cast ballot, by authorization id then line."""
-        self._connection.execute(_CAST_INDEX)
+        self._index_casts()
         query = (
             "SELECT authorization_id, line FROM entries INDEXED BY cast_authorizations"
             " WHERE kind = 'ballot' ORDER BY authorization_id, line"
@@ -146,7 +153,7 @@ class EntryStore:
 
     def cast_line(self, authorization_id: str) -> int | None:
         """The line of the cast ballot that used ``authorization_id``, if one did."""
-        self._connection.execute(_CAST_INDEX)
+        self._index_casts()
         query = (
             "SELECT MAX(line) FROM entries INDEXED BY cast_authorizations"
             " WHERE kind = 'ballot' AND authorization_id = ?"
