@@ -25,7 +25,7 @@ class DecodingError(CryptoError):
 
 
 class InvalidPoint(DecodingError):
-    """An encoding is not a canonical point of the prime-order subgroup."""
+    """An encoding is not the canonical encoding of a ristretto255 group element."""
 
     code = "invalid_point"
 

@@ -1,22 +1,23 @@
-"""The prime-order subgroup of Ed25519, through libsodium.
+"""ristretto255 (RFC 9496): a prime-order group over Curve25519, through libsodium.
 
 Points are immutable 32-byte encodings; scalars are Python ints reduced mod
 ``ORDER``. Every encoding that comes from outside goes through
-``Point.from_bytes``, which accepts only canonical points of the prime-order
-subgroup (libsodium's ``is_valid_point``) or, on purpose, the identity.
+``Point.from_bytes``, which accepts only canonical ristretto255 encodings. Each
+of those is an element of the prime-order group, so validating a point is a
+decoding, not a subgroup check, and no cofactor is left for a protocol to get
+wrong (``docs/crypto.md`` has why this group replaced Ed25519 points).
 
 libsodium refuses to return the identity from a scalar multiplication and
-refuses the identity as an input, yet the identity is a legitimate value in
-this system (g^0 is the plaintext of a zero total, a blank selection's
-message). So multiplication handles a zero scalar and the identity before
-calling libsodium.
+refuses the identity as a multiplication's input, yet the identity is a
+legitimate value in this system (g^0 is the plaintext of a zero total, a blank
+selection's message). So multiplication handles a zero scalar and the identity
+before calling libsodium; addition and subtraction take it as it is.
 
-The hot operations (add, subtract, multiply) call libsodium through PyNaCl's
-own cffi module rather than ``nacl.bindings``: the bindings' argument checks
-and buffer copies cost about a quarter of a point addition, and a tally does
-millions of additions. Each call allocates its own output buffer, because
-cffi releases the GIL during the C call, so a shared buffer would race between
-threads.
+The operations call libsodium through cffi directly (``crypto/ristretto255.py``):
+a tally does millions of additions, and a wrapper's argument checks and buffer
+copies would cost a sizeable share of each. Each call allocates its own output
+buffer, because cffi releases the GIL during the C call, so a shared buffer
+would race between threads.
 """
 
 from __future__ import annotations
@@ -26,40 +27,44 @@ import os
 from collections.abc import Callable
 from typing import Final
 
-import nacl.bindings as sodium
-from nacl._sodium import ffi as _ffi
-from nacl._sodium import lib as _lib
-
 from crypto.errors import InvalidPoint, InvalidScalar
 from crypto.hexcodec import bytes_from_hex
+from crypto.ristretto255 import ffi as _ffi
+from crypto.ristretto255 import lib as _lib
 
 ORDER: Final = 2**252 + 27742317777372353535851937790883648493
-"""ℓ, the order of the prime-order subgroup."""
+"""ℓ, the order of the group."""
 
 POINT_BYTES: Final = 32
 SCALAR_BYTES: Final = 32
 
-_IDENTITY_BYTES: Final = b"\x01" + bytes(31)
-_BASE_BYTES: Final = sodium.crypto_scalarmult_ed25519_base_noclamp((1).to_bytes(32, "little"))
+_IDENTITY_BYTES: Final = bytes(32)
 
 
 def _call(function: Callable[..., int], *inputs: bytes) -> bytes:
     """Run a libsodium point function into a fresh 32-byte buffer; -1 means a bad point.
 
-    libsodium refuses inputs off the curve or, for multiplication, outside the
-    prime-order subgroup, and refuses to output the identity. Validated points
-    and nonzero scalars never trigger either, so a failure here means a Point
-    was built around unvalidated bytes.
+    libsodium refuses inputs that are not canonical encodings and, for
+    multiplication, an identity input or output. Validated points and nonzero
+    scalars never trigger either, so a failure here means a Point was built
+    around unvalidated bytes.
     """
     output = _ffi.new("unsigned char[32]")
     if function(output, *inputs) != 0:
-        raise InvalidPoint("libsodium refused the point (not in the prime-order subgroup)")
+        raise InvalidPoint("libsodium refused the point (not a canonical ristretto255 encoding)")
     result: bytes = _ffi.buffer(output)[:]
     return result
 
 
+def _base_bytes() -> bytes:
+    return _call(_lib.crypto_scalarmult_ristretto255_base, (1).to_bytes(SCALAR_BYTES, "little"))
+
+
+_BASE_BYTES: Final = _base_bytes()
+
+
 class Point:
-    """An element of the prime-order subgroup (or the identity)."""
+    """An element of the group (or the identity)."""
 
     __slots__ = ("_encoded",)
 
@@ -69,7 +74,12 @@ class Point:
 
     @classmethod
     def from_bytes(cls, encoded: bytes, *, allow_identity: bool = True) -> Point:
-        """Decode and validate a point received from outside."""
+        """Decode and validate a point received from outside.
+
+        The top bit is checked here because libsodium 1.0.18 (Debian 12's) ignores
+        it when decoding: without the check every element would have a second
+        encoding, and one ballot two tracking codes. RFC 9496 requires the refusal.
+        """
         if not isinstance(encoded, bytes | bytearray) or len(encoded) != POINT_BYTES:
             raise InvalidPoint("a point is exactly 32 bytes")
         encoded = bytes(encoded)
@@ -77,10 +87,10 @@ class Point:
             if not allow_identity:
                 raise InvalidPoint("the identity is not allowed here")
             return IDENTITY
-        if not sodium.crypto_core_ed25519_is_valid_point(encoded):
+        if encoded[31] & 0x80 or _lib.crypto_core_ristretto255_is_valid_point(encoded) != 1:
             raise InvalidPoint(
-                "not a canonical point of the prime-order subgroup "
-                "(off-curve, non-canonical, small-order or outside the subgroup)"
+                "not a canonical ristretto255 encoding "
+                "(top bit set, non-canonical or negative field element, or no element's encoding)"
             )
         return cls(encoded)
 
@@ -105,12 +115,12 @@ class Point:
             return other
         if other._encoded == _IDENTITY_BYTES:
             return self
-        return Point(_call(_lib.crypto_core_ed25519_add, self._encoded, other._encoded))
+        return Point(_call(_lib.crypto_core_ristretto255_add, self._encoded, other._encoded))
 
     def __sub__(self, other: Point) -> Point:
         if other._encoded == _IDENTITY_BYTES:
             return self
-        return Point(_call(_lib.crypto_core_ed25519_sub, self._encoded, other._encoded))
+        return Point(_call(_lib.crypto_core_ristretto255_sub, self._encoded, other._encoded))
 
     def __neg__(self) -> Point:
         return IDENTITY - self
@@ -119,14 +129,15 @@ class Point:
         return self.multiply(scalar)
 
     def multiply(self, scalar: int) -> Point:
-        """Return scalar·self; libsodium also re-checks subgroup membership of self."""
+        """Return scalar·self (libsodium decodes self again: a Point built around
+        unvalidated bytes fails here rather than yielding a wrong product)."""
         scalar %= ORDER
         if scalar == 0 or self._encoded == _IDENTITY_BYTES:
             return IDENTITY
         if self._encoded == _BASE_BYTES:
             return base_mul(scalar)
         return Point(
-            _call(_lib.crypto_scalarmult_ed25519_noclamp, scalar_to_bytes(scalar), self._encoded)
+            _call(_lib.crypto_scalarmult_ristretto255, scalar_to_bytes(scalar), self._encoded)
         )
 
     def __eq__(self, other: object) -> bool:
@@ -141,7 +152,7 @@ class Point:
 
 IDENTITY: Final = Point(_IDENTITY_BYTES)
 G: Final = Point(_BASE_BYTES)
-"""The standard Ed25519 base point; the ElGamal generator."""
+"""The standard ristretto255 generator (RFC 9496, ``e2f2…76``); the ElGamal generator."""
 
 
 def add_in_constant_work(first: Point, second: Point) -> Point:
@@ -151,7 +162,7 @@ def add_in_constant_work(first: Point, second: Point) -> Point:
     values but would make adding a secret 0·G measurably faster than adding a
     secret 1·G. libsodium's addition accepts the identity as an input.
     """
-    return Point(_call(_lib.crypto_core_ed25519_add, first._encoded, second._encoded))
+    return Point(_call(_lib.crypto_core_ristretto255_add, first._encoded, second._encoded))
 
 
 def scalar_to_bytes(scalar: int) -> bytes:
@@ -183,7 +194,7 @@ def base_mul(scalar: int) -> Point:
         return IDENTITY
     if scalar == 1:
         return G
-    return Point(_call(_lib.crypto_scalarmult_ed25519_base_noclamp, scalar_to_bytes(scalar)))
+    return Point(_call(_lib.crypto_scalarmult_ristretto255_base, scalar_to_bytes(scalar)))
 
 
 def random_scalar(random_bytes: bytes | None = None) -> int:
@@ -193,15 +204,16 @@ def random_scalar(random_bytes: bytes | None = None) -> int:
     return value or 1
 
 
-GENERATOR_DOMAIN: Final = b"evote/generator/v1/"
+GENERATOR_DOMAIN: Final = b"evote/generator/v2/"
 
 
 def derive_generator(label: str) -> Point:
     """An independent generator nobody knows a discrete log of.
 
-    Derivation (published in docs/crypto.md): BLAKE2b-256 of
-    ``b"evote/generator/v1/" + label`` fed to libsodium's Elligator 2
-    ``crypto_core_ed25519_from_uniform``, which clears the cofactor.
+    Derivation (published in docs/crypto.md): BLAKE2b-512 of
+    ``b"evote/generator/v2/" + label`` fed to ristretto255's hash-to-group
+    (``crypto_core_ristretto255_from_hash``, RFC 9496 §4.3.4: two Elligator
+    maps added), whose output is uniform in the group with no known logarithm.
     """
-    uniform = hashlib.blake2b(GENERATOR_DOMAIN + label.encode("utf-8"), digest_size=32).digest()
-    return Point(sodium.crypto_core_ed25519_from_uniform(uniform))
+    uniform = hashlib.blake2b(GENERATOR_DOMAIN + label.encode("utf-8"), digest_size=64).digest()
+    return Point(_call(_lib.crypto_core_ristretto255_from_hash, uniform))

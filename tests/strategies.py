@@ -20,23 +20,6 @@ STANDARD_CONTESTS = (
 )
 """The project's standard ballot: contest A "1 of 8", contest B "up to 3 of 10"."""
 
-TORSION_POINTS_HEX = (
-    "0100000000000000000000000000000000000000000000000000000000000000",
-    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-    "0000000000000000000000000000000000000000000000000000000000000080",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
-    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
-)
-"""The 8 points of order dividing 8 on Ed25519, canonical encodings.
-
-The first is the identity (order 1), which the core accepts on purpose where
-an identity is legitimate; the other seven have order 2, 4 or 8 and must
-never be accepted.
-"""
-
 scalars = st.integers(min_value=1, max_value=ORDER - 1)
 """Nonzero scalars below the group order."""
 
@@ -46,7 +29,7 @@ small_messages = st.integers(min_value=0, max_value=1000)
 
 @st.composite
 def points(draw: st.DrawFn) -> Point:
-    """A random point of the prime-order subgroup (never the identity)."""
+    """A random element of the group (never the identity)."""
     return base_mul(draw(scalars))
 
 

@@ -1,4 +1,4 @@
-"""Known-answer vectors: the code reproduces tests/vectors/crypto-v1.json byte for byte,
+"""Known-answer vectors: the code reproduces tests/vectors/crypto-v2.json byte for byte,
 and everything in the file checks out through the public API alone (as it would for
 another implementation reading it)."""
 

@@ -1,4 +1,4 @@
-"""Generate the crypto core's known-answer vectors: tests/vectors/crypto-v1.json.
+"""Generate the crypto core's known-answer vectors: tests/vectors/crypto-v2.json.
 
 Usage (from the repository root, in the project's venv):
 
@@ -37,8 +37,8 @@ from crypto.threshold import (
     public_share,
 )
 
-SEED = "evote/vectors/crypto-v1"
-VECTOR_FILE = Path(__file__).with_name("crypto-v1.json")
+SEED = "evote/vectors/crypto-v2"
+VECTOR_FILE = Path(__file__).with_name("crypto-v2.json")
 STANDARD_CONTESTS = (
     ContestSpec("A", tuple(f"A{number}" for number in range(1, 9)), 1),
     ContestSpec("B", tuple(f"B{number}" for number in range(1, 11)), 3),
@@ -65,6 +65,7 @@ def _group() -> dict[str, object]:
     draw = seeded_scalars("group")
     scalars = [1, 2, ORDER - 1, draw(), draw()]
     return {
+        "name": "ristretto255",
         "order": str(ORDER),
         "generator": G.hex(),
         "scalar_multiples": [
@@ -241,7 +242,7 @@ def build_vectors() -> dict[str, object]:
     envelope = signing_key.sign("receipt", payload)
 
     return {
-        "format": "evote/crypto-vectors/v1",
+        "format": "evote/crypto-vectors/v2",
         "seed": SEED,
         "group": _group(),
         "hashing": _hashing(),
