@@ -18,9 +18,10 @@ one (``docs/scale.md``).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -31,6 +32,7 @@ SEGMENT_LINES: Final = 50
 IN_FLIGHT_PER_WORKER: Final = 4
 _STATION_KEY: Final = b'"station_id":"'
 Result = TypeVar("Result")
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
@@ -114,20 +116,44 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
         yield client
 
 
+def ordered_map(
+    client: Any,
+    task: Callable[[Item, Any], Result],
+    items: Iterable[Item],
+    context: Any,
+) -> Iterator[Result]:
+    """``task(item, context)`` for every item on the cluster, results in the items'
+    order, with a bounded number in flight (the parent holds neither all the
+    items nor more than a window of results)."""
+    shared = client.scatter(context, broadcast=True)
+    window = max(1, len(client.scheduler_info()["workers"])) * IN_FLIGHT_PER_WORKER
+    pending: deque[Any] = deque()
+    for item in items:
+        pending.append(client.submit(task, item, shared, pure=False))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
 def ordered_results(
     client: Any,
     task: Callable[[str, Segment, Any], Result],
     path: Path,
     context: Any,
 ) -> Iterator[Result]:
-    """Every segment's result in file order, with a bounded number in flight (the
-    parent holds neither the file nor more than a window of results)."""
-    shared = client.scatter(context, broadcast=True)
-    window = max(1, len(client.scheduler_info()["workers"])) * IN_FLIGHT_PER_WORKER
-    pending: deque[Any] = deque()
-    for segment in station_segments(path):
-        pending.append(client.submit(task, str(path), segment, shared, pure=False))
-        if len(pending) >= window:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+    """Every station segment's result in file order; workers read their segment
+    of ``path`` themselves."""
+    return ordered_map(client, partial(task, str(path)), station_segments(path), context)
+
+
+def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """Consecutive lists of at most ``size`` items."""
+    batch: list[Item] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -19,6 +19,7 @@ import io
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -28,7 +29,7 @@ import click
 from crypto.errors import CryptoError
 from crypto.group import POINT_BYTES
 from crypto.signing import VerifyKey
-from tally.cluster import check_segment, dask_client, ordered_results
+from tally.cluster import batches, check_segment, dask_client, ordered_results
 from tally.decryption import decrypt_totals
 from tally.entry_store import EntryStore
 from tally.errors import DecryptionError, TallyError, VerificationFailure
@@ -117,17 +118,6 @@ def first_difference(expected: Any, actual: Any, path: str = "$") -> str | None:
     return f"{path}: expected {expected!r}, found {actual!r}"
 
 
-def _chunks(lines: Iterator[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
-    chunk: list[tuple[int, str]] = []
-    for item in lines:
-        chunk.append(item)
-        if len(chunk) == CHUNK_LINES:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 class Verifier:
     """One verification run over one record directory."""
 
@@ -182,9 +172,9 @@ class Verifier:
             check_anchored_keys(record, audit, self._key("hq_public_key")),
         )
         self._check_polls_closed(audit)
-        with self._alpha_finder() as alphas, EntryStore() as store:
-            sums = self._check_ballots(alphas, store)
-            self._check_board(store, audit, alphas)
+        with self._cluster() as client, self._alpha_finder() as alphas, EntryStore() as store:
+            sums = self._check_ballots(alphas, store, client)
+            self._check_board(store, audit, alphas, client)
         self._passed(
             "audit events match national roots, poll reports and terminals",
             check_audit_matches_record(record, audit, self.terminals),
@@ -200,22 +190,32 @@ class Verifier:
         """Only the per-entry checks, the part spread over workers (benchmarks time
         it apart): the number of entries checked."""
         self._load_terminals()
-        with self._alpha_finder() as alphas, EntryStore() as store:
-            self._check_ballots(alphas, store)
+        with self._cluster() as client, self._alpha_finder() as alphas, EntryStore() as store:
+            self._check_ballots(alphas, store, client)
             return store.count
 
     def check_board_phase(self) -> tuple[int, float]:
         """The per-entry checks, then the board-wide ones as ``run`` does them (for
-        the benchmarks): the number of entries, and the seconds the board-wide
-        checks took. Those run once, in this process, however many workers check
-        the entries, so they bound a verification's time from below."""
+        the benchmarks): the number of entries, and the CPU seconds this process
+        spent on the board-wide checks. Those run here, however many workers
+        check the entries (only the receipts' signatures go to the cluster), so
+        they bound a verification's time from below."""
         self._load_terminals()
         audit = check_audit_log(self.record, self._server_key())
-        with self._alpha_finder() as alphas, EntryStore() as store:
-            self._check_ballots(alphas, store)
-            began = time.perf_counter()
-            self._check_board(store, audit, alphas)
-            return store.count, time.perf_counter() - began
+        with self._cluster() as client, self._alpha_finder() as alphas, EntryStore() as store:
+            self._check_ballots(alphas, store, client)
+            began = time.process_time()
+            self._check_board(store, audit, alphas, client)
+            return store.count, time.process_time() - began
+
+    @contextmanager
+    def _cluster(self) -> Iterator[Any]:
+        """The Dask client both phases share, or None to run everything here."""
+        if self.workers == 1 and self.scheduler is None:
+            yield None
+            return
+        with dask_client(self.workers, self.scheduler) as client:
+            yield client
 
     def _alpha_finder(self) -> RepeatFinder:
         """Spill space for every ciphertext alpha, sized by an upper bound of their
@@ -323,24 +323,24 @@ class Verifier:
             },
         }
 
-    def _chunk_results(self, context: dict[str, Any]) -> Iterator[ChunkResult]:
-        """In this process for one worker; else on a Dask cluster, by station
+    def _chunk_results(self, context: dict[str, Any], client: Any) -> Iterator[ChunkResult]:
+        """In this process without a client; else on the Dask cluster, by station
         (``tally/cluster.py``): the same checks, results in file order."""
-        if self.workers == 1 and self.scheduler is None:
+        if client is None:
             initialize(context)
-            yield from (check_chunk(chunk) for chunk in _chunks(self.record.lines(ENTRIES)))
+            lines = self.record.lines(ENTRIES)
+            yield from (check_chunk(chunk) for chunk in batches(lines, CHUNK_LINES))
             return
-        with dask_client(self.workers, self.scheduler) as client:
-            yield from ordered_results(client, check_segment, self.record.path(ENTRIES), context)
+        yield from ordered_results(client, check_segment, self.record.path(ENTRIES), context)
 
-    def _check_ballots(self, alphas: RepeatFinder, store: EntryStore) -> BallotSums:
+    def _check_ballots(self, alphas: RepeatFinder, store: EntryStore, client: Any) -> BallotSums:
         total = sum(1 for _ in self.record.lines(ENTRIES))
         sums = BallotSums()
         cast = 0
         with click.progressbar(
             length=total, label="ballots", file=sys.stderr if self.progress else io.StringIO()
         ) as bar:
-            for result in self._chunk_results(self._ballot_context(alphas.buckets)):
+            for result in self._chunk_results(self._ballot_context(alphas.buckets), client):
                 store.add(result.facts)
                 cast += sum(1 for item in result.facts if item.kind == "ballot")
                 alphas.add_records(result.alphas)
@@ -355,7 +355,7 @@ class Verifier:
         return sums
 
     def _check_board(
-        self, store: EntryStore, audit: list[dict[str, Any]], alphas: RepeatFinder
+        self, store: EntryStore, audit: list[dict[str, Any]], alphas: RepeatFinder, client: Any
     ) -> None:
         record, election = self.record, self.record.election
         server_key = self._server_key()
@@ -377,7 +377,7 @@ class Verifier:
         self._passed("no ciphertext on two ballots", check_unique_ciphertexts(store, alphas))
         self._passed(
             "receipts, received in shard order",
-            check_receipts(record, store, shards, server_key, election["election_id"]),
+            check_receipts(record, store, shards, server_key, election["election_id"], client),
         )
         stations = sorted(
             set(shards.lengths)

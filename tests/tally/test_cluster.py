@@ -15,8 +15,9 @@ from tally.cli import tally, verify
 from tally.cluster import station_segments
 from tally.errors import RecordError, VerificationFailure
 from tally.pipeline import compute_totals
-from tally.record import ENTRIES, TOTALS, Record
+from tally.record import ENTRIES, RECEIPTS, TOTALS, Record
 from tally.verifier import verify_record
+from tally.verify_board import verify_signed_batch
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,47 @@ def test_a_changed_ballot_is_named_alike_by_line_and_tracking_code(
     code = json.loads(lines[index])["payload"]["payload"]["body"]["tracking_code"]
     assert f"tracking code {code}" in alone[3]
     assert _outcome(record_copy, scheduler=scheduler) == alone
+
+
+@pytest.mark.parametrize("change", ["signature", "payload", "not-json", "second-copy"])
+def test_a_broken_receipt_is_named_alike_when_the_cluster_checks_receipts(
+    record_copy: Path, scheduler: str, change: str
+) -> None:
+    """Receipts' signatures are checked on the workers: a broken one must stop the
+    run at the same line, check and code as in one process."""
+    path = record_copy / RECEIPTS
+    lines = path.read_text(encoding="utf-8").splitlines()
+    index = len(lines) // 2
+    envelope = json.loads(lines[index])
+    if change == "signature":
+        flipped = "0" if envelope["signature"][5] != "0" else "1"
+        envelope["signature"] = envelope["signature"][:5] + flipped + envelope["signature"][6:]
+        lines[index] = json.dumps(envelope, separators=(",", ":"), sort_keys=True)
+    elif change == "payload":
+        envelope["payload"]["received_at"] += 1
+        lines[index] = json.dumps(envelope, separators=(",", ":"), sort_keys=True)
+    elif change == "not-json":
+        lines[index] = lines[index][:-1]
+    else:
+        lines.append(lines[index])
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    alone = _outcome(record_copy)
+    assert isinstance(alone, tuple)
+    line = len(lines) if change == "second-copy" else index + 1
+    assert alone[:2] == ("receipts" if change == "second-copy" else "receipt", f"{RECEIPTS}:{line}")
+    assert _outcome(record_copy, scheduler=scheduler) == alone
+
+
+def test_a_worker_returns_the_receipts_before_the_first_broken_one_and_its_failure(
+    pristine_record: Path,
+) -> None:
+    server_key = Record(pristine_record).election["server_public_key"]
+    lines = list(Record(pristine_record).lines(RECEIPTS))[:3]
+    broken = (lines[1][0], lines[1][1].replace('"receipt"', '"ballot"', 1))
+    batch = verify_signed_batch([lines[0], broken, lines[2]], (RECEIPTS, "receipt", server_key))
+    assert [location for location, _ in batch.verified] == [f"{RECEIPTS}:{lines[0][0]}"]
+    assert batch.failure is not None
+    assert batch.failure[0] == f"{RECEIPTS}:{lines[1][0]}"
 
 
 def test_the_cli_starts_a_local_cluster_for_several_workers(pristine_record: Path) -> None:
