@@ -1,4 +1,4 @@
-"""The server's part of the election record (docs/record.md, format ``evote-record/2``).
+"""The server's part of the election record (docs/record.md, format ``evote-record/3``).
 
 Writes FORMAT, manifest.json, election.json, trustees/, board/, reports/,
 revocations.jsonl, audit.jsonl and, once HQ has reconciled provisional
@@ -28,7 +28,7 @@ from ballot_server.state import ServerState
 from crypto.canonical import canonical_json
 from crypto.merkle import consistency_path
 
-RECORD_FORMAT = "evote-record/2"
+RECORD_FORMAT = "evote-record/3"
 PROVISIONAL_RESOLUTION = "provisional-resolution.json"
 ELECTION_FIELDS = (
     "election_id",

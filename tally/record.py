@@ -23,7 +23,7 @@ from evote.manifest import Manifest
 from evote.resolution import Decision, ResolutionError, read_resolution
 from tally.errors import RecordError
 
-RECORD_FORMAT: Final = "evote-record/2"
+RECORD_FORMAT: Final = "evote-record/3"
 ENTRIES: Final = "board/entries.jsonl"
 ROOTS: Final = "board/roots.jsonl"
 CONSISTENCY: Final = "board/consistency.jsonl"

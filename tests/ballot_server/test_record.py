@@ -30,7 +30,7 @@ def test_record_export_has_the_documented_layout_and_verifiable_chains(
     )
     setup.poll("T1", "close")
     record = export_record(setup.state, tmp_path / "record")
-    assert (record / "FORMAT").read_text() == "evote-record/2\n"
+    assert (record / "FORMAT").read_text() == "evote-record/3\n"
     election = json.loads((record / "election.json").read_text())
     server_key = VerifyKey.from_hex(election["server_public_key"])
     assert election["terminals"][0]["terminal_id"] == "T1"

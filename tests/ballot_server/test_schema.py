@@ -145,6 +145,37 @@ def test_the_sharded_board_migration_refuses_a_board_that_holds_entries(tmp_path
     engine.dispose()
 
 
+def test_the_group_migration_refuses_a_database_that_holds_an_election(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The election key and every ballot change encoding with ristretto255: an
+    upgrade of a database set up in the old group stops and keeps its election."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'ballot.sqlite'}")
+    db.upgrade(engine, "main", "0009_main")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO election VALUES "
+                "('E-1', '{}', '[]', :zero, :zero, :zero, :zero, :zero, :zero, :zero, 0)"
+            ),
+            {"zero": "0" * 64},
+        )
+    with pytest.raises(RuntimeError, match="the group is now ristretto255"):
+        db.upgrade(engine, "main")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM election")).scalar_one() == 1
+    engine.dispose()
+
+
+def test_the_group_migration_upgrades_a_database_without_an_election(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'ballot.sqlite'}")
+    db.upgrade(engine, "main", "0009_main")
+    db.upgrade(engine, "main")
+    with engine.connect() as connection:
+        assert connection.execute(
+            text("SELECT version_num FROM alembic_version_ballot")
+        ).scalar_one() == ("0010_main")
+    engine.dispose()
+
+
 def _entry(station_id: str, position: int, log_index: int | None) -> dict[str, object]:
     return {
         "station_id": station_id,
