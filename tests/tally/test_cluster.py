@@ -17,7 +17,7 @@ from tally.errors import RecordError, VerificationFailure
 from tally.pipeline import compute_totals
 from tally.record import ENTRIES, RECEIPTS, TOTALS, Record
 from tally.verifier import verify_record
-from tally.verify_board import verify_signed_batch
+from tally.verify_board import NumberedLines, verify_signed_batch
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,9 @@ def test_a_worker_returns_the_receipts_before_the_first_broken_one_and_its_failu
     server_key = Record(pristine_record).election["server_public_key"]
     lines = list(Record(pristine_record).lines(RECEIPTS))[:3]
     broken = (lines[1][0], lines[1][1].replace('"receipt"', '"ballot"', 1))
-    batch = verify_signed_batch([lines[0], broken, lines[2]], (RECEIPTS, "receipt", server_key))
+    batch = verify_signed_batch(
+        NumberedLines([lines[0], broken, lines[2]]), (RECEIPTS, "receipt", server_key)
+    )
     assert [location for location, _ in batch.verified] == [f"{RECEIPTS}:{lines[0][0]}"]
     assert batch.failure is not None
     assert batch.failure[0] == f"{RECEIPTS}:{lines[1][0]}"
