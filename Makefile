@@ -28,7 +28,7 @@ lint: $(VENV)/.test
 
 # The whole suite, the bounded fault suite (tests/faults/) included.
 test: lint
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q --durations=15 tests
 
 # The fault suite alone (tests/faults/, docs/reliability.md): >= 300 ballots, >= 14 faults
 # of every kind, real processes; bounded (about 2.5 minutes idle).
