@@ -27,9 +27,22 @@ from ballot_server.setup import election_summary, revocation_certificates
 from ballot_server.state import ServerState
 from crypto.canonical import canonical_json
 from crypto.merkle import consistency_path
+from evote.record_layout import (
+    AUDIT_LOG,
+    CONSISTENCY,
+    ELECTION,
+    ENTRIES,
+    FORMAT_FILE,
+    MANIFEST,
+    PROVISIONAL_RESOLUTION,
+    RECEIPTS,
+    RECORD_FORMAT,
+    REPORTS,
+    REVOCATIONS,
+    ROOTS,
+    VOIDS,
+)
 
-RECORD_FORMAT = "evote-record/3"
-PROVISIONAL_RESOLUTION = "provisional-resolution.json"
 ELECTION_FIELDS = (
     "election_id",
     "manifest_hash",
@@ -79,9 +92,9 @@ def export_record(state: ServerState, directory: Path) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     summary = election_summary(state)
-    (directory / "FORMAT").write_text(RECORD_FORMAT + "\n", encoding="ascii")
-    _write_json(directory / "manifest.json", summary["manifest"])
-    _write_json(directory / "election.json", {name: summary[name] for name in ELECTION_FIELDS})
+    (directory / FORMAT_FILE).write_text(RECORD_FORMAT + "\n", encoding="ascii")
+    _write_json(directory / MANIFEST, summary["manifest"])
+    _write_json(directory / ELECTION, {name: summary[name] for name in ELECTION_FIELDS})
     for trustee in summary["trustees"]:
         _write_json(directory / "trustees" / f"trustee-{trustee['index']}.json", trustee)
     with Session(state.engine) as session:
@@ -90,21 +103,21 @@ def export_record(state: ServerState, directory: Path) -> Path:
             .order_by(BoardEntry.station_id, BoardEntry.position)
             .execution_options(yield_per=500)
         ).scalars()
-        _write_lines(directory / "board" / "entries.jsonl", (entry_json(e) for e in entries))
+        _write_lines(directory / ENTRIES, (entry_json(e) for e in entries))
         roots = session.execute(select(BoardRoot.envelope).order_by(BoardRoot.tree_size))
-        _write_lines(directory / "board" / "roots.jsonl", (json.loads(r) for r in roots.scalars()))
-        _write_lines(directory / "board" / "consistency.jsonl", _consistency_lines(session))
+        _write_lines(directory / ROOTS, (json.loads(r) for r in roots.scalars()))
+        _write_lines(directory / CONSISTENCY, _consistency_lines(session))
         receipts = session.execute(
             select(Receipt.envelope).order_by(Receipt.station_id, Receipt.board_position)
         ).scalars()
-        _write_lines(directory / "board" / "receipts.jsonl", (json.loads(r) for r in receipts))
-        _write_lines(directory / "board" / "voids.jsonl", voids(session))
-        (directory / "reports").mkdir(exist_ok=True)
+        _write_lines(directory / RECEIPTS, (json.loads(r) for r in receipts))
+        _write_lines(directory / VOIDS, voids(session))
+        (directory / REPORTS).mkdir(exist_ok=True)
         for report in session.execute(select(PollReport)).scalars():
             name = f"{report.station_id}-{report.kind}.json"
-            _write_json(directory / "reports" / name, json.loads(report.envelope))
-        _write_lines(directory / "revocations.jsonl", revocation_certificates(session))
-        _write_lines(directory / "audit.jsonl", audit_lines(session))
+            _write_json(directory / REPORTS / name, json.loads(report.envelope))
+        _write_lines(directory / REVOCATIONS, revocation_certificates(session))
+        _write_lines(directory / AUDIT_LOG, audit_lines(session))
     resolution = stored_resolution(state)
     if resolution is not None:
         _write_json(directory / PROVISIONAL_RESOLUTION, resolution.to_json())

@@ -15,10 +15,10 @@ from typing import Any, Final
 
 from crypto.canonical import parse_json
 from crypto.errors import CryptoError
+from evote.record_layout import AUDIT_LOG as AUDIT_LOG
 from tally.errors import RecordError, TallyError
 from tally.record import Record
 
-AUDIT_LOG: Final = "audit.jsonl"
 PROVISIONAL_FILE: Final = "PROVISIONAL"
 """Written at a record's root by ``evote record export --provisional``."""
 PROVISIONAL: Final = "provisional"

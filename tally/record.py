@@ -20,21 +20,21 @@ from crypto.threshold import TrusteePublicKeys
 from evote import provisional
 from evote.errors import ModelError
 from evote.manifest import Manifest
+from evote.record_layout import CONSISTENCY as CONSISTENCY
+from evote.record_layout import ENTRIES as ENTRIES
+from evote.record_layout import PROVISIONAL_RESOLUTION as PROVISIONAL_RESOLUTION
+from evote.record_layout import RECEIPTS as RECEIPTS
+from evote.record_layout import RECORD_FORMAT as RECORD_FORMAT
+from evote.record_layout import ROOTS as ROOTS
 from evote.resolution import Decision, ResolutionError, read_resolution
 from tally.errors import RecordError
 
-RECORD_FORMAT: Final = "evote-record/3"
-ENTRIES: Final = "board/entries.jsonl"
-ROOTS: Final = "board/roots.jsonl"
-CONSISTENCY: Final = "board/consistency.jsonl"
-RECEIPTS: Final = "board/receipts.jsonl"
 TOTALS: Final = "tally/encrypted_totals.json"
 SHARES: Final = "tally/decryption_shares.json"
 RESULTS_JSON: Final = "results/results.json"
 RESULTS_CSV: Final = "results/results.csv"
 REPORT_HTML: Final = "results/report.html"
 POLL_TAPES: Final = "results/poll-tapes"
-PROVISIONAL_RESOLUTION: Final = "provisional-resolution.json"
 
 
 MAX_FILE_BYTES: Final = 64 * 1024 * 1024

@@ -16,12 +16,12 @@ from crypto.errors import CryptoError
 from crypto.hashing import hash_bytes
 from crypto.hexcodec import bytes_from_hex
 from crypto.signing import VerifyKey
+from evote.record_layout import AUDIT_LOG as AUDIT_LOG
 from tally.errors import VerificationFailure
 from tally.record import ROOTS, Record
 from tally.totals import UnitTotals
 from tally.verify_election import TerminalKey
 
-AUDIT_LOG: Final = "audit.jsonl"
 AUDIT_DOMAIN: Final = "evote/audit-entry/v1"
 AUDIT_FIELDS: Final = frozenset(
     {"position", "event_id", "at", "fields", "previous_hash", "entry_hash", "signature"}

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from crypto.signing import VerifyKey
 from evote.certificates import REVOCATION_FIELDS, REVOCATION_KIND
+from evote.record_layout import REVOCATIONS as REVOCATIONS
 from tally.errors import VerificationFailure
 from tally.record import ENTRIES, Record
 from tally.verify_audit import AUDIT_LOG, event_key, one_to_one
@@ -24,7 +25,6 @@ from tally.verify_ballots import EntryFacts
 from tally.verify_board import signed_lines
 from tally.verify_election import TerminalKey
 
-REVOCATIONS: Final = "revocations.jsonl"
 CACHE_MARGIN_S: Final = 2
 """How long a worker may still accept a revoked terminal (the server's
 ``terminal_cache_s``, docs/server.md)."""

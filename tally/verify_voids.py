@@ -24,13 +24,13 @@ from typing import Any, Final
 from crypto.errors import CryptoError
 from crypto.signing import VerifyKey
 from evote import protocol
+from evote.record_layout import VOIDS as VOIDS
 from tally.errors import VerificationFailure
 from tally.record import Record
 from tally.verify_audit import AUDIT_LOG, event_key, one_to_one
 from tally.verify_board import same, signed_lines, signed_report
 from tally.verify_election import TerminalKey, terminal_request
 
-VOIDS: Final = "board/voids.jsonl"
 VOIDED_COUNT: Final = "authorizations_voided"
 CHECK: Final = "voided authorizations"
 FOR_REVOKED_CHECK: Final = "voids for revoked terminals"

@@ -16,13 +16,14 @@ from test_server_cli import hq as hq  # noqa: F401  (the fixture, reused)
 
 from ballot_server.cli import server
 from ballot_server.reconciliation import reconcile
-from ballot_server.record import PROVISIONAL_RESOLUTION, export_record
+from ballot_server.record import export_record
 from ballot_server.registry_models import RevokedCard
 from ballot_server.snapshot import station_snapshot
 from crypto.ballot import GENESIS_TRACKING_CODE
 from crypto.signing import SignedEnvelope, SigningKey
 from evote.client import ServerRefused
 from evote.provisional import ProvisionalGrant
+from evote.record_layout import PROVISIONAL_RESOLUTION
 from evote.resolution import read_resolution
 from evote.roll_snapshot import SnapshotOpener, load_snapshot
 from firmware_sim.cards import holder_file
