@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from server_harness import STATION_OF_TERMINAL, Setup
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import Engine, insert, inspect, select, text
 
 from ballot_server import db
 from ballot_server.models import Base, BoardEntry, BoardRoot, MerkleNode
@@ -124,21 +125,29 @@ def test_the_registry_keeps_no_authorization_id_terminal_or_second_of_a_vote(
     assert closing["reconciled"]
 
 
+def _refused_upgrade(database: Path, revision: str, row: str, refusal: str) -> Engine:
+    """A database at ``revision`` holding one row (``row``: an INSERT, ``:zero`` a
+    zero hash) whose upgrade to the head must stop with ``refusal``; the engine,
+    for checking what was kept."""
+    engine = db.make_engine(f"sqlite:///{database}")
+    db.upgrade(engine, "main", revision)
+    with engine.begin() as connection:
+        connection.execute(text(row), {"zero": "0" * 64})
+    with pytest.raises(RuntimeError, match=refusal):
+        db.upgrade(engine, "main")
+    return engine
+
+
 def test_the_sharded_board_migration_refuses_a_board_that_holds_entries(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Entries change format with the sharded board: an upgrade during an election
     stops with a message and leaves the old board as it was."""
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'ballot.sqlite'}")
-    db.upgrade(engine, "main", "0002_main")
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO board_entries VALUES "
-                "(0, 'ballot', :zero, :zero, '{}', 'S-101', 'T1', 1, :zero, 0)"
-            ),
-            {"zero": "0" * 64},
-        )
-    with pytest.raises(RuntimeError, match="upgrade to the sharded board between elections"):
-        db.upgrade(engine, "main")
+    engine = _refused_upgrade(
+        tmp_path / "ballot.sqlite",
+        "0002_main",
+        "INSERT INTO board_entries VALUES "
+        "(0, 'ballot', :zero, :zero, '{}', 'S-101', 'T1', 1, :zero, 0)",
+        "upgrade to the sharded board between elections",
+    )
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM board_entries")).scalar_one() == 1
         assert "board_roots" not in inspect(connection).get_table_names()
@@ -148,18 +157,13 @@ def test_the_sharded_board_migration_refuses_a_board_that_holds_entries(tmp_path
 def test_the_group_migration_refuses_a_database_that_holds_an_election(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The election key and every ballot change encoding with ristretto255: an
     upgrade of a database set up in the old group stops and keeps its election."""
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'ballot.sqlite'}")
-    db.upgrade(engine, "main", "0009_main")
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO election VALUES "
-                "('E-1', '{}', '[]', :zero, :zero, :zero, :zero, :zero, :zero, :zero, 0)"
-            ),
-            {"zero": "0" * 64},
-        )
-    with pytest.raises(RuntimeError, match="the group is now ristretto255"):
-        db.upgrade(engine, "main")
+    engine = _refused_upgrade(
+        tmp_path / "ballot.sqlite",
+        "0009_main",
+        "INSERT INTO election VALUES "
+        "('E-1', '{}', '[]', :zero, :zero, :zero, :zero, :zero, :zero, :zero, 0)",
+        "the group is now ristretto255",
+    )
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM election")).scalar_one() == 1
     engine.dispose()
