@@ -14,7 +14,10 @@ function resultBox(data) {
     el("p", { text: data[ui.lang] || data.fa }));
 }
 
-// One line that is always visible: online or not, ballots waiting (and the oldest), last error.
+// Always visible, and short enough that the result under it stays on the 800×480 screen:
+// online or not, ballots waiting (and the oldest), and the last error, which may be of any
+// length (`uplink_error: <type>`), cut with an ellipsis (kiosk.css); the whole of it is
+// the element's title and its text for a screen reader.
 function linkBar(o) {
   const parts = [
     el("strong", { id: "link-online", text: t(o.online ? "link_online" : "link_offline") }),
@@ -24,7 +27,8 @@ function linkBar(o) {
     parts.push(el("span", { id: "link-oldest", text: `${t("oldest_waiting")}: ${digits(o.oldest_waiting_age_s)}` }));
   }
   if (o.last_error) {
-    parts.push(el("span", { id: "link-error" }, `${t("last_link_error")}: `, el("bdi", { dir: "ltr", text: o.last_error })));
+    parts.push(el("span", { id: "link-error", title: `${t("last_link_error")}: ${o.last_error}` },
+      el("span", { text: `${t("last_link_error")}:` }), el("bdi", { dir: "ltr", text: o.last_error })));
   }
   const state = o.online && !o.waiting ? "good" : o.online ? "busy" : "down";
   return el("div", { class: `link-bar ${state}`, id: "link-status", role: "status" }, ...parts);

@@ -5,17 +5,21 @@
   reason (the URL that did not answer, the printer's fault under a report that did
   not print, the server's refusal) when not; focus after an action is on the
   heading, never on the next action.
+* In the worst case (every part of the link line shown, the longest link error and
+  result the terminal reports, the countersign line and all seven actions) the link
+  line, the result and the actions stay in sight, in Persian and English.
 * A terminal that stops and starts again, or a page reloaded while it is down, shows
   the kiosk's own Persian/English "reconnecting" notice and comes back by itself.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,9 +31,11 @@ from station_harness import STATION_ID, TERMINAL_ID, StationHarness
 from ballot_server.reports import reissue_closing_report
 from ballot_server.setup import revoke_terminal
 from evote import protocol
+from evote.client import ServerUnreachable
 from evote.link import CuttableLink
 from terminal.i18n import CATALOGUE
 from terminal.kiosk_client import KioskClient
+from terminal.notices import Notice
 
 pytestmark = pytest.mark.browser
 WIDTH, HEIGHT = 800, 480
@@ -42,9 +48,25 @@ SCREENS = (
 )
 
 
-def inside_window(page: Any, selector: str) -> bool:
-    box = page.locator(selector).bounding_box()
-    return bool(box) and box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT
+IN_SIGHT_JS = """(selector) => {
+  const node = document.querySelector(selector);
+  if (!node) return false;
+  const box = node.getBoundingClientRect();
+  const content = node.closest("#content");
+  const frame = content ? content.getBoundingClientRect() : { top: 0, bottom: innerHeight };
+  return box.height > 0 && box.left >= 0 && box.right <= innerWidth
+    && box.top >= Math.max(0, frame.top) - 1
+    && box.bottom <= Math.min(innerHeight, frame.bottom) + 1;
+}"""
+
+
+def in_sight(page: Any, selector: str) -> bool:
+    """The element is whole inside the window and not hidden under its scrolling box's
+    edge (the content's, above the action bar). Found and measured in one step in the
+    page: the kiosk draws the screen anew on every view change (the link going down, a
+    count), and an element found first and measured after (``Locator.bounding_box``)
+    may have been replaced in between, which measures as no box at all."""
+    return bool(page.evaluate(IN_SIGHT_JS, selector))
 
 
 def free_port() -> int:
@@ -53,21 +75,43 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+ViewRewrite = Callable[[dict[str, Any]], dict[str, Any]]
+
+
 @contextmanager
 def officials_page(
-    chromium: Any, station: StationHarness, tmp_path: Path, **overrides: object
+    chromium: Any,
+    station: StationHarness,
+    tmp_path: Path,
+    rewrite_view: ViewRewrite | None = None,
+    **overrides: object,
 ) -> Iterator[Any]:
-    """A running terminal's kiosk at 800×480 with the station's official signed in."""
+    """A running terminal's kiosk at 800×480 with the station's official signed in.
+    ``rewrite_view`` changes every officials' view on its way to the page."""
     SCREENS.mkdir(parents=True, exist_ok=True)
     running = station.start_terminal(tmp_path / "terminal", **overrides)
     kiosk = KioskClient(running.url)
+
+    def rewrite(route: Any) -> None:
+        assert rewrite_view is not None
+        response = route.fetch()
+        view = response.json()
+        if view.get("state") == "officials":
+            view = rewrite_view(view)
+        route.fulfill(response=response, body=json.dumps(view))
+
     try:
         with chromium_page(chromium, WIDTH, HEIGHT) as page:
-            page.goto(running.url)
-            wait_screen(page, "idle")
-            station.sign_in(kiosk, station.official)
-            wait_screen(page, "officials")
-            yield page
+            if rewrite_view is not None:
+                page.route("**/api/state?*", rewrite)
+            try:
+                page.goto(running.url)
+                wait_screen(page, "idle")
+                station.sign_in(kiosk, station.official)
+                wait_screen(page, "officials")
+                yield page
+            finally:
+                page.unroute_all(behavior="ignoreErrors")  # the long poll still waiting
     finally:
         running.stop()
 
@@ -76,11 +120,11 @@ def test_officials_see_the_link_and_every_results_reason_at_800x480(
     chromium: Any, station: StationHarness, tmp_path: Path
 ) -> None:
     with officials_page(chromium, station, tmp_path) as page:
-        assert inside_window(page, "#link-status")
+        assert in_sight(page, "#link-status")
         assert "#" not in page.inner_text("#link-status")
         page.click("#open-polls")
         page.wait_for_selector('#notice[data-ok="true"]')
-        assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+        assert in_sight(page, "#notice") and in_sight(page, "#link-status")
         assert page.evaluate("document.activeElement.tagName") == "H1"
         assert not actions_out_of_reach(page)
         page.screenshot(path=str(SCREENS / "officials-opened-fa.png"))
@@ -91,18 +135,18 @@ def test_officials_see_the_link_and_every_results_reason_at_800x480(
         page.wait_for_selector('#notice[data-ok="false"]')
         text = page.inner_text("#notice")
         assert f"{url}/api/v1/" in text and "connection refused" in text
-        assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+        assert in_sight(page, "#notice") and in_sight(page, "#link-status")
         assert page.evaluate("document.activeElement.tagName") == "H1"
         assert not actions_out_of_reach(page)
         page.wait_for_selector("#link-error", timeout=20000)  # the idle status call's turn
         assert "connection_refused" in page.inner_text("#link-error")
-        assert inside_window(page, "#link-status") and inside_window(page, "#notice")
+        assert in_sight(page, "#link-status") and in_sight(page, "#notice")
         assert not actions_out_of_reach(page)  # the whole reason, above the content's edge
         page.screenshot(path=str(SCREENS / "officials-failed-fa.png"))
         page.click("#toggle-language")
         assert "The server did not answer" in page.inner_text("#notice")
         assert page.inner_text("#link-online") == "Not connected to the server"
-        assert inside_window(page, "#notice")
+        assert in_sight(page, "#notice")
         assert not actions_out_of_reach(page)
         page.screenshot(path=str(SCREENS / "officials-failed-en.png"))
         station.start_server()
@@ -117,7 +161,7 @@ def test_officials_see_why_a_report_did_not_print_and_why_the_server_refused_at_
         page.wait_for_selector('#notice[data-ok="false"]')
         assert "کاغذ چاپگر تمام شده است" in page.inner_text("#notice")
         assert "رأی شما" not in page.inner_text("#notice")  # not the voter's wording
-        assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+        assert in_sight(page, "#notice") and in_sight(page, "#link-status")
         assert not actions_out_of_reach(page)
         page.screenshot(path=str(SCREENS / "officials-no-paper-fa.png"))
         station.printer.load_paper()
@@ -128,10 +172,10 @@ def test_officials_see_why_a_report_did_not_print_and_why_the_server_refused_at_
         page.click("#pause-polls")
         # The paper-out notice is still up (also data-ok=false): wait for the new one.
         page.wait_for_selector('#notice:has-text("این دستگاه توسط ستاد باطل شده است")')
-        assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+        assert in_sight(page, "#notice") and in_sight(page, "#link-status")
         page.click("#toggle-language")
         assert "revoked by HQ" in page.inner_text("#notice")
-        assert inside_window(page, "#notice")
+        assert in_sight(page, "#notice")
         assert not actions_out_of_reach(page)
         page.screenshot(path=str(SCREENS / "officials-refused-en.png"))
 
@@ -152,7 +196,7 @@ def test_officials_countersign_again_a_closing_report_reissued_after_the_close_a
         reissue_closing_report(station.app.extensions["evote"], STATION_ID)
         page.wait_for_selector("#countersign-again", timeout=20000)
         assert "امضای کارت مسئول" in page.inner_text("#countersign-needed")
-        assert inside_window(page, "#countersign-needed") and inside_window(page, "#link-status")
+        assert in_sight(page, "#countersign-needed") and in_sight(page, "#link-status")
         assert not actions_out_of_reach(page)
         page.screenshot(path=str(SCREENS / "officials-countersign-needed-fa.png"))
         page.click("#toggle-language")
@@ -187,7 +231,7 @@ def test_officials_see_a_close_whose_answer_was_lost_as_unknown_until_the_server
             page.click("#dialog button.danger")
             page.locator('#notice[data-ok="false"]', has_text="هنوز معلوم نیست").wait_for()
             assert "کاری انجام نشد" not in page.inner_text("#notice")
-            assert inside_window(page, "#notice") and inside_window(page, "#link-status")
+            assert in_sight(page, "#notice") and in_sight(page, "#link-status")
             assert not actions_out_of_reach(page)
             page.screenshot(path=str(SCREENS / "officials-close-unknown-fa.png"))
             page.click("#toggle-language")
@@ -197,11 +241,74 @@ def test_officials_see_a_close_whose_answer_was_lost_as_unknown_until_the_server
             link.clear_faults()
             page.locator("#notice", has_text="answer to the close was lost").wait_for(timeout=20000)
             page.wait_for_selector("#countersign-again")
-            assert inside_window(page, "#notice") and inside_window(page, "#countersign-needed")
+            assert in_sight(page, "#notice") and in_sight(page, "#countersign-needed")
             assert not actions_out_of_reach(page)
             page.screenshot(path=str(SCREENS / "officials-close-confirmed-en.png"))
     finally:
         link.close()
+
+
+# The longest link error and result the terminal shows. Link error: the supervisor's
+# form, which names an exception's type, here a long one (a refusal code is at most 28
+# characters, an unreachable kind 17). Result: a close whose answer was lost behind a
+# proxy's error, at a server URL of production length.
+LONGEST_LINK_ERROR = f"uplink_error: {ConnectionAbortedError.__name__}"
+LONGEST_REASON = str(
+    ServerUnreachable(
+        "not_the_server",
+        "HTTP 407 without a refusal body",
+        "https://ballot-server.example.org:8443" + protocol.PATH_POLL_ACTION,
+    )
+)
+
+
+def worst_case(online: bool) -> ViewRewrite:
+    """Everything the officials' screen can hold at once, each at its longest: the link
+    line with its four parts (five-digit counts), the longest result, the countersign
+    line, and seven actions (Countersign again and Enter offline mode with the four poll
+    actions and Exit). Polls closed while the notice still says the close's outcome is
+    unknown: a status answer already on its way when the close went out says closed."""
+    notice = Notice.of("close_outcome_unknown", reason=LONGEST_REASON).to_json()
+
+    def rewrite(view: dict[str, Any]) -> dict[str, Any]:
+        view["polls_state"] = "closed"
+        view["notice"] = notice
+        view["officials"].update(
+            polls_state="closed",
+            online=online,
+            waiting=12345,
+            oldest_waiting_age_s=86399,
+            last_error=LONGEST_LINK_ERROR,
+            countersign_needed=True,
+            offline_available=True,
+        )
+        return view
+
+    return rewrite
+
+
+@pytest.mark.parametrize("online", [True, False], ids=["online", "offline"])
+def test_officials_see_the_link_the_whole_result_and_every_action_in_the_worst_case_at_800x480(
+    chromium: Any, station: StationHarness, tmp_path: Path, online: bool
+) -> None:
+    """The link line stays short (its last error cut with an ellipsis, whole for a
+    screen reader and in its title), so the whole result, the countersign line and all
+    seven actions stay in sight under it, in Persian and English."""
+    with officials_page(chromium, station, tmp_path, rewrite_view=worst_case(online)) as page:
+        page.wait_for_selector("#countersign-again")
+        link = "online" if online else "offline"
+        for language in ("fa", "en"):
+            if language == "en":
+                page.click("#toggle-language")
+                page.wait_for_selector("html[lang=en]")
+            page.screenshot(path=str(SCREENS / f"officials-worst-case-{link}-{language}.png"))
+            for part in ("#link-online", "#link-waiting", "#link-oldest", "#link-error"):
+                assert in_sight(page, part), f"{language}: {part} is out of sight"
+            for part in ("#notice", "#countersign-needed"):
+                assert in_sight(page, part), f"{language}: {part} is out of sight"
+            assert LONGEST_LINK_ERROR in page.inner_text("#link-error")
+            assert LONGEST_LINK_ERROR in (page.get_attribute("#link-error", "title") or "")
+            assert not actions_out_of_reach(page), language
 
 
 KEPT_JS = """async () => {
