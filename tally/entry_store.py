@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
@@ -34,6 +34,9 @@ _FIELDS: Final = EntryFacts._fields
 """The table's columns, in the order ``EntryFacts`` takes them; then ``received_at``."""
 _PROVISIONAL: Final = _FIELDS.index("provisional")
 _COLUMNS: Final = ", ".join(_FIELDS)
+_new_facts: Final = tuple.__new__
+"""Builds the named tuple from a row without ``_make``'s checks: a third of the cost
+of each of the board's passes over every entry."""
 _SCHEMA: Final = (
     "CREATE TABLE entries (line INTEGER PRIMARY KEY, "
     + ", ".join(f"{name} NOT NULL" for name in _FIELDS[1:] if name != "poll_period")
@@ -46,8 +49,9 @@ _CAST_INDEX: Final = (
 
 def _facts(row: Sequence[Any]) -> EntryFacts:
     """A row of ``_COLUMNS`` as the facts it was stored from (SQLite has no booleans)."""
-    return EntryFacts._make(
-        (*row[:_PROVISIONAL], row[_PROVISIONAL] == 1, *row[_PROVISIONAL + 1 : len(_FIELDS)])
+    return _new_facts(
+        EntryFacts,
+        (*row[:_PROVISIONAL], row[_PROVISIONAL] == 1, *row[_PROVISIONAL + 1 : len(_FIELDS)]),
     )
 
 
@@ -123,17 +127,22 @@ class EntryStore:
             counts.setdefault(terminal_id, {})[kind] = count
         return counts
 
-    def receive(self, line: int, received_at: int | None) -> bool:
-        """Record the receipt of the entry at ``line``: False if one was recorded before.
-
-        A receipt whose time is not an integer is recorded as None: it fails its check
-        at once, so no later receipt of the same entry is ever asked about.
-        """
-        cursor = self._connection.execute(
-            "UPDATE entries SET received_at = ? WHERE line = ? AND received_at IS NULL",
-            (received_at, line),
+    def received(self, lines: Sequence[int]) -> dict[int, tuple[EntryFacts, int | None]]:
+        """The stored entries at these lines with the ``received_at`` recorded so far:
+        one query for a batch of receipts (a query each cost more than the checks)."""
+        query = (
+            f"SELECT {_COLUMNS}, received_at FROM entries"
+            f" WHERE line IN ({', '.join('?' * len(lines))})"
         )
-        return cursor.rowcount == 1
+        return {row[0]: (_facts(row), row[-1]) for row in self._connection.execute(query, lines)}
+
+    def receive(self, times: Iterable[tuple[int, int]]) -> None:
+        """Record each (line, received_at) of receipts checked to be the first for
+        their entry (``received`` tells which entries have one)."""
+        self._connection.executemany(
+            "UPDATE entries SET received_at = ? WHERE line = ?",
+            ((received_at, line) for line, received_at in times),
+        )
 
     def _index_casts(self) -> None:
         """The index by authorization id, built once, after the last entry is added

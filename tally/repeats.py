@@ -99,6 +99,9 @@ class RepeatFinder:
             if not path.exists():
                 continue
             data = path.read_bytes()
+            keys = [data[at : at + self.width] for at in range(0, len(data), self.record)]
+            if len(set(keys)) == len(keys):  # the common case, without a loop in Python
+                continue
             seen: dict[bytes, int] = {}
             for at in range(0, len(data), self.record):
                 key = data[at : at + self.width]

@@ -275,6 +275,25 @@ def verify_signed_batch(numbered: NumberedLines, context: tuple[str, str, str]) 
     return SignedBatch(verified, None)
 
 
+def _in_batches(
+    receipts: Iterator[tuple[str, dict[str, Any]]],
+) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """``SIGNED_BATCH`` receipts at a time; when a signature fails, the receipts
+    before it come first, so the earliest failure in the file is the one named."""
+    batch: list[tuple[str, dict[str, Any]]] = []
+    try:
+        for receipt in receipts:
+            batch.append(receipt)
+            if len(batch) == SIGNED_BATCH:
+                yield batch
+                batch = []
+    except VerificationFailure:
+        yield batch
+        raise
+    if batch:
+        yield batch
+
+
 def check_receipts(
     record: Record,
     store: EntryStore,
@@ -289,43 +308,21 @@ def check_receipts(
     the times never decrease along a shard. Stores each cast entry's
     ``received_at`` for the poll-report and revocation checks
     (``EntryStore.with_received``); answers how many receipts there are.
+    Receipts are matched a batch at a time: one query for the batch's entries,
+    one statement recording their times.
     """
     received = 0
-    for location, receipt in signed_lines(record, RECEIPTS, "receipt", server_key, client):
-        station, at = receipt.get("station_id"), receipt.get("board_position")
-        position = f"{station}/{at}"
-        line = shards.line(station, at) if type(station) is str and type(at) is int else None
-        item = None if line is None else store.at_line(line)
-        if item is None or item.kind != "ballot":
-            raise _fail(
-                "receipts",
-                location,
-                f"no cast ballot at position {position}",
-                "receipt_without_ballot",
-            )
-        claimed = (
-            receipt.get("election_id"),
-            receipt.get("tracking_code"),
-            receipt.get("station_id"),
-            receipt.get("terminal_id"),
-            receipt.get("sequence"),
-        )
-        actual = (election_id, item.tracking_code, item.station_id, item.terminal_id, item.sequence)
-        if not all(same(mine, theirs) for mine, theirs in zip(actual, claimed, strict=True)):
-            raise _fail(
-                "receipts",
-                location,
-                f"does not match the ballot at position {position}",
-                "receipt_mismatch",
-            )
-        received_at = receipt.get("received_at")
-        if not store.receive(item.line, received_at if type(received_at) is int else None):
-            raise _fail(
-                "receipts", location, f"second receipt for position {position}", "duplicate_receipt"
-            )
-        if type(received_at) is not int:
-            raise _fail("receipts", location, "received_at is not an integer", "receipt_mismatch")
-        received += 1
+    signed = signed_lines(record, RECEIPTS, "receipt", server_key, client)
+    for batch in _in_batches(signed):
+        lines = [_receipt_line(shards, receipt) for _, receipt in batch]
+        stored = store.received([line for line in lines if line is not None])
+        times: dict[int, int] = {}
+        for (location, receipt), line in zip(batch, lines, strict=True):
+            item, before = (None, None) if line is None else stored[line]
+            matched = _matched_receipt(location, receipt, item, before, times, election_id)
+            times[matched] = receipt["received_at"]
+        store.receive(times.items())
+        received += len(times)
     latest: dict[str, tuple[int, int]] = {}
     for item, at in store.with_received():
         if item.kind != "ballot":
@@ -343,6 +340,47 @@ def check_receipts(
             )
         latest[item.station_id] = (at, item.position)
     return received
+
+
+def _receipt_line(shards: Shards, receipt: dict[str, Any]) -> int | None:
+    station, at = receipt.get("station_id"), receipt.get("board_position")
+    return shards.line(station, at) if type(station) is str and type(at) is int else None
+
+
+def _matched_receipt(
+    location: str,
+    receipt: dict[str, Any],
+    item: EntryFacts | None,
+    received_before: int | None,
+    received_now: dict[int, int],
+    election_id: str,
+) -> int:
+    """The line of the cast ballot this receipt is the first and matching receipt of."""
+    position = f"{receipt.get('station_id')}/{receipt.get('board_position')}"
+    if item is None or item.kind != "ballot":
+        raise _fail(
+            "receipts", location, f"no cast ballot at position {position}", "receipt_without_ballot"
+        )
+    claimed = (
+        receipt.get("election_id"),
+        receipt.get("tracking_code"),
+        receipt.get("station_id"),
+        receipt.get("terminal_id"),
+        receipt.get("sequence"),
+    )
+    actual = (election_id, item.tracking_code, item.station_id, item.terminal_id, item.sequence)
+    # Tuples compare in C; among equal values only the sequence can be of another JSON
+    # type (``true`` or ``4.0`` equal to an integer), every other field is a string.
+    if claimed != actual or type(claimed[4]) is not int:
+        message = f"does not match the ballot at position {position}"
+        raise _fail("receipts", location, message, "receipt_mismatch")
+    if received_before is not None or item.line in received_now:
+        raise _fail(
+            "receipts", location, f"second receipt for position {position}", "duplicate_receipt"
+        )
+    if type(receipt.get("received_at")) is not int:
+        raise _fail("receipts", location, "received_at is not an integer", "receipt_mismatch")
+    return item.line
 
 
 def signed_report(

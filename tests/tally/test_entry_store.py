@@ -71,8 +71,9 @@ def test_facts_come_back_as_they_were_stored_in_line_order_or_by_line() -> None:
 def test_an_entry_is_received_once_and_its_time_comes_back_with_it() -> None:
     facts = [_facts(1), _facts(2), _facts(3)]
     with _stored(facts) as store:
-        assert store.receive(2, 1_790_000_100)
-        assert not store.receive(2, 1_790_000_200)
+        assert store.received([2, 3]) == {2: (facts[1], None), 3: (facts[2], None)}
+        store.receive([(2, 1_790_000_100)])
+        assert store.received([2]) == {2: (facts[1], 1_790_000_100)}
         assert list(store.with_received()) == [
             (facts[0], None),
             (facts[1], 1_790_000_100),

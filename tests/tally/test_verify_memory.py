@@ -25,14 +25,16 @@ SMALL_BALLOTS = 100
 _PEAK = """
 import gc, sys, tracemalloc
 from pathlib import Path
-from tally import repeats
+from tally import repeats, verify_board
 from tally.verifier import Verifier
 
-# The alphas' write buffers and the bucket read at once are bounded (4 MB, 100,000
-# keys), not flat below their bounds: shrunk so the bounds are reached at these sizes.
+# The alphas' write buffers, the bucket read at once and the receipts matched at once
+# are bounded (4 MB, 100,000 keys, 500 receipts), not flat below their bounds: shrunk
+# so the bounds are reached at these sizes.
 # CPython's free lists (up to 2,000 tuples of each size, kept for reuse) fill as the
 # ballots are checked, bounded too: gc.collect() empties them before each measure.
 repeats.KEYS_PER_BUCKET, repeats.BUFFER_BYTES = 500, 1 << 14
+verify_board.SIGNED_BATCH = 20
 
 
 class Measured(Exception):

@@ -522,6 +522,48 @@ def test_a_receipt_time_that_is_no_integer_is_caught_after_a_second_receipt(
     assert (found.check, found.location, found.code) == ("receipts", f"{RECEIPTS}:{line}", code)
 
 
+@pytest.mark.parametrize(
+    ("field", "claimed"),
+    [
+        ("sequence", lambda sequence: sequence == 1),  # true equals 1 in Python, not in JSON
+        ("sequence", lambda sequence: sequence + 1),
+        ("tracking_code", lambda code: code.upper()),
+        ("terminal_id", lambda terminal: terminal + "x"),
+        ("election_id", lambda election: [election]),
+    ],
+)
+def test_a_receipt_that_claims_another_value_or_json_type_does_not_match(
+    record_copy: Path, record_keys: RecordKeys, field: str, claimed: Any
+) -> None:
+    receipts = read_lines(record_copy, RECEIPTS)
+    at = next(i for i, receipt in enumerate(receipts) if receipt["payload"]["sequence"] == 1)
+    payload = dict(receipts[at]["payload"])
+    payload[field] = claimed(payload[field])
+    receipts[at] = record_keys.server.sign("receipt", payload).to_json()
+    write_lines(record_copy, RECEIPTS, receipts)
+    found = _failure(record_copy)
+    assert (found.check, found.location, found.code) == (
+        "receipts",
+        f"{RECEIPTS}:{at + 1}",
+        "receipt_mismatch",
+    )
+
+
+def test_the_first_broken_receipt_is_named_when_a_later_one_is_badly_signed(
+    record_copy: Path, record_keys: RecordKeys
+) -> None:
+    """Receipts are matched a batch at a time: a signature failing further on must
+    not be named before an earlier receipt that does not match its ballot."""
+    receipts = read_lines(record_copy, RECEIPTS)
+    receipts[1] = record_keys.server.sign(
+        "receipt", {**receipts[1]["payload"], "terminal_id": "T-other"}
+    ).to_json()
+    receipts[3] = {**receipts[3], "signature": receipts[2]["signature"]}
+    write_lines(record_copy, RECEIPTS, receipts)
+    found = _failure(record_copy)
+    assert (found.location, found.code) == (f"{RECEIPTS}:2", "receipt_mismatch")
+
+
 def test_a_cast_ballot_without_its_receipt_is_named_by_its_board_line(record_copy: Path) -> None:
     receipts = read_lines(record_copy, RECEIPTS)
     dropped = receipts.pop(2)["payload"]
