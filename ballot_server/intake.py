@@ -333,7 +333,7 @@ def _append(
             _RECORD_ALPHAS,
             [
                 {
-                    "alpha": ciphertext.alpha.hex(),
+                    "alpha": ciphertext.alpha.to_bytes(),
                     "station_id": submission.station_id,
                     "board_position": shard.length,
                 }

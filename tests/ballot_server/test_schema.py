@@ -6,13 +6,16 @@ import os
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from server_harness import STATION_OF_TERMINAL, Setup
 from sqlalchemy import Engine, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from ballot_server import db
-from ballot_server.models import Base, BoardEntry, BoardRoot, MerkleNode
+from ballot_server.models import Base, BoardEntry, BoardRoot, CiphertextAlpha, MerkleNode
 from ballot_server.registry_models import (
     CheckIn,
     InquiryNonce,
@@ -172,11 +175,50 @@ def test_the_group_migration_refuses_a_database_that_holds_an_election(tmp_path)
 def test_the_group_migration_upgrades_a_database_without_an_election(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = db.make_engine(f"sqlite:///{tmp_path / 'ballot.sqlite'}")
     db.upgrade(engine, "main", "0009_main")
-    db.upgrade(engine, "main")
+    db.upgrade(engine, "main", "0010_main")
     with engine.connect() as connection:
         assert connection.execute(
             text("SELECT version_num FROM alembic_version_ballot")
         ).scalar_one() == ("0010_main")
+    engine.dispose()
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS / "main"))
+    config.attributes["version_table"] = db.VERSION_TABLES["main"]
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def test_the_alpha_migration_keeps_every_stored_alpha_and_still_refuses_a_copy(
+    database_urls: tuple[str, str],
+) -> None:
+    """Alphas stored as hex (an upgrade during an election) come out as the same 32
+    bytes, a copy of one is still refused, and a downgrade gives the hex back."""
+    engine = db.make_engine(database_urls[0])
+    db.upgrade(engine, "main", "0010_main")
+    alphas = [leaf_hash(bytes([n])).hex() for n in range(25)]
+    rows = [{"alpha": a, "station": "S-1", "position": n // 20} for n, a in enumerate(alphas)]
+    insert_row = text(
+        "INSERT INTO ciphertext_alphas (alpha, station_id, board_position)"
+        " VALUES (:alpha, :station, :position)"
+    )
+    with engine.begin() as connection:
+        connection.execute(insert_row, rows)
+    db.upgrade(engine, "main")
+    with engine.connect() as connection:
+        stored = connection.execute(select(CiphertextAlpha.alpha, CiphertextAlpha.board_position))
+        expected = sorted((bytes.fromhex(a), n // 20) for n, a in enumerate(alphas))
+        assert sorted((bytes(a), p) for a, p in stored) == expected
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        copy = {"alpha": bytes.fromhex(alphas[3]), "station_id": "S-2", "board_position": 0}
+        connection.execute(insert(CiphertextAlpha), copy)
+    _downgrade(engine, "0010_main")
+    with engine.connect() as connection:
+        back = connection.execute(text("SELECT alpha FROM ciphertext_alphas")).scalars()
+        assert sorted(back) == sorted(alphas)
     engine.dispose()
 
 
