@@ -44,6 +44,12 @@ Prints ONE JSON line with the keys of issue 13 and the projection for 61M voters
   ``verify_board_hours_61m`` (61M entries at the per-entry rate) bounds a
   national verification's time from below, however many cores check the
   ballots.
+* ``cores_verify_1h``: cores of this speed that verify 61M ballots within one
+  hour, the board phase included: it follows the ballot phase in one process,
+  so the ballots have ``3,600 s - verify_board_hours_61m`` and the cores are
+  ``61M / that / verify_ballots_per_s_dask_1`` (null when the board phase
+  alone takes the hour); ``cores_verify_ballot_phase_1h`` the ballot phase
+  alone in the whole hour (the key's meaning before 2026-12-03 14:50).
 * ``verify_rss_mb_{small,large}``: peak RSS of the verifying process (one
   process, no cluster) on records of ``ballots_small`` and ``ballots_large``
   ballots.
@@ -364,11 +370,13 @@ def main() -> None:
     result["database_cores_peak_intake"] = (
         round(peak_per_s * database_ms / 1000) if database_ms else None
     )
-    verify_per_core = result["verify_ballots_per_s_dask_1"]
-    result["cores_verify_1h"] = round(VOTERS / 3600 / verify_per_core)
     result.update(board_phase(small_root, large_root))
-    result["verify_board_hours_61m"] = round(
-        VOTERS * result["verify_board_us_per_entry"] / 3.6e9, 2
+    board_s = VOTERS * result["verify_board_us_per_entry"] / 1e6
+    result["verify_board_hours_61m"] = round(board_s / 3600, 2)
+    verify_per_core = result["verify_ballots_per_s_dask_1"]
+    result["cores_verify_ballot_phase_1h"] = round(VOTERS / 3600 / verify_per_core)
+    result["cores_verify_1h"] = (
+        round(VOTERS / (3600 - board_s) / verify_per_core) if board_s < 3600 else None
     )
     result["code_version"] = code_version()
     result["load_average_end"] = load_average()
