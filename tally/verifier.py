@@ -334,7 +334,7 @@ class Verifier:
         yield from ordered_results(client, check_segment, self.record.path(ENTRIES), context)
 
     def _check_ballots(self, alphas: RepeatFinder, store: EntryStore, client: Any) -> BallotSums:
-        total = sum(1 for _ in self.record.lines(ENTRIES))
+        total = self.record.line_count(ENTRIES)
         sums = BallotSums()
         cast = 0
         with click.progressbar(
