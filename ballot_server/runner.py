@@ -11,6 +11,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from ballot_server.app import create_app
 from ballot_server.config import ServerConfig
 from ballot_server.state import ServerState
+from evote.serving import serve_in_thread
 
 
 @dataclass
@@ -35,6 +36,6 @@ def start_server(config: ServerConfig, host: str = "127.0.0.1", port: int = 0) -
     """Start a threaded WSGI server in a background thread; ``port=0`` picks a free port."""
     app = create_app(config)
     server = make_server(host, port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="ballot-server", daemon=True)
+    thread = serve_in_thread(server, "ballot-server")
     thread.start()
     return RunningServer(f"http://{host}:{server.server_port}", app, server, thread)

@@ -26,6 +26,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from evote.client import BallotServerClient, ServerRefused, ServerUnreachable
 from evote.protocol import JournalDeclaration
+from evote.serving import serve_in_thread
 from terminal.config import TerminalConfig
 from terminal.desk import Desk
 from terminal.desk_app import create_desk_app
@@ -115,7 +116,7 @@ def start_desk(config: TerminalConfig) -> RunningDesk:
         threading.Thread(
             target=card_loop, args=(desk, reader, stop), name="desk-card", daemon=True
         ),
-        threading.Thread(target=server.serve_forever, name="desk-http", daemon=True),
+        serve_in_thread(server, "desk-http"),
         threading.Thread(
             target=heartbeat,
             args=(client, journal, stop, DESK_HEARTBEAT_S),

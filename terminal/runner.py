@@ -17,6 +17,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from evote.client import BallotServerClient
 from evote.manifest import Station
 from evote.roll_snapshot import RollSnapshot, SnapshotOpener
+from evote.serving import serve_in_thread
 from terminal.app import create_app
 from terminal.booth import Booth
 from terminal.config import TerminalConfig
@@ -169,7 +170,7 @@ def start_station_register(
         server = serve_register(store, host, port)
     except OSError as error:
         raise ConfigurationError(f"station register on {host}:{port}: {error}") from error
-    thread = threading.Thread(target=server.serve_forever, name="station-register", daemon=True)
+    thread = serve_in_thread(server, "station-register")
     return server, thread
 
 
@@ -265,7 +266,7 @@ def start_terminal(config: TerminalConfig) -> RunningTerminal:
         loops.append(("scanner", _scanner_loop, (booth, scanner, stop)))
     threads = [threading.Thread(target=f, args=a, name=n, daemon=True) for n, f, a in loops]
     server = make_server(config.host, config.port, create_app(booth), threaded=True)
-    threads.append(threading.Thread(target=server.serve_forever, name="kiosk-http", daemon=True))
+    threads.append(serve_in_thread(server, "kiosk-http"))
     store = booth.offline.register if booth.offline is not None else None
     register = start_station_register(config, store if isinstance(store, RegisterStore) else None)
     register_server = None

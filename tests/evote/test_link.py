@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from evote.link import CuttableLink
+from evote.serving import serve_in_thread
 
 
 class _Hello(http.server.BaseHTTPRequestHandler):
@@ -28,7 +28,7 @@ class _Hello(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def link() -> Iterator[CuttableLink]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server, "hello").start()
     forwarder = CuttableLink("127.0.0.1", server.server_address[1])
     yield forwarder
     forwarder.close()

@@ -9,7 +9,6 @@ the server. Nothing is mocked: the terminal talks HTTP and serial bytes.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from evote.certificates import read_trustee_signers
 from evote.cli.demo import issue_card_for
 from evote.manifest import Manifest
 from evote.sample import Official, Person, roll_csv, sample_manifest, sample_people
+from evote.serving import serve_in_thread
 from firmware_sim.card import SimulatedCard
 from firmware_sim.printer import PrintedReceipt, PrinterSimulator
 from firmware_sim.reader import ReaderSimulator
@@ -124,7 +124,7 @@ class StationHarness:
     def start_server(self) -> None:
         self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         self.port = self.server.server_port
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server, "station-server").start()
 
     def stop_server(self) -> None:
         if self.server is not None:

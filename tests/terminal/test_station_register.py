@@ -5,7 +5,6 @@ refuses rather than decide alone, and nobody without the snapshot's key can clai
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ import pytest
 
 from crypto.signing import SignedEnvelope, SigningKey
 from evote.roll_snapshot import RollSnapshot, SnapshotOpener, build_snapshot, load_snapshot
+from evote.serving import serve_in_thread
 from firmware_sim.cards import RollRow, holder_file, issue_card
 from terminal.devices.holder import CardHolder, parse_holder
 from terminal.errors import ConfigurationError
@@ -80,7 +80,7 @@ class Station:
     def serve(self, port: int = 0) -> None:
         self.server = serve_register(self.store, "127.0.0.1", port)
         self.port = self.server.server_port
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server, "station-register").start()
 
     def stop_serving(self) -> None:
         self.server.shutdown()
@@ -204,7 +204,7 @@ def test_an_answer_from_a_machine_without_the_key_is_not_believed(station: Stati
         ),
     )
     server = serve_register(impostor, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server, "impostor-register").start()
     try:
         remote = RemoteRegister(f"http://127.0.0.1:{server.server_port}", opened("T2"))
         with pytest.raises(OfflineRefused) as refused:
