@@ -26,9 +26,13 @@ lint: $(VENV)/.test
 	$(BIN)/mypy --strict crypto
 	$(BIN)/mypy evote ballot_server terminal firmware_sim tally
 
-# The whole suite, the bounded fault suite (tests/faults/) included.
+# The whole suite, the bounded fault suite (tests/faults/) included, on two pytest-xdist
+# workers: most tests wait on browsers, subprocesses, ptys and sockets, not on the CPU.
+# --dist loadscope keeps each module on one worker, so a module-scoped fixture (the
+# fault run, the demo election, a module's Chromium) is built once, as in a serial run.
+# `pytest -p no:xdist tests` runs the same tests one at a time.
 test: lint
-	$(BIN)/pytest -q --durations=15 tests
+	$(BIN)/pytest -q -n 2 --dist loadscope --durations=15 tests
 
 # The fault suite alone (tests/faults/, docs/reliability.md): >= 300 ballots, >= 14 faults
 # of every kind, real processes; bounded (about 2.5 minutes idle).
