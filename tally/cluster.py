@@ -27,8 +27,12 @@ from typing import Any, Final, TypeVar
 
 from tally.verify_ballots import ChunkResult, check_chunk, initialize
 
-SEGMENT_LINES: Final = 50
-"""At most this many entries per task: small enough to spread one big station."""
+SEGMENT_LINES: Final = 500
+"""At most this many entries per task: small enough to spread one big station (a
+worker checks 500 ballots in seconds; a national record makes over 100,000 tasks),
+large enough that the parent, the one serial process, is not held up by the tasks
+themselves: Dask's submit and result cost it about 2 ms of CPU per task, 40 µs per
+entry at 50 entries a task (measured against a scheduler in its own process)."""
 IN_FLIGHT_PER_WORKER: Final = 4
 _STATION_KEY: Final = b'"station_id":"'
 Result = TypeVar("Result")
