@@ -151,13 +151,22 @@ def ordered_results(
     return ordered_map(client, partial(task, str(path)), station_segments(path), context)
 
 
-def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    """Consecutive lists of at most ``size`` items."""
+def batches(
+    items: Iterable[Item], size: int, flush_on: type[Exception] | None = None
+) -> Iterator[list[Item]]:
+    """Consecutive lists of at most ``size`` items. If reading the items raises
+    ``flush_on``, the items read before it come out first (a shorter list, maybe
+    empty), so a consumer checks them before it meets the error."""
     batch: list[Item] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
+    try:
+        for item in items:
+            batch.append(item)
+            if len(batch) == size:
+                yield batch
+                batch = []
+    except Exception as error:
+        if flush_on is not None and isinstance(error, flush_on):
             yield batch
-            batch = []
+        raise
     if batch:
         yield batch

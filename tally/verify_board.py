@@ -275,25 +275,6 @@ def verify_signed_batch(numbered: NumberedLines, context: tuple[str, str, str]) 
     return SignedBatch(verified, None)
 
 
-def _in_batches(
-    receipts: Iterator[tuple[str, dict[str, Any]]],
-) -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    """``SIGNED_BATCH`` receipts at a time; when a signature fails, the receipts
-    before it come first, so the earliest failure in the file is the one named."""
-    batch: list[tuple[str, dict[str, Any]]] = []
-    try:
-        for receipt in receipts:
-            batch.append(receipt)
-            if len(batch) == SIGNED_BATCH:
-                yield batch
-                batch = []
-    except VerificationFailure:
-        yield batch
-        raise
-    if batch:
-        yield batch
-
-
 def check_receipts(
     record: Record,
     store: EntryStore,
@@ -313,7 +294,8 @@ def check_receipts(
     """
     received = 0
     signed = signed_lines(record, RECEIPTS, "receipt", server_key, client)
-    for batch in _in_batches(signed):
+    # The receipts before a failing signature are checked first: the earliest failure is named.
+    for batch in batches(signed, SIGNED_BATCH, flush_on=VerificationFailure):
         lines = [_receipt_line(shards, receipt) for _, receipt in batch]
         stored = store.received([line for line in lines if line is not None])
         times: dict[int, int] = {}
