@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from server_harness import Card, Election, Setup, held, make_setup, wait_for_roots
 from test_bad_input import post
 
 from ballot_server import national
+from ballot_server.blueprints import intake as intake_blueprint
 from ballot_server.board import entry_hash
 from ballot_server.chains import GENESIS_HASH
 from crypto.ballot import GENESIS_TRACKING_CODE
@@ -199,12 +201,23 @@ def test_concurrent_resends_of_one_signed_cast_all_get_its_one_receipt(
 
 
 def test_a_ballot_never_waits_on_another_stations_lock_nor_on_a_root(
-    election: Election, postgres_urls: tuple[str, str]
+    election: Election, postgres_urls: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The only row a ballot locks is its own station's. Another transaction holds
     station S-101's row and the national log's head (as a ballot there and a root
     being published would) while a ballot at S-102 is cast: it is accepted at once,
-    and the root it would have published is left to whoever holds the head."""
+    and the root it would have published is left to whoever holds the head.
+
+    The worker tries that root after its answer has gone out: the test waits for the
+    attempt to end while the head is still held (on a busy machine it could otherwise
+    run after the release and publish the root the test publishes last)."""
+    attempted = threading.Event()
+
+    def publish_when_due(state: Any) -> None:
+        national.publish_when_due(state)
+        attempted.set()
+
+    monkeypatch.setattr(intake_blueprint, "publish_when_due", publish_when_due)
     setup, _ = make_setup(election, postgres_urls, root_interval_s=0)
     try:
         for terminal in ("T1", "T3"):
@@ -221,6 +234,7 @@ def test_a_ballot_never_waits_on_another_stations_lock_nor_on_a_root(
                 setup.ballot("T3", authorization, 1, GENESIS_TRACKING_CODE)
             )
             assert (receipt.station_id, receipt.board_position) == ("S-102", 0)
+            assert attempted.wait(20), "the worker's root attempt waited on the held head"
             assert national.roots(setup.state) == []
         assert national.publish_root(setup.state) is not None
     finally:
