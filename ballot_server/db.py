@@ -188,12 +188,17 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def upgrade(engine: Engine, which: str, revision: str = "head") -> None:
-    """Bring database ``which`` ("main" or "registry") to ``revision``, the newest
-    migration unless told."""
+def migration_config(which: str) -> Config:
+    """Alembic's configuration for database ``which`` ("main" or "registry")."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS / which))
     config.attributes["version_table"] = VERSION_TABLES[which]
+    return config
+
+
+def upgrade(engine: Engine, which: str, revision: str = "head") -> None:
+    """Bring database ``which`` to ``revision``, the newest migration unless told."""
+    config = migration_config(which)
     with engine.begin() as connection:
         if is_postgres(engine):
             connection.execute(

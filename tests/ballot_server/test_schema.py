@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from server_harness import STATION_OF_TERMINAL, Setup
 from sqlalchemy import Engine, insert, inspect, select, text
@@ -184,9 +183,7 @@ def test_the_group_migration_upgrades_a_database_without_an_election(tmp_path) -
 
 
 def _downgrade(engine: Engine, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(db.MIGRATIONS / "main"))
-    config.attributes["version_table"] = db.VERSION_TABLES["main"]
+    config = db.migration_config("main")
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
@@ -310,4 +307,29 @@ def test_the_merkle_nodes_migration_refuses_leaves_that_miss_the_signed_root(tmp
         db.upgrade(engine, "main")
     with engine.connect() as connection:
         assert "merkle_nodes" not in inspect(connection).get_table_names()
+    engine.dispose()
+
+
+def test_the_alpha_migration_stops_on_a_stored_alpha_that_is_not_hex_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'ballot.sqlite'}")
+    db.upgrade(engine, "main", "0010_main")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO ciphertext_alphas (alpha, station_id, board_position)"
+                " VALUES (:alpha, 'S-1', 0)"
+            ),
+            {"alpha": "zz" * 32},
+        )
+    with pytest.raises(ValueError):
+        db.upgrade(engine, "main")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT alpha FROM ciphertext_alphas")).scalars().all() == [
+            "zz" * 32
+        ]
+        assert connection.execute(
+            text("SELECT version_num FROM alembic_version_ballot")
+        ).scalar_one() == ("0010_main")
     engine.dispose()

@@ -43,18 +43,17 @@ def _convert(to_type: TypeEngine[Any], postgres_using: str, convert: Callable[[A
         sa.column("station_id"),
         sa.column("board_position"),
     )
-    rows = bind.execute(sa.select(table)).all()
+    # Converted before anything changes: a row that does not convert stops the
+    # migration with the table as it was.
+    rows = [
+        {"alpha": convert(alpha), "station_id": station, "board_position": position}
+        for alpha, station, position in bind.execute(sa.select(table))
+    ]
     bind.execute(sa.delete(table))
     with op.batch_alter_table("ciphertext_alphas") as batch:
         batch.alter_column("alpha", type_=to_type)
     for start in range(0, len(rows), _BATCH):
-        bind.execute(
-            sa.insert(table),
-            [
-                {"alpha": convert(alpha), "station_id": station, "board_position": position}
-                for alpha, station, position in rows[start : start + _BATCH]
-            ],
-        )
+        bind.execute(sa.insert(table), rows[start : start + _BATCH])
 
 
 def upgrade() -> None:
