@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from tally.verify_ballots import EntryFacts
 
@@ -34,6 +34,8 @@ _FIELDS: Final = EntryFacts._fields
 """The table's columns, in the order ``EntryFacts`` takes them; then ``received_at``."""
 _PROVISIONAL: Final = _FIELDS.index("provisional")
 _COLUMNS: Final = ", ".join(_FIELDS)
+Received: TypeAlias = tuple[EntryFacts, int | None]
+"""An entry's facts with the ``received_at`` of its receipt, None if it has none."""
 _new_facts: Final = tuple.__new__
 """Builds the named tuple from a row without ``_make``'s checks: a third of the cost
 of each of the board's passes over every entry."""
@@ -92,11 +94,7 @@ class EntryStore:
         )
         self.count += len(facts)
 
-    def in_line_order(self) -> Iterator[EntryFacts]:
-        for row in self._connection.execute(f"SELECT {_COLUMNS} FROM entries ORDER BY line"):
-            yield _facts(row)
-
-    def with_received(self) -> Iterator[tuple[EntryFacts, int | None]]:
+    def with_received(self) -> Iterator[Received]:
         """Every entry in line order with the ``received_at`` its receipt gave (``receive``)."""
         query = f"SELECT {_COLUMNS}, received_at FROM entries ORDER BY line"
         for row in self._connection.execute(query):

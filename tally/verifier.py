@@ -31,7 +31,8 @@ from crypto.group import POINT_BYTES
 from crypto.signing import VerifyKey
 from tally.cluster import batches, check_segment, dask_client, ordered_results
 from tally.decryption import decrypt_totals
-from tally.entry_store import EntryStore
+from tally.entry_checks import Deferred, SideBySide
+from tally.entry_store import EntryStore, Received
 from tally.errors import DecryptionError, TallyError, VerificationFailure
 from tally.pipeline import load_share_envelopes, load_totals, trustee_signers
 from tally.provisional import LEAVES_OPEN, stations_left_open
@@ -54,30 +55,32 @@ from tally.verify_audit import (
     check_audit_matches_record,
     check_closing_subtotals,
 )
-from tally.verify_ballots import BallotSums, ChunkResult, check_chunk, initialize
+from tally.verify_ballots import BallotSums, ChunkResult, EntryFacts, check_chunk, initialize
 from tally.verify_board import (
+    PollReports,
+    ReceiptOrder,
+    ShardChains,
+    Shards,
+    TerminalChains,
     check_authorizations,
-    check_poll_reports,
-    check_receipts,
-    check_shard_chains,
-    check_terminal_chains,
     check_unique_ciphertexts,
+    match_receipts,
     same,
     signed_report,
 )
 from tally.verify_countersign import CHECK as COUNTERSIGN_CHECK
 from tally.verify_countersign import check_countersignatures
 from tally.verify_declarations import CHECK as DECLARATIONS_CHECK
-from tally.verify_declarations import check_declared_heads, declared_heads
+from tally.verify_declarations import DeclaredHead, DeclaredHeadsOnBoard, declared_heads
 from tally.verify_election import TerminalKey, check_election_file
 from tally.verify_periods import CHECK as PERIODS_CHECK
-from tally.verify_periods import check_poll_periods, closing_versions, poll_openings
+from tally.verify_periods import PollPeriods, closing_versions, poll_openings
 from tally.verify_presentation import check_presentation
-from tally.verify_provisional import check_provisional
+from tally.verify_provisional import ProvisionalDecided
 from tally.verify_revocations import CHECK as REVOCATIONS_CHECK
-from tally.verify_revocations import check_revocations
+from tally.verify_revocations import Revocations
 from tally.verify_roots import check_consistency, check_roots_against_shards, load_roots
-from tally.verify_station_balance import check_station_balance
+from tally.verify_station_balance import CastCounts, check_station_balance
 from tally.verify_trustees import check_trustees
 from tally.verify_voids import CHECK as VOIDS_CHECK
 from tally.verify_voids import FOR_REVOKED_CHECK, check_revoked_holder_voids, check_voids
@@ -91,6 +94,33 @@ class Pins:
 
     hq_key: str | None = None
     manifest_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class InLineOrder:
+    """The board-wide checks fed each entry's facts as the ballot phase returns them
+    (``entry_checks.py``); each answers, or fails, when the board phase reaches it."""
+
+    shards: Deferred[EntryFacts, Shards]
+    terminal_heads: Deferred[EntryFacts, dict[str, EntryFacts]]
+    provisional: Deferred[EntryFacts, int]
+    periods: Deferred[EntryFacts, int]
+    cast_counts: Deferred[EntryFacts, CastCounts]
+
+    @classmethod
+    def of(cls, record: Record, audit: list[dict[str, Any]]) -> InLineOrder:
+        return cls(
+            Deferred(ShardChains),
+            Deferred(TerminalChains),
+            Deferred(lambda: ProvisionalDecided(provisional_decisions(record))),
+            Deferred(lambda: PollPeriods(poll_openings(audit))),
+            Deferred(CastCounts),
+        )
+
+    def side_by_side(self) -> SideBySide[EntryFacts]:
+        return SideBySide(
+            self.shards, self.terminal_heads, self.provisional, self.periods, self.cast_counts
+        )
 
 
 @dataclass(frozen=True)
@@ -172,9 +202,10 @@ class Verifier:
             check_anchored_keys(record, audit, self._key("hq_public_key")),
         )
         self._check_polls_closed(audit)
+        in_line_order = InLineOrder.of(record, audit)
         with self._cluster() as client, self._alpha_finder() as alphas, EntryStore() as store:
-            sums = self._check_ballots(alphas, store, client)
-            self._check_board(store, audit, alphas, client)
+            sums = self._check_ballots(alphas, store, client, in_line_order)
+            self._check_board(store, audit, alphas, client, in_line_order)
         self._passed(
             "audit events match national roots, poll reports and terminals",
             check_audit_matches_record(record, audit, self.terminals),
@@ -187,11 +218,13 @@ class Verifier:
         )
 
     def check_entries(self) -> int:
-        """Only the per-entry checks, the part spread over workers (benchmarks time
-        it apart): the number of entries checked."""
+        """Only the ballot phase: the per-entry checks, the part spread over workers,
+        with the board's checks in line order fed as their answers arrive (benchmarks
+        time it apart): the number of entries checked."""
         self._load_terminals()
+        audit = check_audit_log(self.record, self._server_key())
         with self._cluster() as client, self._alpha_finder() as alphas, EntryStore() as store:
-            self._check_ballots(alphas, store, client)
+            self._check_ballots(alphas, store, client, InLineOrder.of(self.record, audit))
             return store.count
 
     def check_board_phase(self) -> tuple[int, float]:
@@ -202,10 +235,11 @@ class Verifier:
         they bound a verification's time from below."""
         self._load_terminals()
         audit = check_audit_log(self.record, self._server_key())
+        in_line_order = InLineOrder.of(self.record, audit)
         with self._cluster() as client, self._alpha_finder() as alphas, EntryStore() as store:
-            self._check_ballots(alphas, store, client)
+            self._check_ballots(alphas, store, client, in_line_order)
             began = time.process_time()
-            self._check_board(store, audit, alphas, client)
+            self._check_board(store, audit, alphas, client, in_line_order)
             return store.count, time.process_time() - began
 
     @contextmanager
@@ -333,15 +367,19 @@ class Verifier:
             return
         yield from ordered_results(client, check_segment, self.record.path(ENTRIES), context)
 
-    def _check_ballots(self, alphas: RepeatFinder, store: EntryStore, client: Any) -> BallotSums:
+    def _check_ballots(
+        self, alphas: RepeatFinder, store: EntryStore, client: Any, in_line_order: InLineOrder
+    ) -> BallotSums:
         total = self.record.line_count(ENTRIES)
         sums = BallotSums()
         cast = 0
+        board_checks = in_line_order.side_by_side()
         with click.progressbar(
             length=total, label="ballots", file=sys.stderr if self.progress else io.StringIO()
         ) as bar:
             for result in self._chunk_results(self._ballot_context(alphas.buckets), client):
                 store.add(result.facts)
+                board_checks.feed(result.facts)
                 cast += sum(1 for item in result.facts if item.kind == "ballot")
                 alphas.add_records(result.alphas)
                 sums.merge(result.sums)
@@ -355,11 +393,20 @@ class Verifier:
         return sums
 
     def _check_board(
-        self, store: EntryStore, audit: list[dict[str, Any]], alphas: RepeatFinder, client: Any
+        self,
+        store: EntryStore,
+        audit: list[dict[str, Any]],
+        alphas: RepeatFinder,
+        client: Any,
+        in_line_order: InLineOrder,
     ) -> None:
+        """The board-wide checks in their order. Those fed the entries in line order
+        ran during the ballot phase and those that need the receipts' times run in
+        one pass after the receipts are matched; each answers, or raises its
+        failure, at its turn."""
         record, election = self.record, self.record.election
         server_key = self._server_key()
-        shards = check_shard_chains(store.in_line_order())
+        shards = in_line_order.shards.outcome()
         self._passed("board shard chains", store.count)
         roots = load_roots(record, server_key)
         self._passed("consistency of successive national roots", check_consistency(record, roots))
@@ -367,17 +414,16 @@ class Verifier:
             "national roots rebuilt from the shards, every entry included",
             check_roots_against_shards(roots, store, shards),
         )
-        heads = check_terminal_chains(store.in_line_order())
+        heads = in_line_order.terminal_heads.outcome()
         self._passed("terminal tracking-code chains", len(heads))
         self._passed("one cast ballot per authorization", check_authorizations(store))
         self._passed(
             "provisional ballots: one registry decision each, only the counted summed",
-            check_provisional(store.in_line_order(), provisional_decisions(record)),
+            in_line_order.provisional.outcome(),
         )
         self._passed("no ciphertext on two ballots", check_unique_ciphertexts(store, alphas))
-        self._passed(
-            "receipts, received in shard order",
-            check_receipts(record, store, shards, server_key, election["election_id"], client),
+        receipts = match_receipts(
+            record, store, shards, server_key, election["election_id"], client
         )
         stations = sorted(
             set(shards.lengths)
@@ -387,28 +433,28 @@ class Verifier:
                 if record.path(f"reports/{s.station_id}-opening.json").exists()
             }
         )
-        self._passed(
-            "poll reports",
-            check_poll_reports(record, stations, heads, server_key, store.with_received()),
-        )
-        self.reported_stations = stations
         terminals = {terminal.terminal_id: terminal for terminal in self.terminals}
         closed_versions = closing_versions(audit)
-        declared = [
-            head
-            for station_id in stations
-            for head in declared_heads(
-                signed_report(record, station_id, "closing", server_key),
-                f"reports/{station_id}-closing.json",
-                terminals,
-                closed_versions.get(station_id),
-            )
-        ]
-        self._passed(DECLARATIONS_CHECK, check_declared_heads(declared, store.in_line_order()))
+        hq_key = self._key("hq_public_key")
+        received_order: Deferred[Received, int] = Deferred(lambda: ReceiptOrder(receipts))
+        reports: Deferred[Received, int] = Deferred(
+            lambda: PollReports(record, stations, heads, server_key)
+        )
+        declarations: Deferred[Received, int] = Deferred(
+            lambda: DeclaredHeadsOnBoard(self._declared_heads(stations, terminals, closed_versions))
+        )
+        revocations: Deferred[Received, dict[str, int]] = Deferred(
+            lambda: Revocations(record, audit, terminals, hq_key)
+        )
+        SideBySide(received_order, reports, declarations, revocations).feed(store.with_received())
+        self._passed("receipts, received in shard order", received_order.outcome())
+        self._passed("poll reports", reports.outcome())
+        self.reported_stations = stations
+        self._passed(DECLARATIONS_CHECK, declarations.outcome())
         self._passed(
             VOIDS_CHECK, check_voids(record, terminals, server_key, store.cast_line, stations)
         )
-        self._passed(PERIODS_CHECK, check_poll_periods(store.in_line_order(), poll_openings(audit)))
+        self._passed(PERIODS_CHECK, in_line_order.periods.outcome())
         registry_key = self._key("registry_public_key")
         self._passed(
             COUNTERSIGN_CHECK,
@@ -416,8 +462,7 @@ class Verifier:
                 record, stations, store, shards, registry_key, server_key, closed_versions
             ),
         )
-        hq_key = self._key("hq_public_key")
-        revoked_at = check_revocations(record, audit, terminals, hq_key, store.with_received())
+        revoked_at = revocations.outcome()
         self._passed(REVOCATIONS_CHECK, len(revoked_at))
         self._passed(
             FOR_REVOKED_CHECK,
@@ -427,8 +472,26 @@ class Verifier:
         self._passed(
             "stations reconciled: check-ins online + offline = ballots counted + released"
             " + unused + excluded",
-            check_station_balance(closing, store.in_line_order(), provisional_decisions(record)),
+            check_station_balance(
+                closing, in_line_order.cast_counts.outcome(), provisional_decisions(record)
+            ),
         )
+
+    def _declared_heads(
+        self, stations: list[str], terminals: dict[str, TerminalKey], closed: dict[str, int]
+    ) -> list[DeclaredHead]:
+        """Every journal head the stations' terminals declared in their closing reports."""
+        server_key = self._server_key()
+        return [
+            head
+            for station_id in stations
+            for head in declared_heads(
+                signed_report(self.record, station_id, "closing", server_key),
+                f"reports/{station_id}-closing.json",
+                terminals,
+                closed.get(station_id),
+            )
+        ]
 
     def _check_totals_and_results(self, sums: BallotSums) -> None:
         record, manifest = self.record, self.record.manifest

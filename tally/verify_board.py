@@ -1,18 +1,19 @@
-"""Sequential checks over the whole board, on the facts the ballot workers returned.
+"""Checks over the whole board, on the facts the ballot workers returned.
 
 These need every entry (shard chains, uniqueness, receipts, poll reports)
-but no group operations, so they run in the parent process, reading the
-facts back from the ``EntryStore`` they were spilled to: streamed in line
-order with state per station or terminal, or looked up by line, never all
-held at once. The receipts' signatures, one per ballot, are checked on the
-cluster when there is one (``signed_lines``). The national roots over the shards are checked in
-``verify_roots.py``. Each raises VerificationFailure naming the file and line
-of the first problem.
+but no group operations, so they run in the parent process: those that walk
+the entries in line order with state per station or terminal as
+``EntryCheck``s fed one entry at a time (``entry_checks.py``), the others
+reading the facts back from the ``EntryStore`` they were spilled to, by line
+or through an index, never all held at once. The receipts' signatures, one per
+ballot, are checked on the cluster when there is one (``signed_lines``). The
+national roots over the shards are checked in ``verify_roots.py``. Each raises
+VerificationFailure naming the file and line of the first problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,8 @@ from crypto.canonical import parse_json
 from crypto.errors import CryptoError
 from crypto.signing import SignedEnvelope, VerifyKey
 from tally.cluster import batches, ordered_map
-from tally.entry_store import EntryStore
+from tally.entry_checks import EntryCheck
+from tally.entry_store import EntryStore, Received
 from tally.errors import VerificationFailure
 from tally.record import ENTRIES, RECEIPTS, Record
 from tally.repeats import RepeatFinder
@@ -72,35 +74,45 @@ class Shards:
         return None if last is None else (self.first_lines[station_id], last)
 
 
-def check_shard_chains(facts: Iterable[EntryFacts]) -> Shards:
+class ShardChains(EntryCheck[EntryFacts, Shards]):
     """Stations' shards one after another in order of station id; within each,
     positions 0..n-1, each entry linked to the previous one's hash.
 
-    Returns where each shard lies, for the roots and the receipts.
+    Answers where each shard lies, for the roots and the receipts.
     """
-    shards = Shards()
-    station, previous, expected_position = "", _ZERO_HASH, 0
-    for item in facts:
+
+    def __init__(self) -> None:
+        self.shards = Shards()
+        self._station, self._previous, self._expected_position = "", _ZERO_HASH, 0
+
+    def feed(self, item: EntryFacts) -> None:
         location = f"{ENTRIES}:{item.line}"
-        if item.station_id != station:
-            if item.station_id < station:
+        if item.station_id != self._station:
+            if item.station_id < self._station:
                 raise _fail(
                     "board shards",
                     location,
-                    f"station {item.station_id} after {station}: shards out of order or split",
+                    f"station {item.station_id} after {self._station}: shards out of order"
+                    " or split",
                     "bad_shard_order",
                 )
-            station, previous, expected_position = item.station_id, _ZERO_HASH, 0
-            shards.first_lines[station] = item.line
-        if item.position != expected_position:
+            self._station, self._previous, self._expected_position = (
+                item.station_id,
+                _ZERO_HASH,
+                0,
+            )
+            self.shards.first_lines[self._station] = item.line
+        station = self._station
+        if item.position != self._expected_position:
             raise _fail(
                 "board shards",
                 location,
-                f"station {station}: position {item.position}, expected {expected_position}"
-                f" (an entry missing from the shard?) (tracking code {item.tracking_code})",
+                f"station {station}: position {item.position}, expected "
+                f"{self._expected_position} (an entry missing from the shard?) "
+                f"(tracking code {item.tracking_code})",
                 "bad_position",
             )
-        if item.previous_hash != previous:
+        if item.previous_hash != self._previous:
             raise _fail(
                 "board shards",
                 location,
@@ -108,19 +120,24 @@ def check_shard_chains(facts: Iterable[EntryFacts]) -> Shards:
                 f" (tracking code {item.tracking_code})",
                 "broken_chain",
             )
-        previous, expected_position = item.entry_hash, expected_position + 1
-        shards.lengths[station] = expected_position
-    return shards
+        self._previous, self._expected_position = item.entry_hash, self._expected_position + 1
+        self.shards.lengths[station] = self._expected_position
+
+    def finish(self) -> Shards:
+        return self.shards
 
 
-def check_terminal_chains(facts: Iterable[EntryFacts]) -> dict[str, EntryFacts]:
+class TerminalChains(EntryCheck[EntryFacts, dict[str, EntryFacts]]):
     """Per terminal: sequences 1, 2, 3… and each tracking code chained to the one before.
 
-    Returns each terminal's last entry (its chain head) for the closing reports.
+    Answers each terminal's last entry (its chain head) for the closing reports.
     """
-    heads: dict[str, EntryFacts] = {}
-    for item in facts:
-        head = heads.get(item.terminal_id)
+
+    def __init__(self) -> None:
+        self.heads: dict[str, EntryFacts] = {}
+
+    def feed(self, item: EntryFacts) -> None:
+        head = self.heads.get(item.terminal_id)
         expected_sequence = head.sequence + 1 if head else 1
         expected_previous = head.tracking_code if head else _GENESIS
         if item.sequence != expected_sequence:
@@ -146,8 +163,10 @@ def check_terminal_chains(facts: Iterable[EntryFacts]) -> dict[str, EntryFacts]:
                 f"previous ballot ({head.timestamp})",
                 "time_reversed",
             )
-        heads[item.terminal_id] = item
-    return heads
+        self.heads[item.terminal_id] = item
+
+    def finish(self) -> dict[str, EntryFacts]:
+        return self.heads
 
 
 def check_authorizations(store: EntryStore) -> int:
@@ -275,7 +294,7 @@ def verify_signed_batch(numbered: NumberedLines, context: tuple[str, str, str]) 
     return SignedBatch(verified, None)
 
 
-def check_receipts(
+def match_receipts(
     record: Record,
     store: EntryStore,
     shards: Shards,
@@ -283,14 +302,13 @@ def check_receipts(
     election_id: str,
     client: Any = None,
 ) -> int:
-    """Exactly one server-signed receipt per cast ballot, matching its entry.
+    """At most one server-signed receipt per cast ballot, matching its entry
+    (``ReceiptOrder`` then finds a cast ballot without one).
 
-    The server stamps ``received_at`` while it holds the station's shard, so
-    the times never decrease along a shard. Stores each cast entry's
-    ``received_at`` for the poll-report and revocation checks
-    (``EntryStore.with_received``); answers how many receipts there are.
-    Receipts are matched a batch at a time: one query for the batch's entries,
-    one statement recording their times.
+    Stores each cast entry's ``received_at`` for the checks that read the
+    entries with it (``EntryStore.with_received``); answers how many receipts
+    there are. Receipts are matched a batch at a time: one query for the
+    batch's entries, one statement recording their times.
     """
     received = 0
     signed = signed_lines(record, RECEIPTS, "receipt", server_key, client)
@@ -305,23 +323,37 @@ def check_receipts(
             times[matched] = receipt["received_at"]
         store.receive(times.items())
         received += len(times)
-    latest: dict[str, tuple[int, int]] = {}
-    for item, at in store.with_received():
-        if item.kind != "ballot":
-            continue
+    return received
+
+
+class ReceiptOrder(EntryCheck[Received, int]):
+    """Every cast ballot has its receipt, and the times never decrease along a
+    shard: the server stamps ``received_at`` while it holds the station's shard.
+    Answers how many receipts ``match_receipts`` matched."""
+
+    def __init__(self, receipts: int) -> None:
+        self.receipts = receipts
+        self._latest: dict[str, tuple[int, int]] = {}
+
+    def feed(self, item: Received) -> None:
+        entry, at = item
+        if entry.kind != "ballot":
+            return
         if at is None:
-            raise _entry_fail("receipts", item, "cast ballot without a receipt", "missing_receipt")
-        before, before_position = latest.get(item.station_id, (0, -1))
+            raise _entry_fail("receipts", entry, "cast ballot without a receipt", "missing_receipt")
+        before, before_position = self._latest.get(entry.station_id, (0, -1))
         if at < before:
             raise _entry_fail(
                 "receipts",
-                item,
+                entry,
                 f"received at {at}, before the ballot at position "
-                f"{item.station_id}/{before_position} ({before})",
+                f"{entry.station_id}/{before_position} ({before})",
                 "time_reversed",
             )
-        latest[item.station_id] = (at, item.position)
-    return received
+        self._latest[entry.station_id] = (at, entry.position)
+
+    def finish(self) -> int:
+        return self.receipts
 
 
 def _receipt_line(shards: Shards, receipt: dict[str, Any]) -> int | None:
@@ -412,28 +444,42 @@ def _reported_terminals(payload: dict[str, Any], relative: str) -> dict[str, dic
     return terminals
 
 
-def check_poll_reports(
-    record: Record,
-    stations: Sequence[str],
-    heads: dict[str, EntryFacts],
-    server_key: VerifyKey,
-    received: Iterable[tuple[EntryFacts, int | None]],
-) -> int:
+class PollReports(EntryCheck[Received, int]):
     """Ballots only while polls were open: after the opening, up to the closing report.
 
     Times are the server's (one clock): a station closes no earlier than it
     opened, and none of its ballots was received before it opened. (A
     ballot may carry a later second than the close: the close reads the
     clock before it waits for the station's lock; its counts are still checked.)
-    ``received`` is every entry in line order with its receipt's time, if any.
+    The reports are checked when the check is set up, against the terminals'
+    chain ``heads``; then it is fed every entry with its receipt's time, if any.
     """
-    floors: dict[str, int] = {}
-    opened_at: dict[str, int] = {}
-    posted: dict[str, set[str]] = {}
-    for terminal_id, last_entry in heads.items():
-        posted.setdefault(last_entry.station_id, set()).add(terminal_id)
-    for station_id in stations:
-        terminals = posted.get(station_id, set())
+
+    def __init__(
+        self,
+        record: Record,
+        stations: Sequence[str],
+        heads: dict[str, EntryFacts],
+        server_key: VerifyKey,
+    ) -> None:
+        self.stations = len(stations)
+        self.floors: dict[str, int] = {}
+        self.opened_at: dict[str, int] = {}
+        posted: dict[str, set[str]] = {}
+        for terminal_id, last_entry in heads.items():
+            posted.setdefault(last_entry.station_id, set()).add(terminal_id)
+        for station_id in stations:
+            terminals = posted.get(station_id, set())
+            self._check_station(record, station_id, terminals, heads, server_key)
+
+    def _check_station(
+        self,
+        record: Record,
+        station_id: str,
+        terminals: set[str],
+        heads: dict[str, EntryFacts],
+        server_key: VerifyKey,
+    ) -> None:
         opening = signed_report(record, station_id, "opening", server_key)
         closing = signed_report(record, station_id, "closing", server_key)
         location = f"reports/{station_id}-closing.json"
@@ -444,10 +490,10 @@ def check_poll_reports(
                 f"closed at {closing['at']}, before it opened at {opening['at']}",
                 "time_reversed",
             )
-        opened_at[station_id] = opening["at"]
+        self.opened_at[station_id] = opening["at"]
         opening_terminals = _reported_terminals(opening, f"reports/{station_id}-opening.json")
         for terminal_id, item in opening_terminals.items():
-            floors[terminal_id] = item["last_sequence"]
+            self.floors[terminal_id] = item["last_sequence"]
         closed = _reported_terminals(closing, location)
         for terminal_id in sorted(terminals - set(closed)):
             raise _fail(
@@ -467,16 +513,21 @@ def check_poll_reports(
                     f"{item['last_sequence']}, the board has {last} (or chain heads differ)",
                     "closing_mismatch",
                 )
-    for entry, at in received:
-        if entry.sequence <= floors.get(entry.terminal_id, 0):
+
+    def feed(self, item: Received) -> None:
+        entry, at = item
+        if entry.sequence <= self.floors.get(entry.terminal_id, 0):
             raise _entry_fail(
                 "poll reports", entry, "ballot from before the polls opened", "before_opening"
             )
-        if at is not None and at < opened_at[entry.station_id]:
+        if at is not None and at < self.opened_at[entry.station_id]:
             raise _entry_fail(
                 "poll reports",
                 entry,
-                f"received at {at}, before its station opened at {opened_at[entry.station_id]}",
+                f"received at {at}, before its station opened at "
+                f"{self.opened_at[entry.station_id]}",
                 "before_opening",
             )
-    return 2 * len(stations)
+
+    def finish(self) -> int:
+        return 2 * self.stations

@@ -14,14 +14,15 @@ but the server speaks for where the closing terminal's chain ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from crypto.errors import CryptoError
 from evote import protocol
+from tally.entry_checks import EntryCheck
+from tally.entry_store import Received
 from tally.errors import VerificationFailure
-from tally.verify_ballots import EntryFacts
 from tally.verify_election import TerminalKey, terminal_request
 
 CLOSED_BY: Final = "closed_by"
@@ -107,35 +108,42 @@ def declared_heads(
     return heads
 
 
-def check_declared_heads(heads: Sequence[DeclaredHead], facts: Iterable[EntryFacts]) -> int:
+class DeclaredHeadsOnBoard(EntryCheck[Received, int]):
     """Every declared head is on the board: the terminal's ballot at that sequence has
     that tracking code (the terminal chains, checked before, then vouch for all earlier
-    ones). One pass over the facts, a dictionary lookup each."""
-    wanted = {(head.terminal_id, head.sequence) for head in heads if head.sequence}
-    found: dict[tuple[str, int], str] = {}
-    last: dict[str, int] = {}
-    for item in facts:
-        last[item.terminal_id] = max(last.get(item.terminal_id, 0), item.sequence)
-        if (item.terminal_id, item.sequence) in wanted:
-            found[(item.terminal_id, item.sequence)] = item.tracking_code
-    for head in heads:
-        if not head.sequence:
-            continue
-        on_board = found.get((head.terminal_id, head.sequence))
-        if on_board is None:
-            raise _fail(
-                head.location,
-                f"terminal {head.terminal_id} signed that its journal ends at sequence "
-                f"{head.sequence} (tracking code {head.tracking_code}); the board ends at "
-                f"{last.get(head.terminal_id, 0)}: sequence "
-                f"{last.get(head.terminal_id, 0) + 1} is missing",
-                "declared_ballot_missing",
-            )
-        if on_board != head.tracking_code:
-            raise _fail(
-                head.location,
-                f"terminal {head.terminal_id} declared tracking code {head.tracking_code} at "
-                f"sequence {head.sequence}; the board has {on_board} there",
-                "declared_ballot_missing",
-            )
-    return len(heads)
+    ones). Fed every entry, a dictionary lookup each."""
+
+    def __init__(self, heads: Sequence[DeclaredHead]) -> None:
+        self.heads = heads
+        self.wanted = {(head.terminal_id, head.sequence) for head in heads if head.sequence}
+        self.found: dict[tuple[str, int], str] = {}
+        self.last: dict[str, int] = {}
+
+    def feed(self, item: Received) -> None:
+        entry = item[0]
+        self.last[entry.terminal_id] = max(self.last.get(entry.terminal_id, 0), entry.sequence)
+        if (entry.terminal_id, entry.sequence) in self.wanted:
+            self.found[(entry.terminal_id, entry.sequence)] = entry.tracking_code
+
+    def finish(self) -> int:
+        for head in self.heads:
+            if not head.sequence:
+                continue
+            on_board = self.found.get((head.terminal_id, head.sequence))
+            last = self.last.get(head.terminal_id, 0)
+            if on_board is None:
+                raise _fail(
+                    head.location,
+                    f"terminal {head.terminal_id} signed that its journal ends at sequence "
+                    f"{head.sequence} (tracking code {head.tracking_code}); the board ends at "
+                    f"{last}: sequence {last + 1} is missing",
+                    "declared_ballot_missing",
+                )
+            if on_board != head.tracking_code:
+                raise _fail(
+                    head.location,
+                    f"terminal {head.terminal_id} declared tracking code {head.tracking_code} "
+                    f"at sequence {head.sequence}; the board has {on_board} there",
+                    "declared_ballot_missing",
+                )
+        return len(self.heads)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
+from tally.entry_checks import EntryCheck
 from tally.errors import VerificationFailure
 from tally.record import ENTRIES
 from tally.verify_ballots import EntryFacts
@@ -68,14 +69,18 @@ def _fail(item: EntryFacts, message: str, code: str) -> VerificationFailure:
     )
 
 
-def check_poll_periods(facts: Iterable[EntryFacts], openings: dict[str, set[int]]) -> int:
+class PollPeriods(EntryCheck[EntryFacts, int]):
     """Each online authorization names an opening of its station (provisional ones
     carry no period: they were issued with no server)."""
-    checked = 0
-    for item in facts:
+
+    def __init__(self, openings: dict[str, set[int]]) -> None:
+        self.openings = openings
+        self.checked = 0
+
+    def feed(self, item: EntryFacts) -> None:
         if item.poll_period is None:
-            continue
-        station = openings.get(item.station_id, set())
+            return
+        station = self.openings.get(item.station_id, set())
         if item.poll_period not in station:
             listed = ", ".join(map(str, sorted(station))) or "none"
             raise _fail(
@@ -84,5 +89,7 @@ def check_poll_periods(facts: Iterable[EntryFacts], openings: dict[str, set[int]
                 f"{item.station_id} (its openings: {listed})",
                 "bad_poll_period",
             )
-        checked += 1
-    return checked
+        self.checked += 1
+
+    def finish(self) -> int:
+        return self.checked

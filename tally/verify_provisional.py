@@ -13,9 +13,10 @@ does not publish.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from evote.resolution import Decision
+from tally.entry_checks import EntryCheck
 from tally.errors import VerificationFailure
 from tally.record import ENTRIES, PROVISIONAL_RESOLUTION
 from tally.verify_ballots import EntryFacts
@@ -23,16 +24,20 @@ from tally.verify_ballots import EntryFacts
 CHECK = "provisional resolution"
 
 
-def check_provisional(facts: Iterable[EntryFacts], decisions: Sequence[Decision]) -> int:
-    """How many provisional ballots were decided; VerificationFailure at the first gap."""
-    by_place = {(d.station_id, d.board_position): d for d in decisions}
-    provisional = 0
-    for item in facts:
+class ProvisionalDecided(EntryCheck[EntryFacts, int]):
+    """Fed every entry: answers how many provisional ballots were decided;
+    VerificationFailure at the first gap."""
+
+    def __init__(self, decisions: Sequence[Decision]) -> None:
+        self.by_place = {(d.station_id, d.board_position): d for d in decisions}
+        self.provisional = 0
+
+    def feed(self, item: EntryFacts) -> None:
         if item.kind != "ballot" or not item.provisional:
-            continue
-        provisional += 1
+            return
+        self.provisional += 1
         place = f"{item.station_id} position {item.position}"
-        decision = by_place.pop((item.station_id, item.position), None)
+        decision = self.by_place.pop((item.station_id, item.position), None)
         location = f"{ENTRIES}:{item.line}"
         if decision is None:
             raise VerificationFailure(
@@ -48,13 +53,15 @@ def check_provisional(facts: Iterable[EntryFacts], decisions: Sequence[Decision]
                 f"the decision for {place} names another ballot",
                 code="provisional_mismatch",
             )
-    if by_place:
-        station_id, position = min(by_place)
-        raise VerificationFailure(
-            CHECK,
-            PROVISIONAL_RESOLUTION,
-            f"a decision for {station_id} position {position}, "
-            "which holds no provisional cast ballot",
-            code="provisional_stray_decision",
-        )
-    return provisional
+
+    def finish(self) -> int:
+        if self.by_place:
+            station_id, position = min(self.by_place)
+            raise VerificationFailure(
+                CHECK,
+                PROVISIONAL_RESOLUTION,
+                f"a decision for {station_id} position {position}, "
+                "which holds no provisional cast ballot",
+                code="provisional_stray_decision",
+            )
+        return self.provisional

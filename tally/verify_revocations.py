@@ -12,16 +12,17 @@ the seconds every worker may still hold the key in its cache.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from crypto.signing import VerifyKey
 from evote.certificates import REVOCATION_FIELDS, REVOCATION_KIND
 from evote.record_layout import REVOCATIONS as REVOCATIONS
+from tally.entry_checks import EntryCheck
+from tally.entry_store import Received
 from tally.errors import VerificationFailure
 from tally.record import ENTRIES, Record
 from tally.verify_audit import AUDIT_LOG, event_key, one_to_one
-from tally.verify_ballots import EntryFacts
 from tally.verify_board import signed_lines
 from tally.verify_election import TerminalKey
 
@@ -36,50 +37,56 @@ def _fail(location: str, message: str, code: str) -> VerificationFailure:
     return VerificationFailure(CHECK, location, message, code=code)
 
 
-def check_revocations(
-    record: Record,
-    audit: Sequence[dict[str, Any]],
-    terminals: dict[str, TerminalKey],
-    hq_key: VerifyKey,
-    received: Iterable[tuple[EntryFacts, int | None]],
-) -> dict[str, int]:
-    """Every revocation HQ's, of a registered terminal, audited; none followed by a
-    ballot (``received``: every entry in line order with its receipt's time, if any).
+class Revocations(EntryCheck[Received, dict[str, int]]):
+    """Every revocation HQ's, of a registered terminal, audited (checked when set
+    up); fed every entry with its receipt's time, none followed by a ballot.
     Answers when each terminal was revoked."""
-    election_id = record.manifest.election_id
-    revoked_at: dict[str, int] = {}
-    published: dict[bytes, str] = {}
-    for location, payload in signed_lines(record, REVOCATIONS, REVOCATION_KIND, hq_key):
-        terminal = terminals.get(str(payload.get("terminal_id")))
-        if (
-            set(payload) != REVOCATION_FIELDS
-            or payload["election_id"] != election_id
-            or type(payload["revoked_at"]) is not int
-            or terminal is None
-            or (terminal.station_id, terminal.public_key)
-            != (payload["station_id"], payload["public_key"])
-            or terminal.terminal_id in revoked_at
-        ):
-            raise _fail(
-                location,
-                "not a revocation of a registered terminal of this election (or a second one)",
-                "bad_revocation",
-            )
-        revoked_at[terminal.terminal_id] = payload["revoked_at"]
-        published[event_key(payload, *MATCHED_ON)] = location
-    announced: dict[bytes, str] = {}
-    for entry in audit:
-        if entry["event_id"] == "terminal.revoked" and isinstance(entry["fields"], dict):
-            fields = {**entry["fields"], "revoked_at": entry["at"]}
-            announced[event_key(fields, *MATCHED_ON)] = f"{AUDIT_LOG}:{entry['position'] + 1}"
-    one_to_one(announced, published, "terminal revocation")
-    for item, at in received:
-        deadline = revoked_at.get(item.terminal_id)
+
+    def __init__(
+        self,
+        record: Record,
+        audit: Sequence[dict[str, Any]],
+        terminals: dict[str, TerminalKey],
+        hq_key: VerifyKey,
+    ) -> None:
+        election_id = record.manifest.election_id
+        self.revoked_at: dict[str, int] = {}
+        published: dict[bytes, str] = {}
+        for location, payload in signed_lines(record, REVOCATIONS, REVOCATION_KIND, hq_key):
+            terminal = terminals.get(str(payload.get("terminal_id")))
+            if (
+                set(payload) != REVOCATION_FIELDS
+                or payload["election_id"] != election_id
+                or type(payload["revoked_at"]) is not int
+                or terminal is None
+                or (terminal.station_id, terminal.public_key)
+                != (payload["station_id"], payload["public_key"])
+                or terminal.terminal_id in self.revoked_at
+            ):
+                raise _fail(
+                    location,
+                    "not a revocation of a registered terminal of this election (or a second one)",
+                    "bad_revocation",
+                )
+            self.revoked_at[terminal.terminal_id] = payload["revoked_at"]
+            published[event_key(payload, *MATCHED_ON)] = location
+        announced: dict[bytes, str] = {}
+        for entry in audit:
+            if entry["event_id"] == "terminal.revoked" and isinstance(entry["fields"], dict):
+                fields = {**entry["fields"], "revoked_at": entry["at"]}
+                announced[event_key(fields, *MATCHED_ON)] = f"{AUDIT_LOG}:{entry['position'] + 1}"
+        one_to_one(announced, published, "terminal revocation")
+
+    def feed(self, item: Received) -> None:
+        entry, at = item
+        deadline = self.revoked_at.get(entry.terminal_id)
         if at is not None and deadline is not None and at > deadline + CACHE_MARGIN_S:
             raise _fail(
-                f"{ENTRIES}:{item.line}",
-                f"received at {at}, after HQ revoked terminal {item.terminal_id} at "
-                f"{deadline} (tracking code {item.tracking_code})",
+                f"{ENTRIES}:{entry.line}",
+                f"received at {at}, after HQ revoked terminal {entry.terminal_id} at "
+                f"{deadline} (tracking code {entry.tracking_code})",
                 "after_revocation",
             )
-    return revoked_at
+
+    def finish(self) -> dict[str, int]:
+        return self.revoked_at

@@ -20,10 +20,11 @@ the terminals' signatures: the registry's check-ins are not published.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evote.resolution import Decision
+from tally.entry_checks import EntryCheck
 from tally.errors import VerificationFailure
 from tally.verify_ballots import EntryFacts
 
@@ -49,25 +50,40 @@ def _counts(report: Mapping[str, Any], location: str) -> dict[str, int]:
     return counts  # type: ignore[return-value]  # every value checked int above
 
 
+class CastCounts(EntryCheck[EntryFacts, "CastCounts"]):
+    """Fed every entry: each station's cast ballots on the board, and how many of
+    them are provisional. Never fails; ``check_station_balance`` weighs them."""
+
+    def __init__(self) -> None:
+        self.cast: Counter[str] = Counter()
+        self.provisional: Counter[str] = Counter()
+
+    def feed(self, item: EntryFacts) -> None:
+        if item.kind == "ballot":
+            self.cast[item.station_id] += 1
+            if item.provisional:
+                self.provisional[item.station_id] += 1
+
+    def finish(self) -> CastCounts:
+        return self
+
+
 def check_station_balance(
     closing_reports: Mapping[str, Mapping[str, Any]],
-    facts: Iterable[EntryFacts],
+    board: CastCounts,
     decisions: Sequence[Decision],
 ) -> int:
     """How many stations balance; VerificationFailure (one line) at the first that does not."""
-    cast: Counter[str] = Counter()
-    provisional: Counter[str] = Counter()
-    for item in facts:
-        if item.kind == "ballot":
-            cast[item.station_id] += 1
-            if item.provisional:
-                provisional[item.station_id] += 1
+    cast, provisional = board.cast, board.provisional
     excluded = Counter(decision.station_id for decision in decisions if not decision.counted)
     for station_id, report in sorted(closing_reports.items()):
         location = f"reports/{station_id}-closing.json"
         counts = _counts(report, location)
-        board = {"ballots_cast": cast[station_id], "provisional_cast": provisional[station_id]}
-        for name, value in board.items():
+        on_board = {
+            "ballots_cast": cast[station_id],
+            "provisional_cast": provisional[station_id],
+        }
+        for name, value in on_board.items():
             if counts[name] != value:
                 raise VerificationFailure(
                     CHECK,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tally.entry_store import EntryStore
 from tally.errors import VerificationFailure
 from tally.verify_ballots import EntryFacts
-from tally.verify_board import Shards, check_authorizations, check_shard_chains
+from tally.verify_board import ShardChains, Shards, check_authorizations
 
 
 def _facts(
@@ -55,7 +55,7 @@ def test_facts_come_back_as_they_were_stored_in_line_order_or_by_line() -> None:
     ]
     with _stored(facts) as store:
         assert store.count == 4
-        assert list(store.in_line_order()) == facts
+        assert [item for item, _ in store.with_received()] == facts
         assert store.at_line(2) == facts[1] and store.at_line(2).provisional is True
         assert list(store.entry_hashes(2, 3)) == [facts[1].entry_hash, facts[2].entry_hash]
         assert store.kinds_by_terminal(1, 3) == {
@@ -87,7 +87,7 @@ def test_shards_find_each_entry_by_station_and_position() -> None:
         _facts(2, previous_hash=f"{1:064x}"),
         _facts(3, station_id="S-002", position=0, previous_hash=f"{0:064x}"),
     ]
-    shards = check_shard_chains(facts)
+    shards = ShardChains().run(facts)
     assert shards == Shards({"S-001": 1, "S-002": 3}, {"S-001": 2, "S-002": 1})
     assert [shards.line("S-001", 1), shards.line("S-001", 2), shards.line("S-003", 0)] == [
         2,

@@ -832,6 +832,45 @@ def test_an_authorization_naming_a_poll_period_that_was_no_opening_is_caught(
     assert request["body"]["tracking_code"] in line
 
 
+def test_a_check_earlier_in_order_is_named_although_a_later_checks_entry_comes_first(
+    record_copy: Path, record_keys: RecordKeys, server_insider: ServerInsider
+) -> None:
+    """The board's checks in line order run side by side in the ballot phase: a bad
+    poll period (checked late) on an early line must not hide a ballot signed back
+    in time (the terminal chains, checked early) on a later line."""
+    board = insider.entries(record_copy)
+    closers = {
+        read_document(record_copy, f"reports/{path.name}")["payload"][CLOSED_BY]["payload"][
+            "terminal_id"
+        ]
+        for path in (record_copy / "reports").glob("*-closing.json")
+    }
+    lasts = sorted(
+        i
+        for terminal_id, i in insider.last_entries(board).items()
+        if terminal_id not in closers
+        and board[i]["kind"] == "ballot"
+        and insider.request(board[i])["body"]["sequence"] > 1
+    )
+    early, late = lasts[0], lasts[-1]
+    request = insider.request(board[early])
+    authorization = {**request["body"]["authorization"]["payload"], "poll_period": 2}
+    request["body"]["authorization"] = record_keys.inquiry.sign(
+        "authorization", authorization
+    ).to_json()
+    board[early] = json.loads(_resign(board[early], record_keys))
+    back_in_time = insider.request(board[late])
+    back_in_time["timestamp"] = 1_000_000_000
+    board[late] = json.loads(_resign(board[late], record_keys))
+    server_insider.rewrite(record_copy, board)
+    found = _failure(record_copy)
+    assert (found.check, found.location, found.code) == (
+        "terminal chains",
+        f"{ENTRIES}:{late + 1}",
+        "time_reversed",
+    )
+
+
 def test_a_trustee_signing_key_not_certified_by_hq_fails(record_copy: Path) -> None:
     """A trustee's binding and confirmation re-signed by a fresh key hold together;
     HQ certified the key the ceremony bound, not this one."""
