@@ -1,10 +1,14 @@
 """Verification and tally spread over a Dask cluster, partitioned by station.
 
-The board file holds the stations' shards one after another, so the parent
-cuts ``board/entries.jsonl`` into byte ranges that each lie within one
-station (a large station in several), by one streaming pass that reads only
-each line's trailing ``station_id`` — it never parses a ballot or keeps a
-line. Workers read their range from the record themselves (on a cluster of
+The board file holds the stations' shards one after another, so it is cut
+into byte ranges that each lie within one station (a large station in
+several). The workers do the cutting too: each reads one large block of the
+file and answers where the segments of the lines starting in it begin (only
+each line's trailing ``station_id`` is looked at), and the parent numbers the
+lines from the blocks' line counts. The parent reads none of the board: at
+national scale the file is some 700 GB, and two passes over it in the one
+process that cannot be spread were a third of its work.
+Workers read their segment from the record themselves (on a cluster of
 several machines the record sits on shared storage at the same path) and run
 exactly the checks of the single-process run (``verify_ballots.check_chunk``),
 so verdicts and the file, line and tracking code of a failure are the same.
@@ -33,6 +37,9 @@ worker checks 500 ballots in seconds; a national record makes over 100,000 tasks
 large enough that the parent, the one serial process, is not held up by the tasks
 themselves: Dask's submit and result cost it about 2 ms of CPU per task, 40 µs per
 entry at 50 entries a task (measured against a scheduler in its own process)."""
+BLOCK_BYTES: Final = 1 << 26
+"""Bytes of the file one cutting task reads (64 MiB: some 5,000 ballots, a few tenths
+of a second of a worker's time against the minutes their checks take)."""
 IN_FLIGHT_PER_WORKER: Final = 4
 _STATION_KEY: Final = b'"station_id":"'
 Result = TypeVar("Result")
@@ -58,20 +65,57 @@ def _station_of(raw: bytes) -> bytes | None:
     return raw[begin:end] if end > 0 else None
 
 
-def station_segments(path: Path, max_lines: int = SEGMENT_LINES) -> Iterator[Segment]:
-    """Byte ranges of the board file, each within one station, in file order."""
-    offset, line, start, first_line, count = 0, 0, 0, 1, 0
+@dataclass(frozen=True)
+class BlockCuts:
+    """The segments of the lines that start in one block of a file: where each begins,
+    as (byte offset, index of its first line among the block's lines); how many lines
+    start in the block, and the byte where the last of them ends."""
+
+    cuts: list[tuple[int, int]]
+    lines: int
+    end: int
+
+
+def cut_block(start: int, context: tuple[str, int, int]) -> BlockCuts:
+    """A worker's task: cut the lines that start in bytes ``start``.. ``start +
+    block_bytes`` of the file into segments, each within one station and of at most
+    ``max_lines`` lines; a line belongs to the block its first byte is in."""
+    path, block_bytes, max_lines = context
+    stop = start + block_bytes
+    cuts: list[tuple[int, int]] = []
+    lines, count = 0, 0
     station: bytes | None = None
-    with Path(path).open("rb") as handle:
-        for raw in handle:
-            line += 1
+    with open(path, "rb") as handle:
+        if start > 0:
+            handle.seek(start - 1)
+            if handle.read(1) != b"\n":
+                handle.readline()  # the rest of a line that began in an earlier block
+        offset = handle.tell()
+        while offset < stop and (raw := handle.readline()):
             current = _station_of(raw)
-            if count and (current != station or count == max_lines):
-                yield Segment(start, offset, first_line)
-                start, first_line, count = offset, line, 0
-            station, count, offset = current, count + 1, offset + len(raw)
-    if count:
-        yield Segment(start, offset, first_line)
+            if not lines or current != station or count == max_lines:
+                cuts.append((offset, lines))
+                count = 0
+            station, count, lines, offset = current, count + 1, lines + 1, offset + len(raw)
+    return BlockCuts(cuts, lines, offset)
+
+
+def segments_of(blocks: Iterable[BlockCuts]) -> Iterator[Segment]:
+    """The segments of consecutive blocks, lines numbered from 1 across them."""
+    first_line = 1
+    for block in blocks:
+        # A block with no cuts holds no line's start (one line runs through it).
+        ends = [offset for offset, _ in block.cuts[1:]] + [block.end]
+        for (start, index), end in zip(block.cuts, ends, strict=False):
+            yield Segment(start, end, first_line + index)
+        first_line += block.lines
+
+
+def board_segments(client: Any, path: Path) -> Iterator[Segment]:
+    """The file's segments in file order, cut on the cluster a block at a time."""
+    context = (str(path), BLOCK_BYTES, SEGMENT_LINES)
+    blocks = range(0, path.stat().st_size, BLOCK_BYTES)
+    return segments_of(ordered_map(client, cut_block, blocks, context))
 
 
 _context_seen: object = None
@@ -129,15 +173,26 @@ def ordered_map(
     """``task(item, context)`` for every item on the cluster, results in the items'
     order, with a bounded number in flight (the parent holds neither all the
     items nor more than a window of results)."""
+    return (result for _, result in _ordered_pairs(client, task, items, context))
+
+
+def _ordered_pairs(
+    client: Any,
+    task: Callable[[Item, Any], Result],
+    items: Iterable[Item],
+    context: Any,
+) -> Iterator[tuple[Item, Result]]:
     shared = client.scatter(context, broadcast=True)
     window = max(1, len(client.scheduler_info()["workers"])) * IN_FLIGHT_PER_WORKER
-    pending: deque[Any] = deque()
+    pending: deque[tuple[Item, Any]] = deque()
     for item in items:
-        pending.append(client.submit(task, item, shared, pure=False))
+        pending.append((item, client.submit(task, item, shared, pure=False)))
         if len(pending) >= window:
-            yield pending.popleft().result()
+            done, future = pending.popleft()
+            yield done, future.result()
     while pending:
-        yield pending.popleft().result()
+        done, future = pending.popleft()
+        yield done, future.result()
 
 
 def ordered_results(
@@ -145,10 +200,10 @@ def ordered_results(
     task: Callable[[str, Segment, Any], Result],
     path: Path,
     context: Any,
-) -> Iterator[Result]:
-    """Every station segment's result in file order; workers read their segment
-    of ``path`` themselves."""
-    return ordered_map(client, partial(task, str(path)), station_segments(path), context)
+) -> Iterator[tuple[Segment, Result]]:
+    """Every segment of ``path`` with its result, in file order; workers cut the
+    file and read their segment themselves."""
+    return _ordered_pairs(client, partial(task, str(path)), board_segments(client, path), context)
 
 
 def batches(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, TypeAlias
@@ -31,7 +31,7 @@ from tally.verify_ballots import EntryFacts
 CACHE_KIB: Final = 8192
 """SQLite's page cache: what the store holds in memory at most."""
 _FIELDS: Final = EntryFacts._fields
-"""The table's columns, in the order ``EntryFacts`` takes them; then ``received_at``."""
+"""The table's columns, in the order ``EntryFacts`` takes them."""
 _PROVISIONAL: Final = _FIELDS.index("provisional")
 _COLUMNS: Final = ", ".join(_FIELDS)
 Received: TypeAlias = tuple[EntryFacts, int | None]
@@ -42,8 +42,27 @@ of each of the board's passes over every entry."""
 _SCHEMA: Final = (
     "CREATE TABLE entries (line INTEGER PRIMARY KEY, "
     + ", ".join(f"{name} NOT NULL" for name in _FIELDS[1:] if name != "poll_period")
-    + ", poll_period, received_at)"
+    + ", poll_period)"
 )
+ReceiptRow: TypeAlias = tuple[int, int | None, str | None, str | None, int | None, int | None]
+"""A receipt as ``verify_receipts`` stores it: its line in the receipts file, the board
+line it names (None if none), the tracking code, terminal id and sequence it claims
+(None if it cannot match: another election, or a field of another JSON type), and
+its ``received_at`` (None if no integer time)."""
+_RECEIPTS_SCHEMA: Final = (
+    "CREATE TABLE receipts (number INTEGER PRIMARY KEY, entry_line, tracking_code,"
+    " terminal_id, sequence, received_at)"
+)
+_RECEIPTS_INDEX: Final = "CREATE INDEX receipts_by_entry ON receipts (entry_line, number)"
+_FIRST_UNMATCHED: Final = """
+SELECT r.number FROM receipts AS r LEFT JOIN entries AS e ON e.line = r.entry_line
+WHERE e.line IS NULL OR e.kind != 'ballot' OR r.tracking_code IS NULL
+   OR r.tracking_code != e.tracking_code OR r.terminal_id != e.terminal_id
+   OR r.sequence != e.sequence OR r.received_at IS NULL
+   OR r.number != (SELECT MIN(number) FROM receipts WHERE entry_line = r.entry_line)
+ORDER BY r.number LIMIT 1"""
+"""The earliest receipt that names no cast ballot, claims another than the one it
+names, names one an earlier receipt names, or has no integer time: all in SQLite."""
 _CAST_INDEX: Final = (
     "CREATE INDEX cast_authorizations ON entries (authorization_id) WHERE kind = 'ballot'"
 )
@@ -68,11 +87,14 @@ class EntryStore:
         for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{CACHE_KIB}"):
             self._connection.execute(f"PRAGMA {pragma}")
         self._connection.execute(_SCHEMA)
+        self._connection.execute(_RECEIPTS_SCHEMA)
         # One transaction for the whole run: nothing here outlives it, so no commit
         # needs to reach the disk; SQLite spills pages beyond its cache to the file.
         self._connection.execute("BEGIN")
         self.count = 0
+        self.receipts = 0
         self._casts_indexed = False
+        self._receipts_indexed = False
 
     def __enter__(self) -> EntryStore:
         return self
@@ -95,8 +117,13 @@ class EntryStore:
         self.count += len(facts)
 
     def with_received(self) -> Iterator[Received]:
-        """Every entry in line order with the ``received_at`` its receipt gave (``receive``)."""
-        query = f"SELECT {_COLUMNS}, received_at FROM entries ORDER BY line"
+        """Every entry in line order with the ``received_at`` of its receipt, once
+        ``first_unmatched_receipt`` found every receipt matching (one per entry)."""
+        self._index_receipts()
+        query = (
+            f"SELECT {', '.join(f'e.{name}' for name in _FIELDS)}, r.received_at"
+            " FROM entries AS e LEFT JOIN receipts AS r ON r.entry_line = e.line ORDER BY e.line"
+        )
         for row in self._connection.execute(query):
             yield _facts(row), row[-1]
 
@@ -125,22 +152,29 @@ class EntryStore:
             counts.setdefault(terminal_id, {})[kind] = count
         return counts
 
-    def received(self, lines: Sequence[int]) -> dict[int, tuple[EntryFacts, int | None]]:
-        """The stored entries at these lines with the ``received_at`` recorded so far:
-        one query for a batch of receipts (a query each cost more than the checks)."""
-        query = (
-            f"SELECT {_COLUMNS}, received_at FROM entries"
-            f" WHERE line IN ({', '.join('?' * len(lines))})"
-        )
-        return {row[0]: (_facts(row), row[-1]) for row in self._connection.execute(query, lines)}
+    def add_receipts(self, rows: Sequence[ReceiptRow]) -> None:
+        """The next receipts (in file order), matched or not: ``first_unmatched_receipt``
+        tells."""
+        self._connection.executemany("INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self.receipts += len(rows)
 
-    def receive(self, times: Iterable[tuple[int, int]]) -> None:
-        """Record each (line, received_at) of receipts checked to be the first for
-        their entry (``received`` tells which entries have one)."""
-        self._connection.executemany(
-            "UPDATE entries SET received_at = ? WHERE line = ?",
-            ((received_at, line) for line, received_at in times),
-        )
+    def _index_receipts(self) -> None:
+        if not self._receipts_indexed:
+            self._connection.execute(_RECEIPTS_INDEX)
+            self._receipts_indexed = True
+
+    def first_unmatched_receipt(self) -> int | None:
+        """The line of the earliest receipt that does not match its cast ballot or is
+        its second (``_FIRST_UNMATCHED``), None if every receipt matches."""
+        self._index_receipts()
+        row = self._connection.execute(_FIRST_UNMATCHED).fetchone()
+        return None if row is None else int(row[0])
+
+    def receipted_before(self, line: int, number: int) -> bool:
+        """Whether a receipt before line ``number`` names the entry at ``line``."""
+        self._index_receipts()
+        query = "SELECT 1 FROM receipts WHERE entry_line = ? AND number < ? LIMIT 1"
+        return self._connection.execute(query, (line, number)).fetchone() is not None
 
     def _index_casts(self) -> None:
         """The index by authorization id, built once, after the last entry is added

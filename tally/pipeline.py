@@ -78,7 +78,7 @@ def _station_sums(record: Record, workers: int, scheduler: str | None) -> Statio
     next(record.lines(ENTRIES), None)  # a missing or unreadable board fails here, by name
     accumulator = StationAccumulator()
     with dask_client(workers, scheduler) as client:
-        for part in ordered_results(client, sum_segment, record.path(ENTRIES), context):
+        for _, part in ordered_results(client, sum_segment, record.path(ENTRIES), context):
             if part.failure is not None:
                 raise RecordError(part.failure[1], location=part.failure[0])
             accumulator.merge(part.sums)

@@ -108,17 +108,13 @@ class Record:
         except CryptoError as error:
             raise RecordError(str(error), location=relative, code="malformed_envelope") from error
 
-    def line_count(self, relative: str) -> int:
-        """How many lines a JSON-lines file has, counted a block at a time (for a
-        progress bar: ``lines`` checks each one when it is read)."""
-        count, last = 0, b"\n"
+    def size(self, relative: str) -> int:
+        """The file's size in bytes (what a progress bar over it counts), refused
+        (located) when it is missing or unreadable."""
         try:
-            with self.path(relative).open("rb") as handle:
-                while part := handle.read(READ_PART_BYTES):
-                    count, last = count + part.count(b"\n"), part[-1:]
+            return self.path(relative).stat().st_size
         except OSError as error:
             raise _unreadable(relative, error) from error
-        return count + (last != b"\n")
 
     def lines(self, relative: str) -> Iterator[tuple[int, str]]:
         """(1-based line number, text) of a JSON-lines file.

@@ -58,13 +58,11 @@ from tally.verify_audit import (
 from tally.verify_ballots import BallotSums, ChunkResult, EntryFacts, check_chunk, initialize
 from tally.verify_board import (
     PollReports,
-    ReceiptOrder,
     ShardChains,
     Shards,
     TerminalChains,
     check_authorizations,
     check_unique_ciphertexts,
-    match_receipts,
     same,
     signed_report,
 )
@@ -77,6 +75,7 @@ from tally.verify_periods import CHECK as PERIODS_CHECK
 from tally.verify_periods import PollPeriods, closing_versions, poll_openings
 from tally.verify_presentation import check_presentation
 from tally.verify_provisional import ProvisionalDecided
+from tally.verify_receipts import ReceiptOrder, match_receipts
 from tally.verify_revocations import CHECK as REVOCATIONS_CHECK
 from tally.verify_revocations import Revocations
 from tally.verify_roots import check_consistency, check_roots_against_shards, load_roots
@@ -357,33 +356,39 @@ class Verifier:
             },
         }
 
-    def _chunk_results(self, context: dict[str, Any], client: Any) -> Iterator[ChunkResult]:
-        """In this process without a client; else on the Dask cluster, by station
-        (``tally/cluster.py``): the same checks, results in file order."""
+    def _chunk_results(
+        self, context: dict[str, Any], client: Any
+    ) -> Iterator[tuple[int, ChunkResult]]:
+        """Each chunk's result with the bytes of the board it covers, in file order:
+        in this process without a client; else on the Dask cluster, by station
+        (``tally/cluster.py``), the same checks."""
         if client is None:
             initialize(context)
-            lines = self.record.lines(ENTRIES)
-            yield from (check_chunk(chunk) for chunk in batches(lines, CHUNK_LINES))
+            for chunk in batches(self.record.lines(ENTRIES), CHUNK_LINES):
+                yield sum(len(text.encode("utf-8")) + 1 for _, text in chunk), check_chunk(chunk)
             return
-        yield from ordered_results(client, check_segment, self.record.path(ENTRIES), context)
+        path = self.record.path(ENTRIES)
+        for segment, result in ordered_results(client, check_segment, path, context):
+            yield segment.end - segment.start, result
 
     def _check_ballots(
         self, alphas: RepeatFinder, store: EntryStore, client: Any, in_line_order: InLineOrder
     ) -> BallotSums:
-        total = self.record.line_count(ENTRIES)
+        total = self.record.size(ENTRIES)
         sums = BallotSums()
         cast = 0
         board_checks = in_line_order.side_by_side()
         with click.progressbar(
             length=total, label="ballots", file=sys.stderr if self.progress else io.StringIO()
         ) as bar:
-            for result in self._chunk_results(self._ballot_context(alphas.buckets), client):
+            context = self._ballot_context(alphas.buckets)
+            for checked_bytes, result in self._chunk_results(context, client):
                 store.add(result.facts)
                 board_checks.feed(result.facts)
                 cast += sum(1 for item in result.facts if item.kind == "ballot")
                 alphas.add_records(result.alphas)
                 sums.merge(result.sums)
-                bar.update(len(result.facts) + (result.failure is not None))
+                bar.update(checked_bytes)
                 if result.failure:
                     line, code, message = result.failure
                     raise VerificationFailure("ballots", f"{ENTRIES}:{line}", message, code=code)

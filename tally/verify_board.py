@@ -21,17 +21,14 @@ from crypto.ballot import GENESIS_TRACKING_CODE
 from crypto.canonical import parse_json
 from crypto.errors import CryptoError
 from crypto.signing import SignedEnvelope, VerifyKey
-from tally.cluster import batches, ordered_map
 from tally.entry_checks import EntryCheck
 from tally.entry_store import EntryStore, Received
 from tally.errors import VerificationFailure
-from tally.record import ENTRIES, RECEIPTS, Record
+from tally.record import ENTRIES, Record
 from tally.repeats import RepeatFinder
 from tally.verify_ballots import EntryFacts
 
 _ZERO_HASH = bytes(32).hex()
-SIGNED_BATCH = 500
-"""Lines per task for signed files: a receipt costs a worker about 0.2 ms."""
 REPORT_NAMES = {"opening": "zero", "closing": "closing"}
 """File name part → the payload's ``report`` field (the opening report is the zero report)."""
 _GENESIS = GENESIS_TRACKING_CODE.hex()
@@ -41,7 +38,7 @@ def _fail(check: str, location: str, message: str, code: str) -> VerificationFai
     return VerificationFailure(check, location, message, code=code)
 
 
-def _entry_fail(check: str, item: EntryFacts, message: str, code: str) -> VerificationFailure:
+def entry_failure(check: str, item: EntryFacts, message: str, code: str) -> VerificationFailure:
     """A failure at a board entry, naming the tracking code its voter holds."""
     return _fail(
         check, f"{ENTRIES}:{item.line}", f"{message} (tracking code {item.tracking_code})", code
@@ -141,7 +138,7 @@ class TerminalChains(EntryCheck[EntryFacts, dict[str, EntryFacts]]):
         expected_sequence = head.sequence + 1 if head else 1
         expected_previous = head.tracking_code if head else _GENESIS
         if item.sequence != expected_sequence:
-            raise _entry_fail(
+            raise entry_failure(
                 "terminal chains",
                 item,
                 f"terminal {item.terminal_id}: sequence "
@@ -149,14 +146,14 @@ class TerminalChains(EntryCheck[EntryFacts, dict[str, EntryFacts]]):
                 "bad_sequence",
             )
         if item.previous_tracking_code != expected_previous:
-            raise _entry_fail(
+            raise entry_failure(
                 "terminal chains",
                 item,
                 f"terminal {item.terminal_id}: previous tracking code does not continue the chain",
                 "broken_tracking_chain",
             )
         if head and item.timestamp < head.timestamp:
-            raise _entry_fail(
+            raise entry_failure(
                 "terminal chains",
                 item,
                 f"terminal {item.terminal_id}: signed at {item.timestamp}, before its "
@@ -188,7 +185,7 @@ def check_authorizations(store: EntryStore) -> int:
                 reuse = (line, authorization_id, first_line)
     if reuse is not None:
         line, authorization_id, first_line = reuse
-        raise _entry_fail(
+        raise entry_failure(
             "one ballot per authorization",
             store.at_line(line),
             f"authorization {authorization_id} already used at line {first_line}",
@@ -212,13 +209,13 @@ def check_unique_ciphertexts(store: EntryStore, alphas: RepeatFinder) -> int:
     alpha, first, line = found
     item = store.at_line(line)
     if first == line:
-        raise _entry_fail(
+        raise entry_failure(
             "unique ciphertexts",
             item,
             "one ciphertext alpha appears twice in this ballot",
             "copied_ciphertext",
         )
-    raise _entry_fail(
+    raise entry_failure(
         "unique ciphertexts",
         item,
         f"ciphertext alpha {alpha.hex()[:16]}… already appears at line {first}",
@@ -226,7 +223,7 @@ def check_unique_ciphertexts(store: EntryStore, alphas: RepeatFinder) -> int:
     )
 
 
-def _verified(location: str, text: str, kind: str, key: VerifyKey) -> dict[str, Any]:
+def signed_envelope_payload(location: str, text: str, kind: str, key: VerifyKey) -> dict[str, Any]:
     """The payload of one line's envelope, signature checked."""
     try:
         payload = SignedEnvelope.from_json(parse_json(text)).verify(kind, key)
@@ -238,163 +235,12 @@ def _verified(location: str, text: str, kind: str, key: VerifyKey) -> dict[str, 
 
 
 def signed_lines(
-    record: Record, relative: str, kind: str, key: VerifyKey, client: Any = None
+    record: Record, relative: str, kind: str, key: VerifyKey
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(location, payload) of every line of a signed JSON-lines file, in order.
-
-    With a Dask ``client`` the parsing and signature checks run on the cluster
-    (``verify_signed_batch``), which for the receipts — one per ballot — is
-    about half of the board-wide checks; the parent still reads the file
-    (UTF-8 and line-length checks, same messages) and gets the payloads back in
-    file order, so the first failure is the same line either way.
-    """
-    lines = record.lines(relative)
-    if client is None:
-        for line, text in lines:
-            location = f"{relative}:{line}"
-            yield location, _verified(location, text, kind, key)
-        return
-    context = (relative, kind, key.hex())
-    wrapped = (NumberedLines(batch) for batch in batches(lines, SIGNED_BATCH))
-    for batch in ordered_map(client, verify_signed_batch, wrapped, context):
-        yield from batch.verified
-        if batch.failure is not None:
-            raise _fail(kind, *batch.failure)
-
-
-@dataclass(frozen=True)
-class NumberedLines:
-    """(line number, text) pairs in one object: Dask walks a task's list and tuple
-    arguments item by item looking for futures (17 µs a line here), not a
-    dataclass's fields."""
-
-    lines: list[tuple[int, str]]
-
-
-@dataclass(frozen=True)
-class SignedBatch:
-    """A worker's answer for consecutive lines: the verified payloads up to the
-    first failure, and that failure as (location, message, code)."""
-
-    verified: list[tuple[str, dict[str, Any]]]
-    failure: tuple[str, str, str] | None
-
-
-def verify_signed_batch(numbered: NumberedLines, context: tuple[str, str, str]) -> SignedBatch:
-    """A worker's task: ``signed_lines``' checks over some lines of one file."""
-    relative, kind, key_hex = context
-    key = VerifyKey.from_hex(key_hex)
-    verified: list[tuple[str, dict[str, Any]]] = []
-    for line, text in numbered.lines:
+    """(location, payload) of every line of a signed JSON-lines file, in order."""
+    for line, text in record.lines(relative):
         location = f"{relative}:{line}"
-        try:
-            verified.append((location, _verified(location, text, kind, key)))
-        except VerificationFailure as failure:
-            return SignedBatch(verified, (location, failure.detail, failure.code))
-    return SignedBatch(verified, None)
-
-
-def match_receipts(
-    record: Record,
-    store: EntryStore,
-    shards: Shards,
-    server_key: VerifyKey,
-    election_id: str,
-    client: Any = None,
-) -> int:
-    """At most one server-signed receipt per cast ballot, matching its entry
-    (``ReceiptOrder`` then finds a cast ballot without one).
-
-    Stores each cast entry's ``received_at`` for the checks that read the
-    entries with it (``EntryStore.with_received``); answers how many receipts
-    there are. Receipts are matched a batch at a time: one query for the
-    batch's entries, one statement recording their times.
-    """
-    received = 0
-    signed = signed_lines(record, RECEIPTS, "receipt", server_key, client)
-    # The receipts before a failing signature are checked first: the earliest failure is named.
-    for batch in batches(signed, SIGNED_BATCH, flush_on=VerificationFailure):
-        lines = [_receipt_line(shards, receipt) for _, receipt in batch]
-        stored = store.received([line for line in lines if line is not None])
-        times: dict[int, int] = {}
-        for (location, receipt), line in zip(batch, lines, strict=True):
-            item, before = (None, None) if line is None else stored[line]
-            matched = _matched_receipt(location, receipt, item, before, times, election_id)
-            times[matched] = receipt["received_at"]
-        store.receive(times.items())
-        received += len(times)
-    return received
-
-
-class ReceiptOrder(EntryCheck[Received, int]):
-    """Every cast ballot has its receipt, and the times never decrease along a
-    shard: the server stamps ``received_at`` while it holds the station's shard.
-    Answers how many receipts ``match_receipts`` matched."""
-
-    def __init__(self, receipts: int) -> None:
-        self.receipts = receipts
-        self._latest: dict[str, tuple[int, int]] = {}
-
-    def feed(self, item: Received) -> None:
-        entry, at = item
-        if entry.kind != "ballot":
-            return
-        if at is None:
-            raise _entry_fail("receipts", entry, "cast ballot without a receipt", "missing_receipt")
-        before, before_position = self._latest.get(entry.station_id, (0, -1))
-        if at < before:
-            raise _entry_fail(
-                "receipts",
-                entry,
-                f"received at {at}, before the ballot at position "
-                f"{entry.station_id}/{before_position} ({before})",
-                "time_reversed",
-            )
-        self._latest[entry.station_id] = (at, entry.position)
-
-    def finish(self) -> int:
-        return self.receipts
-
-
-def _receipt_line(shards: Shards, receipt: dict[str, Any]) -> int | None:
-    station, at = receipt.get("station_id"), receipt.get("board_position")
-    return shards.line(station, at) if type(station) is str and type(at) is int else None
-
-
-def _matched_receipt(
-    location: str,
-    receipt: dict[str, Any],
-    item: EntryFacts | None,
-    received_before: int | None,
-    received_now: dict[int, int],
-    election_id: str,
-) -> int:
-    """The line of the cast ballot this receipt is the first and matching receipt of."""
-    position = f"{receipt.get('station_id')}/{receipt.get('board_position')}"
-    if item is None or item.kind != "ballot":
-        raise _fail(
-            "receipts", location, f"no cast ballot at position {position}", "receipt_without_ballot"
-        )
-    claimed = (
-        receipt.get("election_id"),
-        receipt.get("tracking_code"),
-        receipt.get("station_id"),
-        receipt.get("terminal_id"),
-        receipt.get("sequence"),
-    )
-    actual = (election_id, item.tracking_code, item.station_id, item.terminal_id, item.sequence)
-    # Tuples compare in C; among equal values only the sequence can be of another JSON
-    # type (``true`` or ``4.0`` equal to an integer), every other field is a string.
-    if claimed != actual or type(claimed[4]) is not int:
-        message = f"does not match the ballot at position {position}"
-        raise _fail("receipts", location, message, "receipt_mismatch")
-    if received_before is not None or item.line in received_now:
-        raise _fail(
-            "receipts", location, f"second receipt for position {position}", "duplicate_receipt"
-        )
-    if type(receipt.get("received_at")) is not int:
-        raise _fail("receipts", location, "received_at is not an integer", "receipt_mismatch")
-    return item.line
+        yield location, signed_envelope_payload(location, text, kind, key)
 
 
 def signed_report(
@@ -517,11 +363,11 @@ class PollReports(EntryCheck[Received, int]):
     def feed(self, item: Received) -> None:
         entry, at = item
         if entry.sequence <= self.floors.get(entry.terminal_id, 0):
-            raise _entry_fail(
+            raise entry_failure(
                 "poll reports", entry, "ballot from before the polls opened", "before_opening"
             )
         if at is not None and at < self.opened_at[entry.station_id]:
-            raise _entry_fail(
+            raise entry_failure(
                 "poll reports",
                 entry,
                 f"received at {at}, before its station opened at "

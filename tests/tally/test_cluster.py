@@ -5,19 +5,23 @@ same file, line and tracking code."""
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tally import cluster
 from tally.cli import tally, verify
-from tally.cluster import station_segments
+from tally.cluster import cut_block, segments_of
 from tally.errors import RecordError, VerificationFailure
 from tally.pipeline import compute_totals
 from tally.record import ENTRIES, RECEIPTS, TOTALS, Record
 from tally.verifier import verify_record
-from tally.verify_board import NumberedLines, verify_signed_batch
+from tally.verify_receipts import NumberedLines, receipt_claims
 
 
 @pytest.fixture(scope="module")
@@ -41,16 +45,41 @@ def _outcome(
         return (failure.check, failure.location, failure.code, failure.detail)
 
 
-def test_segments_cover_the_board_file_each_within_one_station(pristine_record: Path) -> None:
-    path = pristine_record / ENTRIES
-    lines = path.read_bytes().splitlines(keepends=True)
-    segments = list(station_segments(path, max_lines=2))
-    assert b"".join(path.read_bytes()[s.start : s.end] for s in segments) == path.read_bytes()
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(st.sampled_from(["S-001", "S-002", "S-003", None]), st.text('ab"', max_size=12)),
+        max_size=25,
+    ),
+    final_newline=st.booleans(),
+    block_bytes=st.integers(1, 120),
+    max_lines=st.integers(1, 4),
+)
+def test_blocks_cut_the_file_into_segments_each_within_one_station_numbered_from_line_one(
+    lines: list[tuple[str | None, str]], final_newline: bool, block_bytes: int, max_lines: int
+) -> None:
+    """Whatever the blocks cut through (a line's middle, its newline, a line longer
+    than a block): the segments cover the file in order, each of one station and at
+    most ``max_lines`` lines, each numbered as a pass from the start would."""
+    texts = [
+        json.dumps(
+            {"text": text, **({"station_id": station} if station else {})}, separators=(",", ":")
+        )
+        for station, text in lines
+    ]
+    data = ("\n".join(texts) + ("\n" if final_newline and texts else "")).encode()
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "entries.jsonl"
+        path.write_bytes(data)
+        context = (str(path), block_bytes, max_lines)
+        blocks = (cut_block(start, context) for start in range(0, len(data), block_bytes))
+        segments = list(segments_of(blocks))
+    assert b"".join(data[s.start : s.end] for s in segments) == data
     for segment in segments:
-        chunk = path.read_bytes()[segment.start : segment.end].splitlines()
-        assert 1 <= len(chunk) <= 2
-        assert len({json.loads(line)["station_id"] for line in chunk}) == 1
-        assert lines[segment.first_line - 1].rstrip(b"\n") == chunk[0]
+        chunk = data[segment.start : segment.end].splitlines()
+        assert 1 <= len(chunk) <= max_lines
+        assert len({json.loads(line).get("station_id") for line in chunk}) == 1
+        assert segment.first_line == data[: segment.start].count(b"\n") + 1
 
 
 def test_an_honest_record_gets_the_same_verdict_on_the_cluster(
@@ -78,6 +107,25 @@ def test_a_changed_ballot_is_named_alike_by_line_and_tracking_code(
     code = json.loads(lines[index])["payload"]["payload"]["body"]["tracking_code"]
     assert f"tracking code {code}" in alone[3]
     assert _outcome(record_copy, scheduler=scheduler) == alone
+
+
+@pytest.mark.parametrize("block_bytes", [1000, 20_000])
+def test_a_board_cut_in_many_blocks_gets_the_same_verdict_and_line_numbers(
+    record_copy: Path, scheduler: str, block_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks smaller than a ballot (most hold no line's start) and of a few ballots
+    each: the cluster still checks every entry and names a changed one by its line."""
+    monkeypatch.setattr(cluster, "BLOCK_BYTES", block_bytes)
+    alone = _outcome(record_copy)
+    assert isinstance(alone, list)
+    assert _outcome(record_copy, scheduler=scheduler) == alone
+    lines = (record_copy / ENTRIES).read_text(encoding="utf-8").splitlines()
+    index = len(lines) * 2 // 3
+    lines[index] = lines[index].replace('"alpha":"', '"alpha":"0', 1)
+    (record_copy / ENTRIES).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    found = _outcome(record_copy, scheduler=scheduler)
+    assert isinstance(found, tuple) and found[1] == f"{ENTRIES}:{index + 1}"
+    assert found == _outcome(record_copy)
 
 
 @pytest.mark.parametrize("change", ["signature", "payload", "not-json", "second-copy"])
@@ -112,13 +160,14 @@ def test_a_broken_receipt_is_named_alike_when_the_cluster_checks_receipts(
 def test_a_worker_returns_the_receipts_before_the_first_broken_one_and_its_failure(
     pristine_record: Path,
 ) -> None:
-    server_key = Record(pristine_record).election["server_public_key"]
-    lines = list(Record(pristine_record).lines(RECEIPTS))[:3]
+    record = Record(pristine_record)
+    lines = list(record.lines(RECEIPTS))[:3]
     broken = (lines[1][0], lines[1][1].replace('"receipt"', '"ballot"', 1))
-    batch = verify_signed_batch(
-        NumberedLines([lines[0], broken, lines[2]]), (RECEIPTS, "receipt", server_key)
+    batch = receipt_claims(
+        NumberedLines([lines[0], broken, lines[2]]),
+        (record.manifest.election_id, record.election["server_public_key"]),
     )
-    assert [location for location, _ in batch.verified] == [f"{RECEIPTS}:{lines[0][0]}"]
+    assert [claim[0] for claim in batch.claims] == [lines[0][0]]
     assert batch.failure is not None
     assert batch.failure[0] == f"{RECEIPTS}:{lines[1][0]}"
 

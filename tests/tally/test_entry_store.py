@@ -68,17 +68,47 @@ def test_facts_come_back_as_they_were_stored_in_line_order_or_by_line() -> None:
             store.at_line(5)
 
 
-def test_an_entry_is_received_once_and_its_time_comes_back_with_it() -> None:
-    facts = [_facts(1), _facts(2), _facts(3)]
+def test_receipts_come_back_as_times_with_their_entries_and_the_first_unmatched_is_named() -> None:
+    facts = [_facts(1), _facts(2, "challenged"), _facts(3)]
     with _stored(facts) as store:
-        assert store.received([2, 3]) == {2: (facts[1], None), 3: (facts[2], None)}
-        store.receive([(2, 1_790_000_100)])
-        assert store.received([2]) == {2: (facts[1], 1_790_000_100)}
+        claim = (facts[0].tracking_code, facts[0].terminal_id, facts[0].sequence)
+        store.add_receipts([(1, 1, *claim, 1_790_000_100)])
+        third = (facts[2].tracking_code, facts[2].terminal_id, facts[2].sequence)
+        store.add_receipts([(2, 3, *third, 1_790_000_101)])
+        assert store.receipts == 2 and store.first_unmatched_receipt() is None
         assert list(store.with_received()) == [
-            (facts[0], None),
-            (facts[1], 1_790_000_100),
-            (facts[2], None),
+            (facts[0], 1_790_000_100),
+            (facts[1], None),
+            (facts[2], 1_790_000_101),
         ]
+        assert store.receipted_before(3, 3) and not store.receipted_before(3, 2)
+
+
+@pytest.mark.parametrize(
+    "third",
+    [
+        (None, "FIRST", "T-1", 1, 1),  # names no position
+        (2, "FIRST", "T-1", 2, 1),  # a challenged ballot
+        (1, None, None, None, 1),  # another election, or a field of another type
+        (1, "b" * 64, "T-1", 1, 1),  # another tracking code
+        (1, "FIRST", "T-2", 1, 1),  # another terminal
+        (1, "FIRST", "T-1", 5, 1),  # another sequence
+        (1, "FIRST", "T-1", 1, None),  # no integer time
+        (3, "THIRD", "T-1", 3, 1),  # a second receipt for line 3
+    ],
+)
+def test_the_earliest_receipt_that_does_not_match_is_found_whatever_is_wrong_with_it(
+    third: tuple[int | None, str | None, str | None, int | None, int | None],
+) -> None:
+    facts = [_facts(1), _facts(2, "challenged"), _facts(3)]
+    codes = {"FIRST": facts[0].tracking_code, "THIRD": facts[2].tracking_code}
+    with _stored(facts) as store:
+        store.add_receipts([(1, 3, facts[2].tracking_code, "T-1", 3, 5)])
+        store.add_receipts([(2, 1, facts[0].tracking_code, "T-1", 1, 5)])
+        assert store.first_unmatched_receipt() is None
+        line, code, terminal, sequence, at = third
+        store.add_receipts([(3, line, codes.get(code or "", code), terminal, sequence, at)])
+        assert store.first_unmatched_receipt() == 3
 
 
 def test_shards_find_each_entry_by_station_and_position() -> None:

@@ -189,27 +189,3 @@ def test_no_content_of_any_record_file_makes_the_verifier_raise_anything_else(
             verify_record(root)
         except VerificationFailure as found:
             assert str(found).count("\n") == 0
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    lines=st.lists(
-        st.text(
-            st.characters(blacklist_characters="\n\r", blacklist_categories=("Cs",)), max_size=30
-        ),
-        max_size=40,
-    ),
-    final_newline=st.booleans(),
-    part_bytes=st.integers(1, 64),
-)
-def test_the_progress_bars_line_count_is_the_number_of_lines_read(
-    lines: list[str], final_newline: bool, part_bytes: int
-) -> None:
-    """Counted a block at a time, whatever the blocks cut, as ``Record.lines`` reads them."""
-    text = "\n".join(lines) + ("\n" if final_newline and lines else "")
-    with tempfile.TemporaryDirectory() as directory:
-        (Path(directory) / "log.jsonl").write_text(text, encoding="utf-8")
-        record = Record(Path(directory))
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(record_module, "READ_PART_BYTES", part_bytes)
-            assert record.line_count("log.jsonl") == sum(1 for _ in record.lines("log.jsonl"))

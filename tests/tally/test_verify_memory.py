@@ -25,7 +25,7 @@ SMALL_BALLOTS = 100
 _PEAK = """
 import gc, sys, tracemalloc
 from pathlib import Path
-from tally import repeats, verify_board
+from tally import repeats, verify_receipts
 from tally.verifier import Verifier
 
 # The alphas' write buffers, the bucket read at once and the receipts matched at once
@@ -34,7 +34,7 @@ from tally.verifier import Verifier
 # CPython's free lists (up to 2,000 tuples of each size, kept for reuse) fill as the
 # ballots are checked, bounded too: gc.collect() empties them before each measure.
 repeats.KEYS_PER_BUCKET, repeats.BUFFER_BYTES = 500, 1 << 14
-verify_board.SIGNED_BATCH = 20
+verify_receipts.RECEIPT_BATCH = 20
 
 
 class Measured(Exception):
