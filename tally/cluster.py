@@ -76,11 +76,12 @@ class BlockCuts:
     end: int
 
 
-def cut_block(start: int, context: tuple[str, int, int]) -> BlockCuts:
+def cut_block(start: int, context: tuple[str, int, int, bool]) -> BlockCuts:
     """A worker's task: cut the lines that start in bytes ``start``.. ``start +
-    block_bytes`` of the file into segments, each within one station and of at most
-    ``max_lines`` lines; a line belongs to the block its first byte is in."""
-    path, block_bytes, max_lines = context
+    block_bytes`` of the file into segments of at most ``max_lines`` lines, each
+    within one station if ``by_station``; a line belongs to the block its first
+    byte is in."""
+    path, block_bytes, max_lines, by_station = context
     stop = start + block_bytes
     cuts: list[tuple[int, int]] = []
     lines, count = 0, 0
@@ -92,7 +93,7 @@ def cut_block(start: int, context: tuple[str, int, int]) -> BlockCuts:
                 handle.readline()  # the rest of a line that began in an earlier block
         offset = handle.tell()
         while offset < stop and (raw := handle.readline()):
-            current = _station_of(raw)
+            current = _station_of(raw) if by_station else None
             if not lines or current != station or count == max_lines:
                 cuts.append((offset, lines))
                 count = 0
@@ -111,10 +112,15 @@ def segments_of(blocks: Iterable[BlockCuts]) -> Iterator[Segment]:
         first_line += block.lines
 
 
-def board_segments(client: Any, path: Path) -> Iterator[Segment]:
-    """The file's segments in file order, cut on the cluster a block at a time."""
-    context = (str(path), BLOCK_BYTES, SEGMENT_LINES)
+def file_segments(
+    client: Any, path: Path, max_lines: int = SEGMENT_LINES, by_station: bool = True
+) -> Iterator[Segment]:
+    """The file's segments in file order, cut a block at a time: on the cluster, or
+    here without a client."""
+    context = (str(path), BLOCK_BYTES, max_lines, by_station)
     blocks = range(0, path.stat().st_size, BLOCK_BYTES)
+    if client is None:
+        return segments_of(cut_block(start, context) for start in blocks)
     return segments_of(ordered_map(client, cut_block, blocks, context))
 
 
@@ -123,13 +129,27 @@ _context_seen: object = None
 
 def read_segment(path: str, segment: Segment) -> list[tuple[int, str]]:
     """(line number, text) of a segment's lines, read by the worker itself."""
+    return [
+        (number, raw.decode("utf-8", errors="replace"))
+        for number, raw, _ in raw_lines(path, segment)
+    ]
+
+
+def raw_lines(path: str, segment: Segment) -> list[tuple[int, bytes, bool]]:
+    """(line number, bytes without the newline, whether a newline ended it) of a
+    segment's lines."""
     with open(path, "rb") as handle:
         handle.seek(segment.start)
         data = handle.read(segment.end - segment.start)
-    texts = data.decode("utf-8", errors="replace").split("\n")
-    if texts and texts[-1] == "":
-        texts.pop()
-    return [(segment.first_line + i, text) for i, text in enumerate(texts)]
+    pieces = data.split(b"\n")
+    ended = [True] * (len(pieces) - 1) + [False]
+    if pieces[-1] == b"":
+        pieces.pop()
+        ended.pop()
+    return [
+        (segment.first_line + index, piece, newline)
+        for index, (piece, newline) in enumerate(zip(pieces, ended, strict=True))
+    ]
 
 
 def check_segment(path: str, segment: Segment, context: dict[str, Any]) -> ChunkResult:
@@ -203,7 +223,7 @@ def ordered_results(
 ) -> Iterator[tuple[Segment, Result]]:
     """Every segment of ``path`` with its result, in file order; workers cut the
     file and read their segment themselves."""
-    return _ordered_pairs(client, partial(task, str(path)), board_segments(client, path), context)
+    return _ordered_pairs(client, partial(task, str(path)), file_segments(client, path), context)
 
 
 def batches(

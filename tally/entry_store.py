@@ -50,10 +50,12 @@ line it names (None if none), the tracking code, terminal id and sequence it cla
 (None if it cannot match: another election, or a field of another JSON type), and
 its ``received_at`` (None if no integer time)."""
 _RECEIPTS_SCHEMA: Final = (
-    "CREATE TABLE receipts (number INTEGER PRIMARY KEY, entry_line, tracking_code,"
+    "CREATE TABLE receipts (number INTEGER PRIMARY KEY, entry_line INTEGER, tracking_code,"
     " terminal_id, sequence, received_at)"
 )
-_RECEIPTS_INDEX: Final = "CREATE INDEX receipts_by_entry ON receipts (entry_line, number)"
+_RECEIPTS_INDEX: Final = (
+    "CREATE INDEX receipts_by_entry ON receipts (entry_line, number, received_at)"
+)
 _FIRST_UNMATCHED: Final = """
 SELECT r.number FROM receipts AS r LEFT JOIN entries AS e ON e.line = r.entry_line
 WHERE e.line IS NULL OR e.kind != 'ballot' OR r.tracking_code IS NULL

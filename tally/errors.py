@@ -44,7 +44,8 @@ class ComplaintFiled(CeremonyError):
 class RecordError(TallyError):
     """A record file is missing or does not have the documented shape.
 
-    ``location`` names the file and, where it applies, the line or key.
+    ``location`` names the file and, where it applies, the line or key;
+    ``detail`` says what is wrong there.
     """
 
     code = "record_error"
@@ -52,6 +53,7 @@ class RecordError(TallyError):
     def __init__(self, message: str, *, location: str, code: str | None = None) -> None:
         super().__init__(f"{location}: {message}", code=code)
         self.location = location
+        self.detail = message
 
 
 class DecryptionError(TallyError):

@@ -65,6 +65,21 @@ def trustee_files(index: int) -> tuple[str, str, str]:
     )
 
 
+def readable_line(raw: bytes, newline: bool, location: str) -> str:
+    """One line of a JSON-lines file (without its newline) as text: refused when
+    longer than any document the record may hold, or not UTF-8."""
+    if len(raw) + newline > MAX_DOCUMENT_BYTES + 1:
+        raise RecordError(
+            f"line longer than {MAX_DOCUMENT_BYTES} bytes", location=location, code="oversized_line"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RecordError(
+            f"not UTF-8 at byte {error.start}", location=location, code="not_utf8"
+        ) from error
+
+
 class Record:
     """A record directory, read lazily with located errors."""
 
@@ -138,20 +153,11 @@ class Record:
                 if not raw:
                     return
                 number += 1
-                location = f"{relative}:{number}"
-                if len(raw) > MAX_DOCUMENT_BYTES + 1:
-                    raise RecordError(
-                        f"line longer than {MAX_DOCUMENT_BYTES} bytes",
-                        location=location,
-                        code="oversized_line",
-                    )
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    raise RecordError(
-                        f"not UTF-8 at byte {error.start}", location=location, code="not_utf8"
-                    ) from error
-                yield number, text.rstrip("\n")
+                ended = raw.endswith(b"\n")
+                yield (
+                    number,
+                    readable_line(raw[:-1] if ended else raw, ended, f"{relative}:{number}"),
+                )
 
     @cached_property
     def manifest(self) -> Manifest:

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
 from crypto.signing import VerifyKey
-from tally.cluster import batches, ordered_map
+from tally.cluster import Segment, file_segments, ordered_map, raw_lines
 from tally.entry_checks import EntryCheck
 from tally.entry_store import EntryStore, ReceiptRow, Received
-from tally.errors import VerificationFailure
-from tally.record import RECEIPTS, Record
+from tally.errors import RecordError, VerificationFailure
+from tally.record import RECEIPTS, Record, readable_line
 from tally.verify_ballots import EntryFacts
 from tally.verify_board import Shards, entry_failure, signed_envelope_payload
 
@@ -48,36 +48,31 @@ type (else None: it matches no ballot); its ``received_at`` if an integer in
 
 
 @dataclass(frozen=True)
-class NumberedLines:
-    """(line number, text) pairs in one object: Dask walks a task's list and tuple
-    arguments item by item looking for futures (17 µs a line here), not a
-    dataclass's fields."""
-
-    lines: list[tuple[int, str]]
-
-
-@dataclass(frozen=True)
 class ReceiptClaims:
-    """A worker's answer for consecutive receipt lines: the claims up to the first
-    line whose envelope or signature fails, and that failure as (location, message,
-    code)."""
+    """A task's answer for consecutive receipt lines: the claims up to the first
+    line that cannot be read (too long, not UTF-8: ``record`` errors) or whose
+    envelope or signature fails (``receipt``), and that failure as (check,
+    location, message, code)."""
 
     claims: list[Claim]
-    failure: tuple[str, str, str] | None
+    failure: tuple[str, str, str, str] | None
 
 
-def receipt_claims(numbered: NumberedLines, context: tuple[str, str]) -> ReceiptClaims:
-    """A worker's task (or the parent's, with no cluster): parse and check the
-    signature of each receipt, and reduce it to its claim."""
-    election_id, key_hex = context
+def receipt_claims(segment: Segment, context: tuple[str, str, str]) -> ReceiptClaims:
+    """A worker's task (or the parent's, with no cluster): read a segment of the
+    receipts, parse and check the signature of each, and reduce it to its claim."""
+    path, election_id, key_hex = context
     key = VerifyKey.from_hex(key_hex)
     claims: list[Claim] = []
-    for line, text in numbered.lines:
+    for line, raw, newline in raw_lines(path, segment):
         location = f"{RECEIPTS}:{line}"
         try:
+            text = readable_line(raw, newline, location)
             receipt = signed_envelope_payload(location, text, "receipt", key)
+        except RecordError as error:
+            return ReceiptClaims(claims, ("record", location, error.detail, error.code))
         except VerificationFailure as failure:
-            return ReceiptClaims(claims, (location, failure.detail, failure.code))
+            return ReceiptClaims(claims, ("receipt", location, failure.detail, failure.code))
         claims.append(_claim(line, receipt, election_id))
     return ReceiptClaims(claims, None)
 
@@ -114,13 +109,15 @@ def _claimed(receipt: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
 def _claims(
     record: Record, server_key: VerifyKey, election_id: str, client: Any
 ) -> Iterator[ReceiptClaims]:
-    """Every receipt's claims, a batch at a time in file order: on the cluster when
-    there is one; the parent still reads the file (UTF-8 and line-length checks)."""
-    context = (election_id, server_key.hex())
-    numbered = (NumberedLines(batch) for batch in batches(record.lines(RECEIPTS), RECEIPT_BATCH))
+    """Every receipt's claims, a segment at a time in file order: on the cluster
+    when there is one, where the workers cut and read the file themselves."""
+    record.size(RECEIPTS)  # a missing or unreadable file fails here, by name
+    path = record.path(RECEIPTS)
+    segments = file_segments(client, path, RECEIPT_BATCH, by_station=False)
+    context = (str(path), election_id, server_key.hex())
     if client is None:
-        return (receipt_claims(batch, context) for batch in numbered)
-    return ordered_map(client, receipt_claims, numbered, context)
+        return (receipt_claims(segment, context) for segment in segments)
+    return ordered_map(client, receipt_claims, segments, context)
 
 
 def match_receipts(
@@ -135,7 +132,7 @@ def match_receipts(
     then finds a cast ballot without one); the times go to the store for the checks
     that read the entries with them (``EntryStore.with_received``). Answers how many
     receipts there are."""
-    failure: tuple[str, str, str] | None = None
+    failure: tuple[str, str, str, str] | None = None
     for batch in _claims(record, server_key, election_id, client):
         store.add_receipts(_rows(shards, batch.claims))
         if batch.failure is not None:
@@ -146,7 +143,10 @@ def match_receipts(
     if unmatched is not None:
         raise _explain(record, store, shards, server_key, unmatched, election_id)
     if failure is not None:
-        raise VerificationFailure("receipt", *failure[:2], code=failure[2])
+        check, location, message, code = failure
+        if check == "record":
+            raise RecordError(message, location=location, code=code)
+        raise VerificationFailure(check, location, message, code=code)
     return store.receipts
 
 

@@ -14,14 +14,15 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crypto.canonical import MAX_DOCUMENT_BYTES
 from tally import cluster
 from tally.cli import tally, verify
-from tally.cluster import cut_block, segments_of
+from tally.cluster import Segment, cut_block, segments_of
 from tally.errors import RecordError, VerificationFailure
 from tally.pipeline import compute_totals
 from tally.record import ENTRIES, RECEIPTS, TOTALS, Record
 from tally.verifier import verify_record
-from tally.verify_receipts import NumberedLines, receipt_claims
+from tally.verify_receipts import receipt_claims
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +55,14 @@ def _outcome(
     final_newline=st.booleans(),
     block_bytes=st.integers(1, 120),
     max_lines=st.integers(1, 4),
+    by_station=st.booleans(),
 )
 def test_blocks_cut_the_file_into_segments_each_within_one_station_numbered_from_line_one(
-    lines: list[tuple[str | None, str]], final_newline: bool, block_bytes: int, max_lines: int
+    lines: list[tuple[str | None, str]],
+    final_newline: bool,
+    block_bytes: int,
+    max_lines: int,
+    by_station: bool,
 ) -> None:
     """Whatever the blocks cut through (a line's middle, its newline, a line longer
     than a block): the segments cover the file in order, each of one station and at
@@ -71,14 +77,15 @@ def test_blocks_cut_the_file_into_segments_each_within_one_station_numbered_from
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "entries.jsonl"
         path.write_bytes(data)
-        context = (str(path), block_bytes, max_lines)
+        context = (str(path), block_bytes, max_lines, by_station)
         blocks = (cut_block(start, context) for start in range(0, len(data), block_bytes))
         segments = list(segments_of(blocks))
     assert b"".join(data[s.start : s.end] for s in segments) == data
     for segment in segments:
         chunk = data[segment.start : segment.end].splitlines()
         assert 1 <= len(chunk) <= max_lines
-        assert len({json.loads(line).get("station_id") for line in chunk}) == 1
+        stations = {json.loads(line).get("station_id") for line in chunk}
+        assert len(stations) == 1 or not by_station
         assert segment.first_line == data[: segment.start].count(b"\n") + 1
 
 
@@ -128,7 +135,9 @@ def test_a_board_cut_in_many_blocks_gets_the_same_verdict_and_line_numbers(
     assert found == _outcome(record_copy)
 
 
-@pytest.mark.parametrize("change", ["signature", "payload", "not-json", "second-copy"])
+@pytest.mark.parametrize(
+    "change", ["signature", "payload", "not-json", "second-copy", "not-utf8", "too-long"]
+)
 def test_a_broken_receipt_is_named_alike_when_the_cluster_checks_receipts(
     record_copy: Path, scheduler: str, change: str
 ) -> None:
@@ -147,29 +156,37 @@ def test_a_broken_receipt_is_named_alike_when_the_cluster_checks_receipts(
         lines[index] = json.dumps(envelope, separators=(",", ":"), sort_keys=True)
     elif change == "not-json":
         lines[index] = lines[index][:-1]
-    else:
+    elif change == "second-copy":
         lines.append(lines[index])
+    elif change == "too-long":
+        lines[index] += " " * MAX_DOCUMENT_BYTES
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    if change == "not-utf8":
+        data = path.read_bytes()
+        at = data.index(lines[index].encode()) + 20
+        path.write_bytes(data[:at] + b"\xff" + data[at + 1 :])
     alone = _outcome(record_copy)
     assert isinstance(alone, tuple)
     line = len(lines) if change == "second-copy" else index + 1
-    assert alone[:2] == ("receipts" if change == "second-copy" else "receipt", f"{RECEIPTS}:{line}")
+    check = {"second-copy": "receipts", "not-utf8": "record", "too-long": "record"}
+    assert alone[:2] == (check.get(change, "receipt"), f"{RECEIPTS}:{line}")
     assert _outcome(record_copy, scheduler=scheduler) == alone
 
 
 def test_a_worker_returns_the_receipts_before_the_first_broken_one_and_its_failure(
-    pristine_record: Path,
+    pristine_record: Path, tmp_path: Path
 ) -> None:
     record = Record(pristine_record)
-    lines = list(record.lines(RECEIPTS))[:3]
-    broken = (lines[1][0], lines[1][1].replace('"receipt"', '"ballot"', 1))
+    lines = (pristine_record / RECEIPTS).read_bytes().splitlines(keepends=True)[:3]
+    path = tmp_path / "receipts.jsonl"
+    path.write_bytes(lines[0] + lines[1].replace(b'"receipt"', b'"ballot"', 1) + lines[2])
     batch = receipt_claims(
-        NumberedLines([lines[0], broken, lines[2]]),
-        (record.manifest.election_id, record.election["server_public_key"]),
+        Segment(0, path.stat().st_size, 1),
+        (str(path), record.manifest.election_id, record.election["server_public_key"]),
     )
-    assert [claim[0] for claim in batch.claims] == [lines[0][0]]
+    assert [claim[0] for claim in batch.claims] == [1]
     assert batch.failure is not None
-    assert batch.failure[0] == f"{RECEIPTS}:{lines[1][0]}"
+    assert batch.failure[:2] == ("receipt", f"{RECEIPTS}:2")
 
 
 def test_the_cli_starts_a_local_cluster_for_several_workers(pristine_record: Path) -> None:
