@@ -35,8 +35,9 @@ from tally.verify_board import Shards, entry_failure, signed_envelope_payload
 
 RECEIPT_BATCH: Final = 500
 """Receipts per task: a receipt costs a worker about 0.2 ms."""
-TIME_RANGE: Final = range(-(2**63), 2**63)
-"""What ``received_at`` may be: the server's clock in seconds, stored as SQLite integers."""
+SQLITE_INTEGERS: Final = range(-(2**63), 2**63)
+"""The integers SQLite stores: what ``received_at`` (the server's clock in seconds) may
+be; a larger position or sequence names no ballot."""
 Claim: TypeAlias = tuple[
     int, str | None, int | None, str | None, str | None, int | None, int | None
 ]
@@ -44,7 +45,7 @@ Claim: TypeAlias = tuple[
 id and board position where they are a string and an integer; its tracking code,
 terminal id and sequence where the election is this one and every field is of its
 type (else None: it matches no ballot); its ``received_at`` if an integer in
-``TIME_RANGE``."""
+``SQLITE_INTEGERS``."""
 
 
 @dataclass(frozen=True)
@@ -84,15 +85,15 @@ def _claim(line: int, receipt: dict[str, Any], election_id: str) -> Claim:
         receipt.get("election_id") == election_id
         and all(type(value) is str for value in claimed[:3])
         and type(claimed[3]) is int
-        and claimed[3] in TIME_RANGE
+        and claimed[3] in SQLITE_INTEGERS
     )
     at = receipt.get("received_at")
     return (
         line,
         station if type(station) is str else None,
-        position if type(position) is int and position in TIME_RANGE else None,
+        position if type(position) is int and position in SQLITE_INTEGERS else None,
         *((claimed[0], claimed[2], claimed[3]) if typed else (None, None, None)),
-        at if type(at) is int and at in TIME_RANGE else None,
+        at if type(at) is int and at in SQLITE_INTEGERS else None,
     )
 
 
@@ -138,7 +139,8 @@ def match_receipts(
         if batch.failure is not None:
             failure = batch.failure
             break
-    # The receipts before a failing signature are matched first: the earliest failure is named.
+    # The receipts before an unreadable or badly signed line are matched first: the
+    # earliest failure is named.
     unmatched = store.first_unmatched_receipt()
     if unmatched is not None:
         raise _explain(record, store, shards, server_key, unmatched, election_id)

@@ -19,7 +19,7 @@ from tally.errors import VerificationFailure
 from tally.record import RECEIPTS, Record
 from tally.verify_ballots import EntryFacts
 from tally.verify_board import ShardChains, Shards
-from tally.verify_receipts import TIME_RANGE, match_receipts
+from tally.verify_receipts import SQLITE_INTEGERS, match_receipts
 
 ELECTION = "majlis-12"
 SERVER = SigningKey.generate(bytes(range(32)))
@@ -108,7 +108,7 @@ def _one_at_a_time(
             return ("receipts", location, "receipt_mismatch")
         if item.line in matched:
             return ("receipts", location, "duplicate_receipt")
-        if type(time) is not int or time not in TIME_RANGE:
+        if type(time) is not int or time not in SQLITE_INTEGERS:
             return ("receipts", location, "receipt_mismatch")
         matched.add(item.line)
     return len(receipts)
