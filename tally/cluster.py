@@ -202,7 +202,10 @@ def _ordered_pairs(
     items: Iterable[Item],
     context: Any,
 ) -> Iterator[tuple[Item, Result]]:
-    shared = client.scatter(context, broadcast=True)
+    # One future for the whole context, under a key of its own: a dict would be
+    # scattered value by value under its own keys ("counted"), which another client
+    # of the same cluster releasing the same names could lose mid-run.
+    [shared] = client.scatter([context], broadcast=True, hash=False)
     window = max(1, len(client.scheduler_info()["workers"])) * IN_FLIGHT_PER_WORKER
     pending: deque[tuple[Item, Any]] = deque()
     for item in items:
