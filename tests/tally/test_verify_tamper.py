@@ -802,18 +802,31 @@ def test_a_closing_report_counting_more_voids_is_caught(
     assert (found.location, found.code) == (f"{closing}:{VOIDED_COUNT}", "voids_mismatch")
 
 
+def _closers(root: Path) -> set[str]:
+    """The terminals whose signed close each closing report carries."""
+    return {
+        read_document(root, f"reports/{path.name}")["payload"][CLOSED_BY]["payload"]["terminal_id"]
+        for path in (root / "reports").glob("*-closing.json")
+    }
+
+
+def _authorized_in_period(entry: dict[str, Any], period: int, keys: RecordKeys) -> dict[str, Any]:
+    """The entry with its authorization re-signed by the inquiry for ``period``, and the
+    request re-signed by its terminal: keys the server's insider would need."""
+    request = insider.request(entry)
+    authorization = {**request["body"]["authorization"]["payload"], "poll_period": period}
+    request["body"]["authorization"] = keys.inquiry.sign("authorization", authorization).to_json()
+    resigned: dict[str, Any] = json.loads(_resign(entry, keys))
+    return resigned
+
+
 def test_an_authorization_naming_a_poll_period_that_was_no_opening_is_caught(
     record_copy: Path, record_keys: RecordKeys, server_insider: ServerInsider
 ) -> None:
     """Server, inquiry and terminal keys: a ballot authorized while the polls were closed
     (period 2 is the close of a station opened once)."""
     board = insider.entries(record_copy)
-    closers = {
-        read_document(record_copy, f"reports/{path.name}")["payload"][CLOSED_BY]["payload"][
-            "terminal_id"
-        ]
-        for path in (record_copy / "reports").glob("*-closing.json")
-    }
+    closers = _closers(record_copy)
     last = insider.last_entries(board)
     index = next(
         i
@@ -821,11 +834,7 @@ def test_an_authorization_naming_a_poll_period_that_was_no_opening_is_caught(
         if terminal_id not in closers and board[i]["kind"] == "ballot"
     )
     request = insider.request(board[index])
-    authorization = {**request["body"]["authorization"]["payload"], "poll_period": 2}
-    request["body"]["authorization"] = record_keys.inquiry.sign(
-        "authorization", authorization
-    ).to_json()
-    board[index] = json.loads(_resign(board[index], record_keys))
+    board[index] = _authorized_in_period(board[index], 2, record_keys)
     server_insider.rewrite(record_copy, board)
     line = one_fail_line(cli_verify(record_copy))
     assert "[bad_poll_period]" in line
@@ -839,12 +848,7 @@ def test_a_check_earlier_in_order_is_named_although_a_later_checks_entry_comes_f
     poll period (checked late) on an early line must not hide a ballot signed back
     in time (the terminal chains, checked early) on a later line."""
     board = insider.entries(record_copy)
-    closers = {
-        read_document(record_copy, f"reports/{path.name}")["payload"][CLOSED_BY]["payload"][
-            "terminal_id"
-        ]
-        for path in (record_copy / "reports").glob("*-closing.json")
-    }
+    closers = _closers(record_copy)
     lasts = sorted(
         i
         for terminal_id, i in insider.last_entries(board).items()
@@ -853,12 +857,7 @@ def test_a_check_earlier_in_order_is_named_although_a_later_checks_entry_comes_f
         and insider.request(board[i])["body"]["sequence"] > 1
     )
     early, late = lasts[0], lasts[-1]
-    request = insider.request(board[early])
-    authorization = {**request["body"]["authorization"]["payload"], "poll_period": 2}
-    request["body"]["authorization"] = record_keys.inquiry.sign(
-        "authorization", authorization
-    ).to_json()
-    board[early] = json.loads(_resign(board[early], record_keys))
+    board[early] = _authorized_in_period(board[early], 2, record_keys)
     back_in_time = insider.request(board[late])
     back_in_time["timestamp"] = 1_000_000_000
     board[late] = json.loads(_resign(board[late], record_keys))
