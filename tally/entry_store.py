@@ -8,9 +8,13 @@ entry at the checks' peak in the verifier's process, 84 GB for 61 million
 ballots (``docs/scale.md``). Instead they go into an SQLite table in a temporary
 directory as the chunk results arrive, keyed by their line (the board's
 order), and each check reads them back the way it needs them: streamed in
-line order, looked up by line or a line range (a station's shard is a run of
-lines once its chain is checked, ``verify_board.Shards``), or, for one cast
-ballot per authorization, through an index by authorization id. The
+line order with each entry's receipt time (the checks in line order that need
+no time take the facts before they are stored: ``entry_checks.py``), looked
+up by line or a line range (a station's shard is a run of lines once its
+chain is checked, ``verify_board.Shards``), or, for one cast ballot per
+authorization, through an index by authorization id. The receipts go into a
+table of their own, what each claims, joined to the entries by line in
+SQLite (``verify_receipts.py``). The
 process's memory is SQLite's page cache (``CACHE_KIB``) and one row at a time,
 whatever the record's size; the disk holds about 420 bytes per entry with its
 index until the run ends (the spilled alphas, ``repeats.py``, take 800 per
@@ -38,7 +42,7 @@ Received: TypeAlias = tuple[EntryFacts, int | None]
 """An entry's facts with the ``received_at`` of its receipt, None if it has none."""
 _new_facts: Final = tuple.__new__
 """Builds the named tuple from a row without ``_make``'s checks: a third of the cost
-of each of the board's passes over every entry."""
+of a pass over every entry."""
 _SCHEMA: Final = (
     "CREATE TABLE entries (line INTEGER PRIMARY KEY, "
     + ", ".join(f"{name} NOT NULL" for name in _FIELDS[1:] if name != "poll_period")

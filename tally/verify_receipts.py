@@ -8,9 +8,10 @@ decrease along a shard (the server stamps them while it holds the station's
 shard: ``ReceiptOrder``).
 
 There is one receipt per ballot, so this is national-scale work for the one
-verifying process. The workers parse each receipt and check its signature and
-the JSON types of its fields, and answer a tuple of what the matching needs
-(``receipt_claims``); the parent only stores those rows (``EntryStore.
+verifying process. The workers read the receipts file themselves, a segment
+each, parse each receipt and check its signature and the JSON types of its
+fields, and answer a tuple of what the matching needs (``receipt_claims``);
+the parent only stores those rows (``EntryStore.
 add_receipts``) and lets SQLite find the first receipt that does not match, in
 one query over all of them (``EntryStore.first_unmatched_receipt``). That one
 receipt is then read again and explained by the same rules in Python
