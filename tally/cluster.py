@@ -229,22 +229,13 @@ def ordered_results(
     return _ordered_pairs(client, partial(task, str(path)), file_segments(client, path), context)
 
 
-def batches(
-    items: Iterable[Item], size: int, flush_on: type[Exception] | None = None
-) -> Iterator[list[Item]]:
-    """Consecutive lists of at most ``size`` items. If reading the items raises
-    ``flush_on``, the items read before it come out first (a shorter list, maybe
-    empty), so a consumer checks them before it meets the error."""
+def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """Consecutive lists of at most ``size`` items."""
     batch: list[Item] = []
-    try:
-        for item in items:
-            batch.append(item)
-            if len(batch) == size:
-                yield batch
-                batch = []
-    except Exception as error:
-        if flush_on is not None and isinstance(error, flush_on):
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
             yield batch
-        raise
+            batch = []
     if batch:
         yield batch

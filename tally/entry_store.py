@@ -17,8 +17,8 @@ table of their own, what each claims, joined to the entries by line in
 SQLite (``verify_receipts.py``). The
 process's memory is SQLite's page cache (``CACHE_KIB``) and one row at a time,
 whatever the record's size; the disk holds about 420 bytes per entry with its
-index until the run ends (the spilled alphas, ``repeats.py``, take 800 per
-ballot).
+index, and 117 per receipt with its own, until the run ends (the spilled
+alphas, ``repeats.py``, take 800 per ballot).
 """
 
 from __future__ import annotations

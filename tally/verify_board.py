@@ -1,14 +1,14 @@
 """Checks over the whole board, on the facts the ballot workers returned.
 
-These need every entry (shard chains, uniqueness, receipts, poll reports)
+These need every entry (shard and terminal chains, uniqueness, poll reports)
 but no group operations, so they run in the parent process: those that walk
 the entries in line order with state per station or terminal as
 ``EntryCheck``s fed one entry at a time (``entry_checks.py``), the others
 reading the facts back from the ``EntryStore`` they were spilled to, by line
-or through an index, never all held at once. The receipts' signatures, one per
-ballot, are checked on the cluster when there is one (``signed_lines``). The
-national roots over the shards are checked in ``verify_roots.py``. Each raises
-VerificationFailure naming the file and line of the first problem.
+or through an index, never all held at once. The receipts are checked in
+``verify_receipts.py``, the national roots over the shards in
+``verify_roots.py``. Each raises VerificationFailure naming the file and line
+of the first problem.
 """
 
 from __future__ import annotations
